@@ -1,0 +1,50 @@
+# Cache-Aside Lab — the two commands are `make lab` and `make test`.
+# Both create .venv (if missing) and install the course into it; nothing else is needed
+# on the machine but Python 3.11 or newer.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: lab test labs notebooks redis doctor bench lock clean help
+
+help:
+	@echo "make lab        set up .venv and open the course in JupyterLab"
+	@echo "make test       set up .venv and run every test (unit, notebooks, labs, solutions)"
+	@echo "make labs       regenerate labs/ from solutions/"
+	@echo "make notebooks  re-execute notebooks/ and solutions/ in place (refreshes committed outputs)"
+	@echo "make redis      run a private redis-server and print the CACHEASIDE_REDIS_URL to use"
+	@echo "make doctor     check Python, packages, the cache backend and the widgets extension"
+	@echo "make lock       re-pin requirements.lock from the current .venv"
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Cache-Aside Lab needs Python 3.11 or newer; found " + sys.version.split()[0] + ". Set PYTHON=/path/to/python3.11")'
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test]'
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+labs: $(STAMP)
+	$(BIN)/python -m cacheaside_lab.labgen
+
+notebooks: $(STAMP)
+	$(BIN)/python -m cacheaside_lab.execute notebooks solutions
+
+redis: $(STAMP)
+	$(BIN)/cacheaside-lab redis
+
+doctor: $(STAMP)
+	$(BIN)/cacheaside-lab doctor
+
+lock: $(STAMP)
+	$(BIN)/python -m pip freeze --exclude-editable --disable-pip-version-check | grep -v '^-e ' > requirements.lock
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,44 @@
+"""Cache-Aside Lab: the package behind the course's notebooks, labs and command line.
+
+Start here::
+
+    from cacheaside_lab import connect_cache, ProductDB, CacheAside
+
+    cache = connect_cache()      # fakeredis in-process, or $CACHEASIDE_REDIS_URL
+    db = ProductDB()             # the seeded SQLite catalogue: the source of truth
+    products = CacheAside(cache, loader=db.get_product, prefix="product", ttl=300)
+    products.get(42)
+
+Every module is short and does one job; open any of them from a notebook with ``??``.
+"""
+
+from .backend import connect_cache, describe_backend
+from .cache_aside import CACHE_ERRORS, WRITE_STRATEGIES, CacheAside
+from .db import ProductDB
+from .keys import clear_course_keys, make_key, root_namespace
+from .proxies import FaultyCache, RecordingProxy
+from .redis_server import RedisServer, RedisServerUnavailable, find_redis_server
+from .stats import CacheStats
+from .tables import format_table, print_table
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CACHE_ERRORS",
+    "CacheAside",
+    "CacheStats",
+    "FaultyCache",
+    "ProductDB",
+    "RecordingProxy",
+    "RedisServer",
+    "RedisServerUnavailable",
+    "WRITE_STRATEGIES",
+    "clear_course_keys",
+    "connect_cache",
+    "describe_backend",
+    "find_redis_server",
+    "format_table",
+    "make_key",
+    "print_table",
+    "root_namespace",
+]

@@ -1,0 +1,48 @@
+"""The ``cacheaside-lab`` command line: one small module per subcommand.
+
+Each module in :data:`COMMANDS` provides ``HELP`` (one line), ``add_arguments(parser)`` and
+``run(args) -> int``. Bad arguments are reported as one clear line on stderr with exit status 2,
+never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ..redis_server import RedisServerUnavailable
+
+COMMANDS = ("doctor", "redis", "clean")
+
+USER_ERRORS = (ValueError, TypeError, LookupError, RedisServerUnavailable)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cacheaside-lab",
+        description="Cache-Aside Lab: experiments, simulations and checks for the cache-aside course.",
+    )
+    subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"{__name__}.{name.replace('-', '_')}")
+        command = subcommands.add_parser(name, help=module.HELP, description=module.__doc__)
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except USER_ERRORS as error:
+        print(f"cacheaside-lab {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

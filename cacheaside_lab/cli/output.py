@@ -1,0 +1,14 @@
+"""Helpers every subcommand shares: the ``--json`` flag and printing a result either way."""
+
+from __future__ import annotations
+
+import json
+
+
+def add_json_flag(parser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
+
+def emit(args, result: dict, text: str) -> None:
+    """Print ``result`` as JSON when ``--json`` was given, otherwise the human-readable ``text``."""
+    print(json.dumps(result, indent=2, sort_keys=True) if args.json else text)

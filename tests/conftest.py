@@ -1,0 +1,102 @@
+"""Shared fixtures: every backend-dependent test runs on fakeredis and on a real redis-server.
+
+The real server is a private one on a Unix socket (started once per session, stopped by its
+PID). On a machine without the ``redis-server`` binary those runs are skipped with a message
+saying how to enable them, except under CI (``CI=true``), where a missing binary is an error: the
+real-Redis path must be checked before anything lands.
+
+Each test gets its own key namespace, and after the test we look at *every* key on the server:
+anything outside that namespace means the course wrote where it must never write.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+
+import fakeredis
+import pytest
+
+from cacheaside_lab import backend as backend_module
+from cacheaside_lab.backend import REDIS_URL_ENV, connect_cache, fake_client
+from cacheaside_lab.keys import NAMESPACE_ENV, clear_course_keys
+from cacheaside_lab.redis_server import RedisServer, find_redis_server
+
+BACKENDS = ("fakeredis", "redis-server")
+NO_REDIS_MESSAGE = (
+    "redis-server is not installed, so the real-Redis half of this test is skipped. "
+    "Install it (sudo apt-get install redis-server) to run every backend test against both."
+)
+
+
+def running_in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_configure(config):
+    if running_in_ci() and find_redis_server() is None:
+        raise pytest.UsageError(
+            "CI=true but redis-server is not installed: the real-Redis tests must run in CI, "
+            "not skip. Install it first (apt-get install -y redis-server)."
+        )
+
+
+def pytest_report_header(config):
+    binary = find_redis_server()
+    return f"cache backends: fakeredis, {'redis-server at ' + binary if binary else 'redis-server NOT INSTALLED (skipped)'}"
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    if find_redis_server() is None:
+        pytest.skip(NO_REDIS_MESSAGE)
+    with RedisServer() as server:
+        yield server
+
+
+@dataclass
+class Backend:
+    """One cache backend for one test: make clients for it, see its namespace."""
+
+    name: str
+    namespace: str
+    url: str | None = None
+    fake_server: fakeredis.FakeServer | None = None
+
+    def client(self, **kwargs):
+        if self.fake_server is not None:
+            return fake_client(self.fake_server, **kwargs)
+        return connect_cache(self.url, **kwargs)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request, monkeypatch):
+    namespace = f"cacheaside-lab-test-{uuid.uuid4().hex[:8]}:"
+    monkeypatch.setenv(NAMESPACE_ENV, namespace)
+    if request.param == "fakeredis":
+        server = fakeredis.FakeServer()
+        monkeypatch.delenv(REDIS_URL_ENV, raising=False)
+        # connect_cache() anywhere in the code under test now talks to this test's own server
+        monkeypatch.setattr(backend_module, "_SHARED_FAKE_SERVER", server)
+        chosen = Backend("fakeredis", namespace, fake_server=server)
+    else:
+        server = request.getfixturevalue("redis_server")
+        monkeypatch.setenv(REDIS_URL_ENV, server.url)
+        chosen = Backend("redis-server", namespace, url=server.url)
+    yield chosen
+    client = chosen.client()
+    try:
+        foreign = sorted(key for key in client.scan_iter() if not key.startswith(namespace))
+        assert not foreign, f"keys written outside the test namespace {namespace!r}: {foreign[:10]}"
+    finally:
+        clear_course_keys(client, namespace=namespace)
+        client.close()
+
+
+@pytest.fixture
+def cache(backend):
+    """A redis-py client on the test's backend (fakeredis or a real redis-server)."""
+    client = backend.client()
+    yield client
+    client.close()
