@@ -4,7 +4,7 @@ Every key the course writes starts with one root namespace (``cacheaside-lab:`` 
 ``CACHEASIDE_NAMESPACE``). That is what makes it safe to point the notebooks at a Redis that
 already holds real data: someone else's ``product:42`` is a different key from our
 ``cacheaside-lab:product:42``, and cleanup walks our namespace with SCAN and deletes only what it
-finds there. Nothing in the course ever calls FLUSHDB or FLUSHALL.
+finds there. Nothing in the course ever empties a whole database, so nothing else is lost.
 """
 
 from __future__ import annotations

@@ -35,6 +35,10 @@ def running_in_ci() -> bool:
 
 
 def pytest_configure(config):
+    # Tests choose their backend themselves; a learner's own settings must not leak into them
+    # (nbval's kernels inherit this process's environment).
+    os.environ.pop(REDIS_URL_ENV, None)
+    os.environ.pop(NAMESPACE_ENV, None)
     if running_in_ci() and find_redis_server() is None:
         raise pytest.UsageError(
             "CI=true but redis-server is not installed: the real-Redis tests must run in CI, "

@@ -1,6 +1,6 @@
 """Delete the course's keys from the cache: only keys under the course's namespace, found with SCAN.
 
-Safe on a Redis that holds other data. The course never uses FLUSHDB or FLUSHALL.
+Safe on a Redis that holds other data: the course never empties a whole database.
 """
 
 from ..backend import connect_cache, describe_backend

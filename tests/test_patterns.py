@@ -1,0 +1,54 @@
+"""Read-through, write-through and write-behind: who owns what, shown by behaviour."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from cacheaside_lab import FaultyCache, ProductDB
+from cacheaside_lab.patterns import OWNERSHIP, OWNERSHIP_HEADERS, ReadThroughCache, WriteBehindCache, WriteThroughCache
+
+
+@pytest.fixture
+def db():
+    return ProductDB(products=20)
+
+
+def test_read_through_loads_its_own_misses(cache, db):
+    layer = ReadThroughCache(cache, db.get_product, prefix="rt", ttl=60)
+    assert [layer.get(3) for _ in range(5)] == [db.current(3)] * 5
+    assert db.queries == 1
+
+
+def test_read_through_has_no_fallback_when_the_cache_is_down(cache, db):
+    layer = ReadThroughCache(FaultyCache(cache, down=True), db.get_product, prefix="rt", ttl=60)
+    with pytest.raises(redis.ConnectionError):
+        layer.get(3)
+
+
+def test_write_through_updates_both_before_returning(cache, db):
+    layer = WriteThroughCache(cache, db.get_product, db.update_product, prefix="wt", ttl=60)
+    layer.put(4, price=1.25)
+    assert db.current(4)["price"] == 1.25
+    queries = db.queries
+    assert layer.get(4)["price"] == 1.25 and db.queries == queries
+
+
+def test_write_behind_lags_then_flushes_and_loses_queued_writes_on_crash(cache, db):
+    layer = WriteBehindCache(cache, db.get_product, db.update_product, prefix="wb", ttl=60)
+    original = db.current(5)["stock"]
+    layer.put(5, stock=original + 1)
+    assert layer.get(5)["stock"] == original + 1 and db.current(5)["stock"] == original
+    assert layer.flush() == 1 and db.current(5)["stock"] == original + 1
+    layer.put(5, stock=0)
+    assert layer.crash() == 1 and db.current(5)["stock"] == original + 1
+
+
+def test_ownership_table_is_complete():
+    assert {row[0] for row in OWNERSHIP} == {"cache-aside", "read-through", "write-through", "write-behind"}
+    assert all(len(row) == len(OWNERSHIP_HEADERS) for row in OWNERSHIP)
+
+
+def test_ttl_is_validated(cache, db):
+    with pytest.raises(ValueError, match="ttl must be greater than 0"):
+        ReadThroughCache(cache, db.get_product, prefix="rt", ttl=0)

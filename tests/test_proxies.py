@@ -1,0 +1,70 @@
+"""The observing and sabotaging wrappers the checks and the failure lessons rely on."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from cacheaside_lab import FaultyCache, RecordingProxy
+
+
+def test_recording_proxy_logs_calls_in_order_and_passes_results_through(cache):
+    log: list = []
+    recorded = RecordingProxy(cache, log, "cache")
+    recorded.set("cacheaside-lab-test-x", "1")
+    assert recorded.get("cacheaside-lab-test-x") == "1"
+    pipe = recorded.pipeline(transaction=False)
+    pipe.get("cacheaside-lab-test-x")
+    pipe.execute()
+    recorded.delete("cacheaside-lab-test-x")
+    assert [(label, name) for label, name, _a, _k in log] == [
+        ("cache", "set"), ("cache", "get"), ("cache", "pipeline"),
+        ("cache.pipeline", "get"), ("cache.pipeline", "execute"), ("cache", "delete"),
+    ]
+    assert len(recorded.calls("get")) == 1
+    assert recorded.connection_pool is cache.connection_pool  # attributes pass straight through
+
+
+def test_faulty_cache_down_refuses_everything(cache):
+    dead = FaultyCache(cache, down=True)
+    with pytest.raises(redis.ConnectionError, match="GET failed: the cache is unreachable"):
+        dead.get("k")
+    dead.come_back()
+    assert dead.get("k") is None
+    dead.go_down()
+    with pytest.raises(redis.ConnectionError):
+        dead.set("k", "v")
+    assert (dead.commands, dead.failures) == (3, 2)
+
+
+def test_faulty_cache_error_rate_is_seeded_and_roughly_right(cache):
+    def failures(seed):
+        flaky = FaultyCache(cache, error_rate=0.3, seed=seed)
+        for _ in range(1_000):
+            try:
+                flaky.exists("k")
+            except redis.ConnectionError:
+                pass
+        return flaky.failures
+
+    assert failures(1) == failures(1)
+    assert 240 < failures(1) < 360
+
+
+def test_faulty_cache_timeouts(cache):
+    slow = FaultyCache(cache, timeout_rate=1.0, timeout_ms=1)
+    with pytest.raises(redis.TimeoutError, match="timed out after 1 ms"):
+        slow.get("k")
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"error_rate": 1.5}, "error_rate must be a fraction from 0 to 1"),
+        ({"error_rate": 0.6, "timeout_rate": 0.6}, "must be at most 1"),
+        ({"latency_ms": -5}, "latency_ms must be 0 or more ms"),
+    ],
+)
+def test_faulty_cache_validates(cache, options, message):
+    with pytest.raises(ValueError, match=message):
+        FaultyCache(cache, **options)
