@@ -24,7 +24,8 @@ where "stale" means the database has changed since the entry was filled. With
   seconds without a write, so full = (e^(wT) − 1)/w, and an empty period ends at the next read *or*
   write: empty = 1/(λ + w).
 
-``lost_invalidations`` (a share p of the write path's DELs or SETs that never reach the cache) is
+``older_than`` (a staleness window S) counts only reads whose value had been outdated for more than
+S seconds. ``lost_invalidations`` (a share p of the write path's DELs or SETs that never reach the cache) is
 the insurance case: only the delivered ones (rate q = w(1 − p)) end or refresh a full period, and
 the lost ones make it stale. Then stale time per fill is g(q) − g(w) (``delete``) and a segment
 of the full period is stale from the first lost write on. ``ttl_jitter`` (each TTL shortened by a
@@ -87,13 +88,17 @@ def hit_ratio(strategy, read_rate, write_rate, ttl, *, ttl_jitter=0.0, lost_inva
     return full / (full + empty)
 
 
-def stale_read_fraction(strategy, read_rate, write_rate, ttl, *, ttl_jitter=0.0, lost_invalidations=0.0):
+def stale_read_fraction(strategy, read_rate, write_rate, ttl, *, ttl_jitter=0.0, lost_invalidations=0.0,
+                        older_than=0.0):
     """Long-run share of reads answered with a value older than the database's at that instant.
 
-    Zero for ``delete`` and ``update`` when no invalidation is lost: this model fills instantly,
-    so the races of notebooks 02 and 03 (which need a write *during* a fill) are not in it.
+    With ``older_than`` = S > 0: only reads whose value had been outdated for more than S seconds
+    (out of a staleness window S). Zero for ``delete`` and ``update`` when no invalidation is
+    lost: this model fills instantly, so the races of notebooks 02 and 03 (which need a write
+    *during* a fill) are not in it.
     """
-    full, empty, stale = _periods(strategy, read_rate, write_rate, ttl, ttl_jitter, lost_invalidations)
+    require_non_negative("older_than", older_than, unit="seconds")
+    full, empty, stale = _periods(strategy, read_rate, write_rate, ttl, ttl_jitter, lost_invalidations, older_than)
     return stale / (full + empty)
 
 
@@ -120,18 +125,21 @@ def expected_results(
     lost_invalidations: float = 0.0,
     cache_latency_ms: float = 0.5,
     db_latency_ms: float = 5.0,
+    older_than: float = 0.0,
 ) -> dict:
     """What the simulator should report, on average, for a whole catalogue.
 
     Reads and writes pick keys with the same Zipf popularity, so key i sees λᵢ = R·pᵢ and
     wᵢ = W·pᵢ; the per-key formulas are applied to every key and summed, weighted by reads.
+    ``stale_read_fraction`` counts reads outdated for more than ``older_than`` seconds.
     """
     require_positive("read_rate", read_rate, unit="reads per second")
     require_non_negative("write_rate", write_rate, unit="writes per second")
     weights = zipf_weights(keys, zipf)
     options = dict(ttl_jitter=ttl_jitter, lost_invalidations=lost_invalidations)
     per_key_hits = hit_ratio(strategy, read_rate * weights, write_rate * weights, ttl, **options)
-    per_key_stale = stale_read_fraction(strategy, read_rate * weights, write_rate * weights, ttl, **options)
+    per_key_stale = stale_read_fraction(strategy, read_rate * weights, write_rate * weights, ttl,
+                                        older_than=older_than, **options)
     hits = float(np.sum(weights * per_key_hits))
     latency = mean_latency_ms(
         hits,
@@ -188,7 +196,7 @@ def _ttl_average(function, ttl, jitter):
     return sum(weight / 2 * function(point) for point, weight in zip(points, _WEIGHTS))
 
 
-def _periods(strategy, read_rate, write_rate, ttl, ttl_jitter, lost_invalidations):
+def _periods(strategy, read_rate, write_rate, ttl, ttl_jitter, lost_invalidations, older_than=0.0):
     """Mean full, empty and full-and-stale time per cycle (see the module docstring)."""
     require_choice("strategy", strategy, WRITE_STRATEGIES)
     require_positive("ttl", ttl, unit="seconds")
@@ -206,8 +214,11 @@ def _periods(strategy, read_rate, write_rate, ttl, ttl_jitter, lost_invalidation
     def lifetime(t):  # how long one fill lasts: until T, or the first delivered DEL/SET
         return _g(delivered, t)
 
-    def stale(t):  # how long of that it serves an outdated value: from the first lost write on
-        return _g(delivered, t) - _g(write_rate, t)
+    def stale(t):  # how long of that it serves a value outdated for more than S (S = older_than)
+        # P(fill still alive at s) · P(first lost write before s − S), integrated over s from S to
+        # t, is e^(−qS)·(g_q(t − S) − g_w(t − S)); with S = 0 it is g(q) − g(w).
+        rest = np.maximum(t - older_than, 0.0)
+        return np.exp(-delivered * older_than) * (_g(delivered, rest) - _g(write_rate, rest))
 
     if strategy == "update":
         # The full period is a chain of segments, each ended by a delivered SET (which starts the

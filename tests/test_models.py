@@ -139,6 +139,18 @@ def test_lossy_and_jittered_forms_match_the_simulator(strategy, options):
     assert result.max_staleness_s <= ttl
 
 
+@pytest.mark.parametrize("strategy, options", [("ttl-only", {}), ("delete", dict(lost_invalidations=0.3)),
+                                               ("update", dict(lost_invalidations=0.3, ttl_jitter=0.2))])
+@pytest.mark.parametrize("window", [0.25, 1.0])
+def test_reads_staler_than_a_window_match_the_closed_form(strategy, options, window):
+    read_rate, write_rate, ttl = 10.0, 0.5, 2.0
+    result = one_key(strategy, read_rate, write_rate, ttl, **options)
+    measured, error = cycle_estimate(result.trace, result.trace.staleness_s > window)
+    expected = float(models.stale_read_fraction(strategy, read_rate, write_rate, ttl, older_than=window, **options))
+    assert abs(measured - expected) <= Z * error, f"{measured:.4f} vs {expected:.4f} ± {error:.4f}"
+    assert expected < float(models.stale_read_fraction(strategy, read_rate, write_rate, ttl, **options))
+
+
 def test_a_wrong_formula_is_caught():
     """The tolerance is tight enough to reject a plausible mistake: using λ/(λ + w) for delete."""
     result = one_key("delete", 10.0, 0.5, 2.0)
