@@ -3,8 +3,8 @@
 The latency model is the simulator's (``models.mean_latency_ms``): a hit costs one cache round
 trip c, a miss costs GET + database read + SET (2c + d), a write costs the database write plus the
 DEL (d + c); without a cache every request costs d. One hot key, delete on write, a TTL long
-enough never to matter: a key read ρ times per write misses once per write, so its miss ratio is
-1/(1 + ρ).
+enough never to matter: a read misses when a write came since the last fill, which with random
+arrivals happens to a share w/(λ + w) = 1/(1 + ρ) of the reads at ρ reads per write.
 """
 
 from __future__ import annotations
