@@ -1,12 +1,15 @@
 """The workload simulator: millions of cache-aside reads and writes in a fraction of a second.
 
 A catalogue of ``keys`` items gets Poisson reads and writes; each request picks a key with Zipf
-popularity (exponent ``zipf``; 0 means uniform). Reads follow cache-aside exactly as
+popularity (exponent ``zipf``; 0 means uniform), reads and writes alike, so every key sees the
+catalogue's read:write ratio. Reads follow cache-aside exactly as
 ``CacheAside`` does: a hit if the key holds an unexpired entry, otherwise a miss that reads the
 database and fills the cache with a TTL (shortened at random by up to ``ttl_jitter``). Writes go
 to the database and then, by ``strategy``, delete the key (``delete``), write the new value into
 it with a fresh TTL (``update``), or leave it alone (``ttl-only``). A share
-``lost_invalidations`` of those DELs/SETs can silently never arrive.
+``lost_invalidations`` of those DELs/SETs can silently never arrive. A read is *stale* when the
+value it returns is older than the database's at that instant; its staleness is how long ago the
+first write it does not reflect happened.
 
 What the model assumes (and so what it cannot show):
 
@@ -18,8 +21,11 @@ What the model assumes (and so what it cannot show):
 * **Requests are instants on a microsecond clock.** At the same microsecond a read happens before
   a write. An entry filled at t with TTL T still answers at exactly t + T and is gone after it,
   as in Redis.
-* **The cache starts cold** (or, with ``warm_start``, every key is loaded at time 0, as a warming
-  job would do) and never evicts: it is big enough for the catalogue.
+* **The cache starts cold** (or, with ``warm_start``, every key is loaded just before the first
+  request, as a warming job would do; those loads count as database reads) and never evicts: it
+  is big enough for the catalogue.
+* **Latency is accounted per request**: a hit costs one cache round trip c, a miss GET + database
+  read + SET (2c + d), a write the database write plus its DEL or SET (d + c; d with ``ttl-only``).
 
 How it avoids a Python loop per request: whether a read hits depends on the previous misses of
 its key, a chain. Every read is first treated as if it were a fill, and its *successor* computed
@@ -49,13 +55,19 @@ from .validation import (
 )
 
 TICKS_PER_SECOND = 1_000_000  # the simulator's clock counts microseconds
-MAX_REQUESTS = 100_000_000  # a few minutes of wall time; beyond this, simulate a shorter time
+MAX_REQUESTS = 100_000_000  # tens of seconds of wall time; beyond this, simulate a shorter time
 BATCH = 1 << 18  # requests played at once: keys are independent, so they are played in batches
 
 
 @dataclass(frozen=True)
 class Workload:
-    """Everything a simulation needs; rates are per second for the whole catalogue, times in seconds."""
+    """Everything a simulation needs; rates are per second for the whole catalogue, times in seconds.
+
+    ``ttl_jitter`` shortens each fill's TTL by a uniform random share up to that value (as
+    ``CacheAside(ttl_jitter=...)`` does); ``lost_invalidations`` is the share of writes whose DEL
+    (``delete``) or SET (``update``) never reaches the cache; ``warm_start`` loads every key
+    before the first request. The same ``seed`` gives the same run.
+    """
 
     read_rate: float
     write_rate: float
