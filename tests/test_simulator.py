@@ -18,6 +18,7 @@ import pytest
 import time_machine
 
 from cacheaside_lab import CacheAside, models
+from cacheaside_lab.keys import clear_course_keys
 from cacheaside_lab.simulator import TICKS_PER_SECOND, Trace, Workload, replay, simulate
 from test_models import cycle_estimate
 
@@ -145,12 +146,26 @@ def test_replays_exactly_like_cache_aside(cache, backend):
                                        wait_until=lambda at: traveller.move_to(start + at))
     else:
         # a real server keeps its own clock: real time, requests on a 250 ms grid and a TTL of
-        # 625 ms, so every request is at least 125 ms away from any expiry instant
+        # 625 ms, so every request is at least 125 ms away from any expiry instant. A run where
+        # the machine stalled long enough to break that margin proves nothing either way, so it
+        # is repeated (a stall is measured, not guessed); only a run that kept time is compared.
         reads, writes, lost = random_requests(31, reads=18, writes=6, keys=2, horizon=24, step=0.25)
         ttl, warm_start = 0.625, False
-        start = time.monotonic() + 0.05
-        seen = through_cache_aside(cache, reads, writes, lost, ttl=ttl, warm_start=warm_start,
-                                   wait_until=lambda at: time.sleep(max(0.0, start + at - time.monotonic())))
+        for _attempt in range(3):
+            clear_course_keys(cache)
+            start = time.monotonic() + 0.05
+            lateness = [0.0]
+
+            def wait_until(at, start=start, lateness=lateness):
+                lateness[0] = max(lateness[0], time.monotonic() - (start + at))  # the previous event's overrun
+                time.sleep(max(0.0, start + at - time.monotonic()))
+
+            seen = through_cache_aside(cache, reads, writes, lost, ttl=ttl, warm_start=warm_start,
+                                       wait_until=wait_until)
+            if lateness[0] < 0.1:
+                break
+        else:
+            pytest.fail(f"the machine stalled {lateness[0] * 1000:.0f} ms in three runs out of three")
     for strategy in STRATEGIES:
         result = replay(reads, writes, ttl=ttl, strategy=strategy, lost=lost, warm_start=warm_start)
         hits, stale = seen[strategy]
