@@ -264,6 +264,7 @@ def expiry_timeline(
     processes: int = 1,
     beta: float = 1.0,
     poll_ms: float = 5.0,
+    max_poll_ms: float = 40.0,
     ttl_s: float = 60.0,
     seed: int = 0,
 ) -> ExpiryTimeline:
@@ -275,7 +276,8 @@ def expiry_timeline(
     * ``single-flight``: per process (``processes`` application servers, requests spread evenly),
       the first miss LOADs and that process's later misses WAIT for it;
     * ``lock`` / ``lease``: the first miss LOADs, the others WAIT, seeing the value at their first
-      poll after the fill lands (every ``poll_ms``);
+      poll after the fill lands (polls ``poll_ms`` apart, doubling up to ``max_poll_ms``, as the
+      protections do, without their random shortening);
     * ``stale-while-revalidate``: the first request after the expiry LOADs (refreshes), the others
       during its fill get the STALE copy at once;
     * ``xfetch``: requests before the expiry LOAD early with XFetch's probability; the first one's
@@ -287,13 +289,14 @@ def expiry_timeline(
     require_count("processes", processes, minimum=1, maximum=10_000)
     require_positive("beta", beta)
     require_positive("poll_ms", poll_ms, unit="ms")
+    require_positive("max_poll_ms", max_poll_ms, unit="ms")
     require_count("seed", seed)
     rng = np.random.default_rng(seed)
     fill, poll = fill_ms / 1000, poll_ms / 1000
     start = -3 * fill
     if protection == "xfetch":
         start = -min(ttl_s, fill * beta * (_LOOKBACK_SCALES + math.log(max(rate * fill * beta, 1.0))))
-    end = fill + poll + 40.0 / rate
+    end = fill + max(poll, max_poll_ms / 1000) + 40.0 / rate
     count = rng.poisson(rate * (end - start))
     if count > 5_000_000:
         raise ValueError(f"rate × window is too large to draw request by request ({count:,} requests); lower the rate or fill time.")
@@ -319,7 +322,9 @@ def expiry_timeline(
         outcomes[first], latency[first] = LOAD, fill
     elif protection in ("lock", "lease"):
         outcomes[during] = WAIT
-        latency[during] = np.ceil((t1 + fill - times[during]) / poll - 1e-9) * poll
+        polls = _poll_times(poll, max(poll, max_poll_ms / 1000), horizon=fill)
+        waits = t1 + fill - times[during]
+        latency[during] = polls[np.searchsorted(polls, waits - 1e-12)]
         outcomes[first], latency[first] = LOAD, fill
     else:  # single-flight, one flight per process
         idx = np.flatnonzero(during)
@@ -334,6 +339,16 @@ def expiry_timeline(
     return ExpiryTimeline(protection, float(rate), fill, processes, times, outcomes, latency)
 
 
+def _poll_times(first: float, cap: float, horizon: float) -> np.ndarray:
+    """When a waiter re-reads, counted from its arrival: first, +2·first, … (gaps capped at ``cap``)."""
+    gaps, gap, total = [], first, 0.0
+    while total <= horizon + cap:
+        gaps.append(gap)
+        total += gap
+        gap = min(cap, gap * 2)
+    return np.cumsum(gaps)
+
+
 def expiry_averages(
     rate: float,
     fill_ms: float,
@@ -343,12 +358,15 @@ def expiry_averages(
     processes: int = 1,
     beta: float = 1.0,
     poll_ms: float = 5.0,
+    max_poll_ms: float = 40.0,
     seed: int = 0,
 ) -> dict:
     """Means over ``expiries`` simulated expiries of :func:`expiry_timeline`'s summary."""
     require_count("expiries", expiries, minimum=1, maximum=100_000)
     summaries = [
-        expiry_timeline(rate, fill_ms, protection, processes=processes, beta=beta, poll_ms=poll_ms, seed=seed + i).summary()
+        expiry_timeline(
+            rate, fill_ms, protection, processes=processes, beta=beta, poll_ms=poll_ms, max_poll_ms=max_poll_ms, seed=seed + i
+        ).summary()
         for i in range(expiries)
     ]
     return {key: float(np.mean([s[key] for s in summaries])) for key in summaries[0]}

@@ -375,3 +375,12 @@ def test_jitter_applies_to_the_logical_expiry_too(cache, db):
         expiries.add(round(stored["expires_at"] - clock.now))
         assert 0 < cache.pttl(products.key(i)) <= 100_000
     assert len(expiries) > 5 and max(expiries) <= 100 and min(expiries) >= 50
+
+
+def test_waiters_back_off_doubling_up_to_a_cap():
+    from cacheaside_lab.protections.base import backoff_ms
+
+    delays = backoff_ms(5, 40)
+    drawn = [next(delays) for _ in range(7)]
+    for delay, nominal in zip(drawn, [5, 10, 20, 40, 40, 40, 40]):
+        assert 0.75 * nominal <= delay <= nominal

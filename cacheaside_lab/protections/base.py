@@ -11,6 +11,7 @@ so its counters describe that cache's traffic only.
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from dataclasses import dataclass, field, fields
@@ -38,6 +39,20 @@ class ProtectionStats:
     def as_dict(self) -> dict:
         with self._lock:
             return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+
+
+def backoff_ms(first_ms: float, max_ms: float):
+    """Waits between polls: ``first_ms``, then doubling up to ``max_ms``, each shortened by up to
+    a quarter at random so that readers who started together do not poll in lockstep.
+
+    Doubling keeps the polling cheap when a fill is slow (64 waiters polling every 5 ms would
+    send Redis thousands of commands a second, and cost the clients' CPU as much) while a fast
+    fill is still noticed within a few milliseconds.
+    """
+    delay = first_ms
+    while True:
+        yield delay * (0.75 + 0.25 * random.random())
+        delay = min(max_ms, delay * 2)
 
 
 class Protection:

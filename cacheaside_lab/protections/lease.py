@@ -8,7 +8,8 @@ outstanding:
 * a **token** → this reader loads and fills with ``Leases.fill``, a compare-and-set that lands only
   while the token is still live;
 * **no token** → another reader holds the lease. Facebook's clients are told to "wait briefly and
-  retry": sleep ``retry_ms`` and ask again, instead of going to the database.
+  retry": sleep ``retry_ms`` (doubling up to ``max_retry_ms``) and ask again, instead of going
+  to the database.
 
 Compared with the ``lock`` protection the waiting looks the same; what differs is what a delete
 does. ``CacheAside.invalidate`` deletes the key *and its lease* (``Leases.invalidate``), so a
@@ -24,7 +25,7 @@ import time
 from ..cache_aside import CACHE_ERRORS, _UNREADABLE
 from ..leases import Leases, lease_key
 from ..validation import require_positive
-from .base import Protection
+from .base import Protection, backoff_ms
 
 
 class LeaseProtection(Protection):
@@ -32,10 +33,18 @@ class LeaseProtection(Protection):
 
     name = "lease"
 
-    def __init__(self, *, lease_ms: float = 10_000, retry_ms: float = 5, wait_ms: float | None = None):
+    def __init__(
+        self,
+        *,
+        lease_ms: float = 10_000,
+        retry_ms: float = 5,
+        max_retry_ms: float = 40,
+        wait_ms: float | None = None,
+    ):
         super().__init__()
         self.lease_ms = int(require_positive("lease_ms", lease_ms, unit="ms"))
         self.retry_ms = require_positive("retry_ms", retry_ms, unit="ms")
+        self.max_retry_ms = max(self.retry_ms, require_positive("max_retry_ms", max_retry_ms, unit="ms"))
         wait_ms = 2 * self.lease_ms if wait_ms is None else wait_ms
         self.wait_ms = require_positive("wait_ms", wait_ms, unit="ms")
         self._leases: dict[int, Leases] = {}
@@ -50,6 +59,7 @@ class LeaseProtection(Protection):
     def fill(self, ca, item_id, key: str):
         deadline = time.monotonic() + self.wait_ms / 1000
         waited = False
+        delays = backoff_ms(self.retry_ms, self.max_retry_ms)
         while True:
             try:
                 raw, token = self.leases(ca.client).get_or_lease(key)
@@ -70,7 +80,7 @@ class LeaseProtection(Protection):
             if time.monotonic() >= deadline:
                 self.stats.add(gave_up=1)
                 return ca._load(item_id)
-            time.sleep(self.retry_ms / 1000)
+            time.sleep(next(delays) / 1000)
 
     def _fill_with_token(self, ca, item_id, key: str, token: str):
         started = time.perf_counter()

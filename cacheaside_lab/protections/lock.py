@@ -4,8 +4,8 @@ On a miss a reader tries ``SET <key>:lock <token> NX PX <lock_ms>``:
 
 * **won** → it is the filler. It re-reads the key first (the previous filler may have finished
   between our miss and our lock), loads, SETs the value, and releases the lock;
-* **lost** → somebody else is filling. It sleeps ``poll_ms``, re-reads the key, and repeats
-  until the value appears.
+* **lost** → somebody else is filling. It sleeps ``poll_ms`` (doubling up to ``max_poll_ms``),
+  re-reads the key, tries the lock again, and repeats until the value appears.
 
 Why each piece is there:
 
@@ -30,7 +30,7 @@ import time
 
 from ..cache_aside import CACHE_ERRORS, _UNREADABLE
 from ..validation import require_positive
-from .base import Protection
+from .base import Protection, backoff_ms
 
 LOCK_SUFFIX = ":lock"
 
@@ -64,10 +64,18 @@ class RedisLock(Protection):
 
     name = "lock"
 
-    def __init__(self, *, lock_ms: float = 5_000, poll_ms: float = 5, wait_ms: float | None = None):
+    def __init__(
+        self,
+        *,
+        lock_ms: float = 5_000,
+        poll_ms: float = 5,
+        max_poll_ms: float = 40,
+        wait_ms: float | None = None,
+    ):
         super().__init__()
         self.lock_ms = int(require_positive("lock_ms", lock_ms, unit="ms"))
         self.poll_ms = require_positive("poll_ms", poll_ms, unit="ms")
+        self.max_poll_ms = max(self.poll_ms, require_positive("max_poll_ms", max_poll_ms, unit="ms"))
         # By default a reader waits out one whole lock (a crashed filler) and a bit more.
         wait_ms = 2 * self.lock_ms if wait_ms is None else wait_ms
         self.wait_ms = require_positive("wait_ms", wait_ms, unit="ms")
@@ -75,6 +83,7 @@ class RedisLock(Protection):
     def fill(self, ca, item_id, key: str):
         deadline = time.monotonic() + self.wait_ms / 1000
         waited = False
+        delays = backoff_ms(self.poll_ms, self.max_poll_ms)
         while True:
             try:
                 token = acquire(ca.client, key, self.lock_ms)
@@ -87,7 +96,7 @@ class RedisLock(Protection):
             if not waited:
                 waited = True
                 self.stats.add(waits=1)
-            time.sleep(self.poll_ms / 1000)
+            time.sleep(next(delays) / 1000)
             try:
                 value = self.read(ca, key)
             except CACHE_ERRORS:
