@@ -270,18 +270,25 @@ def herd_vs_rate(
     rates,
     *,
     client=None,
-    clients: int = 48,
-    fill_ms: float = 50.0,
+    fill_ms: float = 100.0,
+    repeats: int = 1,
+    clients: int | None = None,
     db: ProductDB | None = None,
     seed: int = 0,
 ) -> list[HerdResult]:
-    """Unprotected herds for several arrival rates, to set against ``1 + r·Δ``."""
+    """Unprotected herds for several arrival rates (``repeats`` runs each), to set against
+    ``1 + r·Δ``. By default each run gets enough readers that arrivals outlast the fill well
+    (2.5 × the predicted herd, at least 12), so the herd is not capped by running out of readers."""
+    require_count("repeats", repeats, minimum=1)
     client = connect_cache() if client is None else client
     db = ProductDB() if db is None else db
-    return [
-        run_herd(client, clients=clients, fill_ms=fill_ms, arrival_rate=rate, db=db, seed=seed + i)
-        for i, rate in enumerate(rates)
-    ]
+    results = []
+    for i, rate in enumerate(rates):
+        readers = clients or max(12, int(2.5 * expected_herd(rate, fill_ms / 1000)) + 1)
+        for repeat in range(repeats):
+            run_seed = seed + 1000 * i + repeat
+            results.append(run_herd(client, clients=readers, fill_ms=fill_ms, arrival_rate=rate, db=db, seed=run_seed))
+    return results
 
 
 COMPARISON_HEADERS = ("protection", "scenario", "loader calls", "wrong", "stale answers", "waited")

@@ -108,6 +108,7 @@ def test_run_herd_leaves_no_keys_and_validates(cache, backend):
 def test_spread_arrivals_make_a_smaller_herd_than_a_burst(cache):
     # 40 readers arriving at 100/s over a 50 ms fill: about 1 + 100 × 0.05 = 6 loads, never all 40
     (spread,) = herd_vs_rate([100], client=cache, clients=40, fill_ms=50)
+    assert [r.clients for r in herd_vs_rate([40, 400], client=cache, fill_ms=50, repeats=2)] == [12, 12, 53, 53]
     assert 1 < spread.loader_calls < 40
     assert spread.predicted_loader_calls == pytest.approx(6)
     assert spread.wrong_values == spread.errors == 0
