@@ -296,7 +296,7 @@ def expiry_timeline(
     start = -3 * fill
     if protection == "xfetch":
         start = -min(ttl_s, fill * beta * (_LOOKBACK_SCALES + math.log(max(rate * fill * beta, 1.0))))
-    end = fill + max(poll, max_poll_ms / 1000) + 40.0 / rate
+    end = max(3 * fill, fill + max(poll, max_poll_ms / 1000) + 40.0 / rate)
     count = rng.poisson(rate * (end - start))
     if count > 5_000_000:
         raise ValueError(f"rate × window is too large to draw request by request ({count:,} requests); lower the rate or fill time.")
