@@ -16,6 +16,7 @@ from .backend import connect_cache, describe_backend
 from .cache_aside import CACHE_ERRORS, WRITE_STRATEGIES, CacheAside
 from .db import ProductDB
 from .keys import clear_course_keys, make_key, root_namespace
+from .protections import PROTECTIONS
 from .proxies import FaultyCache, RecordingProxy
 from .redis_server import RedisServer, RedisServerUnavailable, find_redis_server
 from .simulator import SimulationResult, Workload, replay, simulate
@@ -29,6 +30,7 @@ __all__ = [
     "CacheAside",
     "CacheStats",
     "FaultyCache",
+    "PROTECTIONS",
     "ProductDB",
     "RecordingProxy",
     "RedisServer",

@@ -69,6 +69,7 @@ class CacheAside:
         write_strategy: str = "delete",
         ttl_jitter: float = 0.0,
         seed: int | None = None,
+        protection=None,
     ):
         require_callable("loader", loader)
         if loader_many is not None:
@@ -101,6 +102,12 @@ class CacheAside:
         self.stats = CacheStats()
         self._key_start = f"{self.namespace}{self.prefix}:"
         self._rng = random.Random(seed)
+        # Herd protection (cacheaside_lab.protections): a name such as "lock", an instance, or
+        # None. Imported here because the protections are built on this module.
+        from .protections import make_protection
+
+        self.protection = make_protection(protection)
+        self._on_hit = None if self.protection is None else self.protection.on_hit
 
     # -- keys and values -------------------------------------------------------------------
 
@@ -143,6 +150,8 @@ class CacheAside:
         if cached is not None:
             value = self._decode(cached)
             if value is not _UNREADABLE:
+                if self._on_hit is not None:  # protections that store an envelope (swr, xfetch)
+                    return self._on_hit(self, item_id, key, value)
                 self.stats.add(hits=1)
                 return value
         self.stats.add(misses=1)
@@ -154,6 +163,8 @@ class CacheAside:
         ids = list(dict.fromkeys(item_ids))
         if not ids:
             return {}
+        if self.protection is not None:  # every miss must go through the protection
+            return {item_id: self.get(item_id) for item_id in ids}
         keys = [self.key(item_id) for item_id in ids]
         try:
             cached = self.client.mget(keys)
@@ -186,6 +197,8 @@ class CacheAside:
         cache is unreachable the delete is lost; it is counted as an error, and the TTL is what
         eventually removes the stale entry.
         """
+        if self.protection is not None:  # e.g. a lease is voided together with the key
+            return self.protection.invalidate(self, item_id)
         try:
             removed = self.client.delete(self.key(item_id))
         except CACHE_ERRORS:
@@ -196,6 +209,8 @@ class CacheAside:
 
     def set(self, item_id, value) -> bool:
         """Write ``value`` into the cache with the TTL. Returns False if the cache refused."""
+        if self.protection is not None:  # stored in the protection's format
+            return self.protection.set(self, item_id, value)
         try:
             self.client.set(self.key(item_id), self.encode(value), px=self.ttl_ms())
         except CACHE_ERRORS:
@@ -241,6 +256,8 @@ class CacheAside:
 
     def _fill(self, item_id, key: str):
         """The miss path: load from the source of truth, then SET with the TTL."""
+        if self.protection is not None:  # single-flight, lock, lease, ...: who loads, who waits
+            return self.protection.fill(self, item_id, key)
         started = time.perf_counter()
         value = self._load(item_id)
         if value is not None:  # nothing to cache for an id the database does not have
@@ -267,7 +284,8 @@ class CacheAside:
             self.stats.add(fills=len(values))
 
     def __repr__(self) -> str:
+        protection = "" if self.protection is None else f"protection={self.protection.name!r} "
         return (
             f"<CacheAside {self._key_start}* ttl={self.ttl:g}s "
-            f"write_strategy={self.write_strategy!r} {self.stats!r}>"
+            f"write_strategy={self.write_strategy!r} {protection}{self.stats!r}>"
         )

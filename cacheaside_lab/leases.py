@@ -47,6 +47,13 @@ end
 return 0
 """
 
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
 
 def lease_key(key: str) -> str:
     """Where a key's lease lives: next to it, inside the same namespace."""
@@ -81,6 +88,13 @@ class Leases:
             return False
         require_positive("ttl_ms", ttl_ms, unit="ms")
         return bool(self._fill(keys=[key, lease_key(key)], args=[token, value, int(ttl_ms)]))
+
+    def release(self, key: str, token: str | None) -> bool:
+        """Give a lease back without filling (the row does not exist, or loading failed), so
+        the next reader gets a token at once instead of waiting for the lease to expire."""
+        if token is None:
+            return False
+        return bool(self.client.eval(_RELEASE, 1, lease_key(key), token))
 
     def invalidate(self, key: str) -> int:
         """Delete the value and void any outstanding lease, in one command."""

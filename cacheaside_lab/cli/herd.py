@@ -1,0 +1,131 @@
+"""Thundering herds: real threads on one cold key, or a simulation of many expiries.
+
+Threads (on fakeredis, or the Redis at --redis-url / $CACHEASIDE_REDIS_URL)::
+
+    cacheaside-lab herd --clients 64 --fill-ms 100 --protection lock [--json]
+
+N threads read one cold key at once through CacheAside with the chosen protection, over a
+database that takes --fill-ms per query; prints the loader calls, wrong answers and latencies.
+
+Simulation (numpy, any request rate)::
+
+    cacheaside-lab herd --simulate --rate 5000 --recompute-s 0.1 --protection xfetch [--beta 1]
+
+simulates --expiries expiries of one key read at --rate per second whose value takes
+--recompute-s to recompute, and prints the mean recomputations per expiry against the formula
+(1 + rate × recompute_s unprotected, e^(1/beta) for XFetch).
+"""
+
+from __future__ import annotations
+
+from ..backend import connect_cache
+from ..herd import run_herd
+from ..herd_model import simulate_expiries
+from ..validation import require_count, require_non_negative, require_positive
+from .output import add_json_flag, emit
+
+HELP = "thundering herd: N threads on one cold key, or --simulate many expiries"
+
+THREAD_PROTECTIONS = ("none", "single-flight", "lock", "lease", "swr")
+SIMULATED_PROTECTIONS = ("none", "xfetch")
+CHOICES = ("none", "single-flight", "lock", "lease", "swr", "xfetch")
+
+_THREAD_ONLY = ("clients", "fill_ms", "redis_url")
+_SIMULATE_ONLY = ("rate", "recompute_s", "beta", "expiries", "seed", "ttl_s")
+
+
+def add_arguments(parser) -> None:
+    threads = parser.add_argument_group("threads (the default)")
+    threads.add_argument("--clients", type=int, help="how many threads read the cold key at once")
+    threads.add_argument("--fill-ms", type=float, help="database latency per query, in ms (the fill time)")
+    threads.add_argument("--redis-url", help="use this Redis instead of $CACHEASIDE_REDIS_URL / fakeredis")
+    simulation = parser.add_argument_group("simulation (--simulate)")
+    simulation.add_argument("--simulate", action="store_true", help="simulate expiries with numpy instead of running threads")
+    simulation.add_argument("--rate", type=float, help="requests per second for the key")
+    simulation.add_argument("--recompute-s", type=float, help="time to recompute the value, in seconds (Δ)")
+    simulation.add_argument("--beta", type=float, help="XFetch's β (default 1; larger refreshes earlier)")
+    simulation.add_argument("--expiries", type=int, help="how many expiries to simulate (default 10000)")
+    simulation.add_argument("--seed", type=int, help="random seed (default 0)")
+    simulation.add_argument("--ttl-s", type=float, help="the value's TTL in seconds (default 60)")
+    parser.add_argument(
+        "--protection",
+        required=True,
+        choices=CHOICES,
+        help="threads: none, single-flight, lock, lease, swr; --simulate: none, xfetch",
+    )
+    add_json_flag(parser)
+
+
+def _given(args, names) -> list[str]:
+    return ["--" + name.replace("_", "-") for name in names if getattr(args, name) is not None]
+
+
+def run(args) -> int:
+    if args.simulate:
+        return _simulate(args)
+    return _threads(args)
+
+
+def _threads(args) -> int:
+    stray = _given(args, _SIMULATE_ONLY)
+    if stray:
+        raise ValueError(f"{', '.join(stray)} only apply with --simulate; the thread experiment takes --clients and --fill-ms.")
+    if args.protection not in THREAD_PROTECTIONS:
+        raise ValueError(
+            f"--protection {args.protection} needs a stream of requests before the expiry, which a burst of "
+            f"threads on a cold key does not have; use it with --simulate, or choose one of {', '.join(THREAD_PROTECTIONS)}."
+        )
+    if args.clients is None or args.fill_ms is None:
+        raise ValueError("the thread experiment needs --clients N and --fill-ms F (or use --simulate).")
+    require_count("--clients", args.clients, minimum=1, maximum=1024)
+    require_non_negative("--fill-ms", args.fill_ms, unit="ms")
+    client = connect_cache(args.redis_url)
+    result = run_herd(client, clients=args.clients, fill_ms=args.fill_ms, protection=args.protection)
+    info = result.as_dict()
+    info["protection"] = args.protection
+    text = (
+        f"{result.clients} threads, one cold key, {result.fill_ms:g} ms fill, protection {args.protection} "
+        f"({result.backend})\n"
+        f"  loader calls:  {result.loader_calls} (no protection: about {result.predicted_loader_calls:g})\n"
+        f"  wrong values:  {result.wrong_values}    errors: {result.errors}    unfinished: {result.unfinished}\n"
+        f"  latency:       p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms"
+    )
+    emit(args, info, text)
+    return 0 if result.errors == result.wrong_values == result.unfinished == 0 else 1
+
+
+def _simulate(args) -> int:
+    stray = _given(args, _THREAD_ONLY)
+    if stray:
+        raise ValueError(f"{', '.join(stray)} only apply to the thread experiment, not to --simulate.")
+    if args.protection not in SIMULATED_PROTECTIONS:
+        raise ValueError(
+            f"--simulate models {' and '.join(SIMULATED_PROTECTIONS)} (got --protection {args.protection}); "
+            "the other protections allow one recomputation per expiry by construction: run them with threads."
+        )
+    if args.rate is None or args.recompute_s is None:
+        raise ValueError("--simulate needs --rate R (requests per second) and --recompute-s D (seconds).")
+    if args.beta is not None and args.protection != "xfetch":
+        raise ValueError("--beta is XFetch's parameter; it needs --protection xfetch.")
+    require_positive("--rate", args.rate, unit="requests per second")
+    require_positive("--recompute-s", args.recompute_s, unit="seconds")
+    result = simulate_expiries(
+        args.rate,
+        args.recompute_s,
+        protection=args.protection,
+        beta=1.0 if args.beta is None else args.beta,
+        expiries=10_000 if args.expiries is None else args.expiries,
+        seed=0 if args.seed is None else args.seed,
+        ttl_s=60.0 if args.ttl_s is None else args.ttl_s,
+    )
+    info = result.as_dict()
+    formula = info["formula"]
+    text = (
+        f"{result.expiries:,} simulated expiries, {result.rate:g} requests/s, recompute {result.recompute_s:g} s, "
+        f"protection {result.protection}" + (f" (β = {result.beta:g})" if result.protection == "xfetch" else "") + "\n"
+        f"  mean recomputations per expiry: {result.mean:.3f} ± {result.standard_error:.3f}\n"
+        f"  formula {formula}: {result.predicted:.3f}\n"
+        f"  most in one expiry: {result.max}"
+    )
+    emit(args, info, text)
+    return 0

@@ -1,0 +1,134 @@
+"""What every herd protection shares: the hooks ``CacheAside`` calls, and plain load-and-store.
+
+``CacheAside(..., protection=...)`` hands its miss path (``_fill``) to a protection, and, for the
+protections that keep extra data next to the value (stale-while-revalidate, XFetch), also its
+hit, ``set`` and ``invalidate``. Without a protection none of this code runs: the hit path stays
+one GET, one ``json.loads`` and a counter.
+
+A protection is made for one ``CacheAside`` (``make_protection`` builds a fresh one from a name),
+so its counters describe that cache's traffic only.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass, field, fields
+
+from ..cache_aside import CACHE_ERRORS, _UNREADABLE
+
+
+@dataclass
+class ProtectionStats:
+    """What a protection did besides loading: the cost side of each mitigation."""
+
+    waits: int = 0  # readers that waited for somebody else's fill instead of loading
+    stale_served: int = 0  # answers served from a copy past its freshness (stale-while-revalidate)
+    refreshes: int = 0  # refreshes of a value that was still cached (SWR, XFetch early refresh)
+    took_over: int = 0  # waiters that took the fill over after the filler's lock or lease expired
+    gave_up: int = 0  # waiters that stopped waiting and loaded without filling
+    refused_fills: int = 0  # fills refused because a delete voided the lease meanwhile
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, **increments) -> None:
+        with self._lock:
+            for name, amount in increments.items():
+                setattr(self, name, getattr(self, name) + amount)
+
+    def as_dict(self) -> dict:
+        with self._lock:
+            return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+
+
+def backoff_ms(first_ms: float, max_ms: float):
+    """Waits between polls: ``first_ms``, then doubling up to ``max_ms``, each shortened by up to
+    a quarter at random so that readers who started together do not poll in lockstep.
+
+    Doubling keeps the polling cheap when a fill is slow (64 waiters polling every 5 ms would
+    send Redis thousands of commands a second, and cost the clients' CPU as much) while a fast
+    fill is still noticed within a few milliseconds.
+    """
+    delay = first_ms
+    while True:
+        yield delay * (0.75 + 0.25 * random.random())
+        delay = min(max_ms, delay * 2)
+
+
+class Protection:
+    """Base class: a miss loads and fills like plain cache-aside. Subclasses change ``fill``."""
+
+    name = "none"
+    #: the hit hook; ``None`` keeps CacheAside's hit path untouched. Protections that store
+    #: an envelope (value plus metadata) set it to a method ``on_hit(ca, item_id, key, stored)``.
+    on_hit = None
+
+    def __init__(self):
+        self.stats = ProtectionStats()
+
+    # -- the hooks CacheAside calls ------------------------------------------------------
+
+    def fill(self, ca, item_id, key: str):
+        """The miss path: return the item's value, loading (and filling) as the protection sees fit."""
+        return self.load_and_store(ca, item_id, key)
+
+    def set(self, ca, item_id, value) -> bool:
+        """``CacheAside.set``: write ``value`` in this protection's format."""
+        return self.store(ca, ca.key(item_id), value)
+
+    def invalidate(self, ca, item_id) -> bool:
+        """``CacheAside.invalidate``: delete the key (and whatever the protection keeps with it)."""
+        try:
+            removed = ca.client.delete(*self.keys_to_invalidate(ca.key(item_id)))
+        except CACHE_ERRORS:
+            ca.stats.add(errors=1)
+            return False
+        ca.stats.add(invalidations=1)
+        return bool(removed)
+
+    # -- what subclasses build on -----------------------------------------------------------
+
+    def keys_to_invalidate(self, key: str) -> list[str]:
+        return [key]
+
+    def entry(self, ca, value, load_seconds: float | None) -> tuple[str, int]:
+        """What to SET for ``value``: the stored string and its expiry in ms."""
+        return ca.encode(value), ca.ttl_ms()
+
+    def unwrap(self, ca, raw):
+        """The value inside a stored string, or ``_UNREADABLE`` if it is not one of ours."""
+        return ca._decode(raw)
+
+    def read(self, ca, key: str):
+        """GET and unwrap: the cached value, or ``_UNREADABLE`` on a miss (errors propagate)."""
+        raw = ca.client.get(key)
+        return _UNREADABLE if raw is None else self.unwrap(ca, raw)
+
+    def store(self, ca, key: str, value, load_seconds: float | None = None) -> bool:
+        """SET the entry for ``value`` with its expiry. A cache error is counted, never raised."""
+        raw, px = self.entry(ca, value, load_seconds)
+        try:
+            ca.client.set(key, raw, px=px)
+        except CACHE_ERRORS:
+            ca.stats.add(errors=1)
+            return False
+        ca.stats.add(fills=1)
+        return True
+
+    def load(self, ca, item_id) -> tuple:
+        """Call the loader (counted in ``ca.stats.loader_calls``); return ``(value, seconds)``."""
+        started = time.perf_counter()
+        value = ca._load(item_id)
+        return value, time.perf_counter() - started
+
+    def load_and_store(self, ca, item_id, key: str):
+        """Plain cache-aside fill: load, SET unless the database had nothing, record the fill time."""
+        started = time.perf_counter()
+        value, seconds = self.load(ca, item_id)
+        if value is not None:
+            self.store(ca, key, value, seconds)
+        ca.stats.record_fill_time(time.perf_counter() - started)
+        return value
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.stats.as_dict()}>"

@@ -1,0 +1,89 @@
+"""`cacheaside-lab herd`: both forms of the contract, and one clear line for bad arguments."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from cacheaside_lab.cli import COMMANDS, main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_herd_is_a_subcommand():
+    assert "herd" in COMMANDS
+
+
+@pytest.mark.parametrize("protection", ["none", "single-flight", "lock", "lease", "swr"])
+def test_threads_json(protection, capsys, backend):
+    code, out, _ = run(capsys, "herd", "--clients", "12", "--fill-ms", "80", "--protection", protection, "--json")
+    info = json.loads(out)
+    assert code == 0
+    for field in ("clients", "protection", "loader_calls", "errors", "wrong_values", "p50_ms", "p99_ms"):
+        assert field in info
+    assert info["clients"] == 12 and info["protection"] == protection
+    assert info["errors"] == info["wrong_values"] == 0
+    assert info["loader_calls"] == 1 if protection != "none" else info["loader_calls"] > 1
+    assert info["backend"].startswith("fakeredis" if backend.name == "fakeredis" else "redis-server")
+
+
+def test_threads_text_and_redis_url(capsys, backend):
+    argv = ["herd", "--clients", "4", "--fill-ms", "10", "--protection", "lock"]
+    if backend.url:
+        argv += ["--redis-url", backend.url]
+    code, out, _ = run(capsys, *argv)
+    assert code == 0 and "loader calls:  1" in out and "p99" in out
+
+
+@pytest.mark.parametrize("protection, expected", [("none", 1 + 2_000 * 0.1), ("xfetch", math.e)])
+def test_simulate_json(protection, expected, capsys):
+    code, out, _ = run(
+        capsys, "herd", "--simulate", "--rate", "2000", "--recompute-s", "0.1", "--protection", protection,
+        "--expiries", "5000", "--seed", "3", "--json",
+    )
+    info = json.loads(out)
+    assert code == 0
+    assert abs(info["mean_recomputes_per_expiry"] - expected) < 4 * info["standard_error"] + 0.05
+    assert info["max_recomputes"] >= info["mean_recomputes_per_expiry"]
+    assert info["predicted"] == pytest.approx(expected, rel=1e-3)
+
+
+def test_simulate_text_with_beta(capsys):
+    code, out, _ = run(capsys, "herd", "--simulate", "--rate", "5000", "--recompute-s", "0.05", "--protection", "xfetch", "--beta", "2")
+    assert code == 0 and "β = 2" in out and "formula e^(1/beta): 1.649" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--clients", "4", "--protection", "lock"], "needs --clients N and --fill-ms F"),
+        (["--clients", "0", "--fill-ms", "5", "--protection", "lock"], "--clients must be from 1 to 1024 (got 0)"),
+        (["--clients", "4", "--fill-ms", "-5", "--protection", "lock"], "--fill-ms must be 0 or more ms"),
+        (["--clients", "4", "--fill-ms", "5", "--protection", "xfetch"], "use it with --simulate"),
+        (["--clients", "4", "--fill-ms", "5", "--rate", "9", "--protection", "lock"], "--rate only apply with --simulate"),
+        (["--simulate", "--rate", "10", "--protection", "none"], "--simulate needs --rate R"),
+        (["--simulate", "--rate", "0", "--recompute-s", "1", "--protection", "none"], "--rate must be greater than 0"),
+        (["--simulate", "--rate", "10", "--recompute-s", "1", "--protection", "lock"], "--simulate models none and xfetch"),
+        (["--simulate", "--rate", "10", "--recompute-s", "1", "--protection", "none", "--beta", "2"], "--beta is XFetch's parameter"),
+        (["--simulate", "--rate", "10", "--recompute-s", "1", "--protection", "xfetch", "--beta", "0"], "beta must be greater than 0"),
+        (["--simulate", "--rate", "10", "--recompute-s", "1", "--protection", "xfetch", "--expiries", "0"], "expiries must be from 1"),
+        (["--simulate", "--rate", "10", "--recompute-s", "1", "--protection", "none", "--clients", "3"], "--clients only apply to the thread experiment"),
+    ],
+)
+def test_bad_arguments_are_one_clear_line_and_exit_2(argv, message, capsys):
+    code, out, err = run(capsys, "herd", *argv)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and message in err and err.startswith("cacheaside-lab herd: error:")
+
+
+def test_unknown_protection_is_refused_by_argparse(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["herd", "--clients", "2", "--fill-ms", "1", "--protection", "mutex"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'mutex'" in capsys.readouterr().err

@@ -1,0 +1,119 @@
+"""Thread herd experiments: the harness, the formula, and the arrival-rate version."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from cacheaside_lab.herd import (
+    HerdResult,
+    comparison_rows,
+    expected_herd,
+    herd_vs_rate,
+    latency_rows,
+    poisson_offsets,
+    run_herd,
+    run_together,
+)
+
+
+def test_run_together_releases_threads_at_once_and_keeps_order():
+    inside, peak, lock = [0], [0], threading.Lock()
+
+    def work(i):
+        with lock:
+            inside[0] += 1
+            peak[0] = max(peak[0], inside[0])
+        time.sleep(0.05)
+        with lock:
+            inside[0] -= 1
+        return i * i
+
+    outcomes = run_together(work, 12)
+    assert [o.value for o in outcomes] == [i * i for i in range(12)]
+    assert all(o.finished and o.error is None and o.seconds >= 0 for o in outcomes)
+    assert peak[0] > 1  # they really overlapped
+
+
+def test_run_together_reports_errors_and_threads_that_never_finish():
+    never = threading.Event()
+
+    def work(i):
+        if i == 0:
+            raise KeyError("boom")
+        if i == 1:
+            never.wait(5)
+        return i
+
+    outcomes = run_together(work, 3, timeout_s=0.2)
+    assert isinstance(outcomes[0].error, KeyError)
+    assert not outcomes[1].finished and np.isnan(outcomes[1].seconds)
+    assert outcomes[2].value == 2
+    never.set()
+
+
+def test_run_together_follows_an_arrival_schedule():
+    seen = []
+    run_together(lambda i: seen.append((time.perf_counter(), i)), 4, offsets_s=[0.15, 0.0, 0.1, 0.05])
+    assert [i for _, i in sorted(seen)] == [1, 3, 2, 0]
+
+
+def test_run_together_validation():
+    with pytest.raises(ValueError, match="count must be 1 or more"):
+        run_together(lambda i: i, 0)
+    with pytest.raises(ValueError, match="offsets_s needs 2 non-negative delays"):
+        run_together(lambda i: i, 2, offsets_s=[0.1])
+
+
+def test_poisson_offsets_are_seeded_and_have_the_right_rate():
+    a, b = poisson_offsets(5_000, 200.0, seed=1), poisson_offsets(5_000, 200.0, seed=1)
+    assert np.array_equal(a, b) and a[0] == 0 and np.all(np.diff(a) >= 0)
+    assert 4_999 / a[-1] == pytest.approx(200, rel=0.05)
+    with pytest.raises(ValueError, match="rate must be greater than 0"):
+        poisson_offsets(3, 0)
+
+
+def test_expected_herd_is_one_plus_rate_times_fill():
+    assert expected_herd(500, 0.1) == 51
+    assert expected_herd(0, 0.5) == 1
+    with pytest.raises(ValueError, match="fill_s must be 0 or more"):
+        expected_herd(1, -1)
+
+
+def test_result_dictionary_has_the_cli_fields(cache):
+    result = run_herd(cache, clients=6, fill_ms=20, protection="lock")
+    info = result.as_dict()
+    for field in ("clients", "protection", "loader_calls", "errors", "wrong_values", "p50_ms", "p99_ms"):
+        assert field in info
+    assert info["clients"] == 6 and info["protection"] == "lock" and info["loader_calls"] == 1
+    assert info["predicted_loader_calls_unprotected"] == 6
+    assert comparison_rows([result])[0][:4] == ("lock", "cold", 1, 0)
+    assert latency_rows([result])[0][:2] == ("lock", "cold")
+
+
+def test_run_herd_leaves_no_keys_and_validates(cache, backend):
+    run_herd(cache, clients=4, fill_ms=10, protection="lease")
+    assert not list(cache.scan_iter(match=f"{backend.namespace}herd:*"))
+    with pytest.raises(ValueError, match="unknown scenario 'warm'"):
+        run_herd(cache, clients=2, scenario="warm")
+    with pytest.raises(ValueError, match="clients must be from 1 to 1024"):
+        run_herd(cache, clients=0)
+    with pytest.raises(ValueError, match="unknown protection"):
+        run_herd(cache, clients=2, protection="mutex")
+
+
+def test_spread_arrivals_make_a_smaller_herd_than_a_burst(cache):
+    # 40 readers arriving at 100/s over a 50 ms fill: about 1 + 100 × 0.05 = 6 loads, never all 40
+    (spread,) = herd_vs_rate([100], client=cache, clients=40, fill_ms=50)
+    assert [r.clients for r in herd_vs_rate([40, 400], client=cache, fill_ms=50, repeats=2)] == [12, 12, 53, 53]
+    assert 1 < spread.loader_calls < 40
+    assert spread.predicted_loader_calls == pytest.approx(6)
+    assert spread.wrong_values == spread.errors == 0
+
+
+def test_percentiles_ignore_unfinished_threads():
+    result = HerdResult("none", "cold", 3, 10.0, None, 3, 0, 0, 0, 1, np.array([10.0, 20.0, np.nan]))
+    assert result.p50_ms == 15.0 and result.predicted_loader_calls == 3

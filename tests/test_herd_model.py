@@ -1,0 +1,127 @@
+"""The vectorized herd model reproduces 1 + rate·Δ and XFetch's e^(1/β), within sampling error."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from cacheaside_lab.herd_model import (
+    HIT,
+    LOAD,
+    STALE,
+    TIMELINE_PROTECTIONS,
+    WAIT,
+    expiry_averages,
+    expiry_timeline,
+    protection_table,
+    recomputes_vs_rate,
+    simulate_expiries,
+    total_miss_multiplier,
+    unprotected_recomputes,
+    xfetch_limit,
+)
+
+
+def within(run, expected, sigmas=4.0, bias=0.0):
+    return abs(run.mean - expected) <= sigmas * run.standard_error + bias
+
+
+@pytest.mark.parametrize("method", ["thinned", "per-request"])
+@pytest.mark.parametrize("rate, delta", [(10, 0.1), (200, 0.05), (2_000, 0.1)])
+def test_unprotected_herd_is_one_plus_rate_times_delta(rate, delta, method):
+    run = simulate_expiries(rate, delta, expiries=3_000, seed=1, method=method)
+    assert within(run, 1 + rate * delta)
+    assert run.predicted == unprotected_recomputes(rate, delta)
+
+
+@pytest.mark.parametrize("beta", [1.0, 1.5, 2.0])
+def test_xfetch_tends_to_e_to_the_one_over_beta_at_high_rates(beta):
+    run = simulate_expiries(20_000, 0.1, protection="xfetch", beta=beta, expiries=20_000, seed=2)
+    assert within(run, math.exp(1 / beta))
+    assert run.predicted == pytest.approx(xfetch_limit(beta))
+
+
+def test_xfetch_does_not_grow_with_the_rate_while_the_herd_does():
+    rows = recomputes_vs_rate([100, 1_000, 10_000], 0.1, betas=(1.0,), expiries=3_000)
+    xfetch = [row["xfetch_beta_1"] for row in rows]
+    assert max(xfetch) - min(xfetch) < 0.3
+    assert [round(row["none_predicted"]) for row in rows] == [11, 101, 1001]
+    assert rows[-1]["none"] > 300 * rows[-1]["xfetch_beta_1"]
+
+
+def test_the_per_request_sampler_applies_xfetchs_test_to_every_request_and_agrees():
+    exact = simulate_expiries(500, 0.1, protection="xfetch", expiries=4_000, seed=3, method="per-request")
+    fast = simulate_expiries(500, 0.1, protection="xfetch", expiries=20_000, seed=4)
+    assert abs(exact.mean - fast.mean) <= 4 * math.hypot(exact.standard_error, fast.standard_error)
+
+
+def test_at_low_rates_xfetch_costs_about_as_much_as_the_herd_it_replaces():
+    # rate·Δ = 0.5: no herd to speak of; XFetch is near 1 too (a little above or below)
+    none = simulate_expiries(5, 0.1, expiries=20_000, seed=5)
+    xfetch = simulate_expiries(5, 0.1, protection="xfetch", expiries=20_000, seed=5)
+    assert within(none, 1.5) and 1 <= xfetch.mean < 1.6
+
+
+def test_simulation_is_seeded_and_reports_what_the_cli_prints():
+    a = simulate_expiries(1_000, 0.2, protection="xfetch", expiries=500, seed=9)
+    b = simulate_expiries(1_000, 0.2, protection="xfetch", expiries=500, seed=9)
+    assert np.array_equal(a.recomputes, b.recomputes)
+    info = a.as_dict()
+    assert info["mean_recomputes_per_expiry"] == round(a.mean, 4) and info["max_recomputes"] == a.max
+    assert info["formula"] == "e^(1/beta)" and info["expiries"] == 500
+
+
+def test_simulation_validation():
+    with pytest.raises(ValueError, match="rate must be greater than 0"):
+        simulate_expiries(0, 0.1)
+    with pytest.raises(ValueError, match="unknown protection 'lock'; choose one of 'none', 'xfetch'"):
+        simulate_expiries(10, 0.1, protection="lock")
+    with pytest.raises(ValueError, match="unknown method"):
+        simulate_expiries(10, 0.1, method="exact")
+    with pytest.raises(ValueError, match="ttl_s .* must be at least recompute_s"):
+        simulate_expiries(10, 2.0, ttl_s=1.0)
+    with pytest.raises(ValueError, match="hit_ratio must be from 0 up to"):
+        total_miss_multiplier(1.0)
+    assert total_miss_multiplier(0.95) == pytest.approx(20)
+
+
+@pytest.mark.parametrize("protection", TIMELINE_PROTECTIONS)
+def test_timeline_outcomes_follow_each_protection(protection):
+    timeline = expiry_timeline(400, 100, protection, seed=7)
+    s = timeline.summary()
+    assert np.all(np.diff(timeline.times_s) >= 0)
+    assert set(np.unique(timeline.outcomes)) <= {HIT, LOAD, WAIT, STALE}
+    if protection == "none":
+        assert s["loads"] > 10 and s["waited"] == s["stale"] == 0
+    elif protection in ("lock", "lease", "single-flight"):
+        assert s["loads"] == 1 and s["waited"] > 10 and s["stale"] == 0
+        waiting = timeline.latency_s[timeline.outcomes == WAIT]
+        assert np.all((waiting > 0) & (waiting <= 0.1 + 0.04 + 1e-9))
+    elif protection == "stale-while-revalidate":
+        assert s["loads"] == 1 and s["waited"] == 0 and s["stale"] > 10
+    else:
+        assert 1 <= s["loads"] < 10 and s["stale"] == s["waited"] == 0
+    assert np.all(timeline.latency_s[timeline.outcomes == HIT] == 0)
+
+
+def test_single_flight_loads_once_per_process():
+    means = [expiry_averages(1_000, 100, "single-flight", processes=p, expiries=50)["loads"] for p in (1, 4, 16)]
+    assert means[0] == 1 and 3 < means[1] <= 4 and 12 < means[2] <= 16
+
+
+def test_protection_table_rows():
+    rows = dict((row[0], row[1:]) for row in protection_table(300, 50, expiries=40))
+    assert rows["none"][0] == pytest.approx(1 + 300 * 0.05, rel=0.2)
+    assert rows["lock"][0] == rows["lease"][0] == rows["stale-while-revalidate"][0] == 1
+    assert rows["stale-while-revalidate"][3] > 0 and rows["lock"][3] == 0
+
+
+def test_timeline_validation():
+    with pytest.raises(ValueError, match="fill_ms must be greater than 0 ms"):
+        expiry_timeline(10, 0)
+    with pytest.raises(ValueError, match="processes must be from 1"):
+        expiry_timeline(10, 10, "single-flight", processes=0)
+    with pytest.raises(ValueError, match="too large to draw request by request"):
+        expiry_timeline(5_000_000, 1_000)
