@@ -214,3 +214,30 @@ def test_snapshot_endings():
     assert Snapshot(encode_row(row), None, encode_row(row)).ending() == "fresh"
     assert Snapshot(encode_row({**row, "version": 0}), None, encode_row(row)).ending() == "stale"
     assert Snapshot("not json", None, encode_row(row)).ending() == "stale"
+
+
+# -- timed schedules: what a *delayed* double delete bets on -------------------------------------
+
+
+def test_schedule_from_times_sorts_steps_and_breaks_ties_by_actor_order():
+    from cacheaside_lab.races.timeline import schedule_from_times
+
+    assert schedule_from_times({"R1": [0, 0.5, 30], "W1": [1, 2, 12]}) == ["R1", "R1", "W1", "W1", "W1", "R1"]
+    assert schedule_from_times({"W1": [0, 1], "W2": [0, 1]}) == ["W1", "W2", "W1", "W2"]
+    with pytest.raises(ValueError, match="times go backwards"):
+        schedule_from_times({"R1": [2, 1]})
+    with pytest.raises(TypeError, match="must be numbers"):
+        schedule_from_times({"R1": ["soon"]})
+    with pytest.raises(ValueError, match="times must map actor names"):
+        schedule_from_times({})
+
+
+def test_a_delayed_double_delete_only_saves_readers_faster_than_the_delay(world):
+    from cacheaside_lab.races.timeline import schedule_from_times
+
+    def ending(gap_ms, delay_ms):
+        times = {"R1": [0, 0.5, 0.5 + gap_ms], "W1": [1, 2, 2 + delay_ms]}
+        return replay("double-delete", schedule_from_times(times), readers=1, writers=1, world=world).state.ending()
+
+    assert ending(gap_ms=5, delay_ms=50) == "empty"  # the second delete removes the old row
+    assert ending(gap_ms=500, delay_ms=50) == "stale"  # a reader slower than the delay still lands

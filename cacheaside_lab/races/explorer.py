@@ -102,13 +102,24 @@ class Exploration:
         return data
 
     def __str__(self) -> str:
-        return (f"{self.strategy}, {self.readers} readers and {self.writers} writers: "
-                f"{self.executions:,} executions, {self.stale:,} stale")
+        return (f"{self.strategy}, {_count(self.readers, 'reader')} and {_count(self.writers, 'writer')}: "
+                f"{_count(self.executions, 'execution')}, {self.stale:,} stale")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def _ending_tally(snapshot: Snapshot) -> Tally:
     ending = snapshot.ending()
     return Tally(1, ending == "stale", ending == "fresh", ending == "empty", () if ending == "stale" else None)
+
+
+def _settled(actor: Actor) -> Actor:
+    """A finished actor's memory can no longer affect anything: forget it, so that paths that
+    differ only in what finished actors remember (a reader that hit, or missed and filled) meet
+    in the same state and share their count."""
+    return Actor(actor.name, actor.role, actor.index, done=True) if actor.done else actor
 
 
 def explore(strategy, readers: int = 0, writers: int = 2, *, cache=None, world: RaceWorld | None = None,
@@ -140,7 +151,7 @@ def explore(strategy, readers: int = 0, writers: int = 2, *, cache=None, world: 
                 moved, step, _ = strategy.step(world, actors[i])
                 steps_run += 1
                 after = world.snapshot(touched=step.touches)
-                child = count(actors[:i] + (moved,) + actors[i + 1:], after)
+                child = count(actors[:i] + (_settled(moved),) + actors[i + 1:], after)
                 tally.add(child, (actors[i].name, step.label))
         memo[state] = tally
         return tally

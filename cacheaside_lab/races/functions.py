@@ -236,8 +236,12 @@ class FunctionRace:
     ``writer(cache, db, product_id, stock=i)``, over product 42 in ``world``."""
 
     def __init__(self, reader: Callable | None, writer: Callable | None, readers: int, writers: int, *,
-                 world: RaceWorld, warm: bool = False, max_calls: int = DEFAULT_MAX_CALLS):
+                 world: RaceWorld, warm: bool = False, max_calls: int = DEFAULT_MAX_CALLS,
+                 setup: Callable[[RaceWorld], None] | None = None):
         check_scenario(readers, writers)
+        if setup is not None:
+            require_callable("setup", setup)
+        self.setup = setup
         if readers:
             require_callable("reader", reader)
         if writers:
@@ -265,6 +269,9 @@ class FunctionRace:
         go until everyone has finished. Returns ``(trace, snapshot, results)`` where ``trace`` lists
         ``(movable actors, who moved, what call)`` for every step."""
         self.world.reset(warm=self.warm, clear_prefix=True)
+        if self.setup is not None:  # e.g. a lease left behind by a reader that crashed
+            self.setup(self.world)
+            self.world.forget()
         actors = self._actors()
         by_name = {actor.name: actor for actor in actors}
         trace: list[tuple[tuple[str, ...], str, str]] = []
@@ -350,11 +357,15 @@ class FunctionRace:
 
 
 def explore_functions(reader, writer, readers: int, writers: int, *, world: RaceWorld | None = None, cache=None,
-                      warm: bool = False, max_calls: int = DEFAULT_MAX_CALLS, limit: int = DEFAULT_MAX_EXECUTIONS,
-                      stop_at_first_stale: bool = False, name: str = "your code") -> Exploration:
-    """Enumerate every interleaving of plain ``reader``/``writer`` functions, one call per step."""
+                      warm: bool = False, setup=None, max_calls: int = DEFAULT_MAX_CALLS,
+                      limit: int = DEFAULT_MAX_EXECUTIONS, stop_at_first_stale: bool = False,
+                      name: str = "your code") -> Exploration:
+    """Enumerate every interleaving of plain ``reader``/``writer`` functions, one call per step.
+
+    ``setup(world)`` runs after each reset, before the actors start (e.g. to leave a lease held).
+    """
     world = world if world is not None else RaceWorld(cache)
-    race = FunctionRace(reader, writer, readers, writers, world=world, warm=warm, max_calls=max_calls)
+    race = FunctionRace(reader, writer, readers, writers, world=world, warm=warm, max_calls=max_calls, setup=setup)
     return race.explore(name=name, limit=limit, stop_at_first_stale=stop_at_first_stale)
 
 

@@ -35,11 +35,11 @@ class StepRecord:
 
     def row(self) -> list:
         state = self.after.describe()
-        return [self.number, self.actor, self.command, self.result, state["db"], state["cache"],
+        return [self.number, self.actor, self.command, self.result, state["db"], state["cache"], state["lease"],
                 "STALE" if state["stale"] else ""]
 
 
-HISTORY_HEADERS = ("#", "actor", "sent", "result", "database", "cache", "")
+HISTORY_HEADERS = ("#", "actor", "sent", "result", "database", "cache", "lease", "stale")
 
 
 def check_scenario(readers, writers, *, maximum: int = MAX_STEPPER_ACTORS) -> None:
@@ -129,7 +129,7 @@ class Stepper:
 
     def rows(self) -> list[list]:
         start = self.start.describe()
-        first = [0, "", "(start)", "", start["db"], start["cache"], "STALE" if start["stale"] else ""]
+        first = [0, "", "(start)", "", start["db"], start["cache"], start["lease"], "STALE" if start["stale"] else ""]
         return [first, *(record.row() for record in self.history)]
 
     def table(self) -> str:

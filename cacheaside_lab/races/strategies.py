@@ -163,10 +163,10 @@ def _says(template: str) -> Callable[[RaceWorld, Actor], str]:
 
 
 GET = Step("GET", _says("GET {key}"), _get)
-GET_OR_LEASE = Step("GET or lease", _says("GET {key}, on a miss SET {lease} {name} NX PX"), _get_or_lease)
+GET_OR_LEASE = Step("GET or lease", _says("GET {key} or take lease {name} (Lua)"), _get_or_lease)
 SELECT = Step("SELECT", _says("SELECT product {id}"), _select, "database")
 SET = Step("SET", _says("SET {key} {row}"), _set)
-FILL_IF_LEASE = Step("fill if lease", _says("SET {key} {row} if {lease} is {name} (Lua)"), _fill_if_lease)
+FILL_IF_LEASE = Step("fill if lease", _says("SET {key} {row} if lease is {name} (Lua)"), _fill_if_lease)
 FILL_IF_NEWER = Step("fill if newer", _says("SET {key} {row} if newer (Lua)"), _fill_if_newer)
 UPDATE = Step("UPDATE", _says("UPDATE product {id} SET stock = {index}"), _update, "database")
 SET_NEW_ROW = Step("SET", _says("SET {key} {row}"), _set_new_row)
