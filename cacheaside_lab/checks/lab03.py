@@ -186,6 +186,11 @@ def check_lease_protected_cache(read_product, write_product, *, cache=None):
     after = attempt(read_product, world.cache, world.db, 42, tried=tried, hint=hint)
     expect(after == world.db.current(42), tried=tried,
            wrong=f"the read after the write returned {short(after)} instead of the new row.", hint=hint)
+    tried = "one more read_product(cache, db, 42), which should now hit"
+    again = attempt(read_product, world.cache, world.db, 42, tried=tried, hint=hint)
+    expect(again == world.db.current(42), tried=tried,
+           wrong=f"the hit returned {short(again)} instead of the row as a dict.",
+           hint="On a hit, decode the cached JSON: return json.loads(value).")
 
     # Each branch of the read path gets a scenario: a hit (warm), a miss with the lease (cold), a
     # miss without it (held). Two readers and a writer would cover the same in ~1,800 runs.
