@@ -5,13 +5,16 @@
   (``update``, ``delete``, ``lease``, ``versioned``, ``double-delete``);
 * :mod:`.scheduler`: :class:`Stepper` and :func:`replay`, one interleaving of your choosing;
 * :mod:`.explorer`: :func:`explore`, every interleaving counted and classified;
+* :mod:`.timeline`: :func:`schedule_from_times`, for fixes that bet on timing (double delete);
 * :mod:`.functions`: the same for plain Python functions (your lab code), a thread per actor;
 * :mod:`.widget`: the step-through widget for notebook 02.
 """
 
 from .explorer import MAX_ACTORS, Execution, Exploration, all_executions, compare, explore
+from .functions import RaceError, explore_functions, replay_functions
 from .scheduler import Stepper, StepRecord, replay
 from .strategies import STRATEGIES, STRATEGY_NAMES, Actor, Strategy, get_strategy
+from .timeline import schedule_from_times
 from .world import PRODUCT_ID, RaceDB, RaceWorld, Snapshot
 
 __all__ = [
@@ -21,6 +24,7 @@ __all__ = [
     "MAX_ACTORS",
     "PRODUCT_ID",
     "RaceDB",
+    "RaceError",
     "RaceWorld",
     "STRATEGIES",
     "STRATEGY_NAMES",
@@ -31,6 +35,9 @@ __all__ = [
     "all_executions",
     "compare",
     "explore",
+    "explore_functions",
     "get_strategy",
     "replay",
+    "replay_functions",
+    "schedule_from_times",
 ]
