@@ -32,9 +32,9 @@ from .strategies import Actor, Strategy, get_strategy, make_actors
 from .world import RaceWorld, Snapshot
 
 # What "small enough to enumerate" means: at most this many actors, readers and writers together.
-# Four actors take a few seconds (every step is a real command; see benchmarks/race_enumeration.py
-# for the figures); five can take minutes, because the number of distinct states to work out grows
-# several-fold with each actor.
+# Four actors take a few seconds (every step is a real command; benchmarks/race_enumeration.py
+# prints the figures); five took from 10 s to 75 s in our measurements (a shared 2-core machine),
+# because the number of distinct states to work out grows several-fold with each actor.
 MAX_ACTORS = 4
 MAX_LISTED = 20_000
 
