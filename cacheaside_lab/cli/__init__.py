@@ -13,7 +13,7 @@ import sys
 
 from ..redis_server import RedisServerUnavailable
 
-COMMANDS = ("doctor", "redis", "clean", "simulate", "herd")
+COMMANDS = ("doctor", "redis", "clean", "race", "simulate", "herd")
 
 USER_ERRORS = (ValueError, TypeError, LookupError, RedisServerUnavailable)
 
