@@ -336,3 +336,50 @@ def live_restart(
     for phase in phases.values():
         phase["mean_ms"] = phase.pop("total_ms") / phase["reads"] if phase["reads"] else 0.0
     return LiveRestart(reads=reads, correct=correct, by_phase=phases, breaker=breaker)
+
+
+FAULT_HEADERS = ["cache", "correct", "cache errors", "DB reads", "mean read (ms)", "max read (ms)"]
+
+
+def compare_faults(
+    cache,
+    db,
+    scenarios: dict[str, dict],
+    *,
+    prefix: str = "faults-product",
+    reads: int = 400,
+    keys: int = 20,
+    db_ms: float = 10.0,
+    seed: int = 0,
+) -> list[list]:
+    """Read ``reads`` products through ``CacheAside`` over a warm cache made sick in each way.
+
+    ``scenarios`` maps a name to :class:`FaultyCache` options (``{"down": True}``,
+    ``{"spike_rate": 0.05, "spike_ms": 800}`` …). Waiting is virtual: a read's cost is what its
+    cache commands, timeouts and database query added up to. One row per scenario, under
+    :data:`FAULT_HEADERS`.
+    """
+    require_count("reads", reads, minimum=1)
+    require_count("keys", keys, minimum=1, maximum=db.count())
+    ids = np.random.default_rng(seed).integers(1, keys + 1, reads)
+    rows = []
+    for name, options in scenarios.items():
+        meter = CostMeter()
+        clear_course_keys(cache, f"{prefix}:")
+        CacheAside(cache, loader=db.get_product, prefix=prefix, ttl=300).get_many(range(1, keys + 1))
+        faulty = FaultyCache(cache, sleep=meter.sleep, seed=seed, **options)
+
+        def load(product_id):
+            meter.sleep(db_ms / 1000)
+            return db.get_product(product_id)
+
+        products = CacheAside(faulty, loader=load, prefix=prefix, ttl=300)
+        costs, correct = [], 0
+        for product_id in ids:
+            meter.seconds = 0.0
+            correct += products.get(int(product_id)) == db.current(int(product_id))
+            costs.append(meter.seconds * 1000)
+        rows.append([name, correct, products.stats.errors, products.stats.loader_calls,
+                     float(np.mean(costs)), float(np.max(costs))])
+    clear_course_keys(cache, f"{prefix}:")
+    return rows
