@@ -16,13 +16,14 @@ help:
 	@echo "make notebooks  re-execute notebooks/ and solutions/ in place (refreshes committed outputs)"
 	@echo "make redis      run a private redis-server and print the CACHEASIDE_REDIS_URL to use"
 	@echo "make doctor     check Python, packages, the cache backend and the widgets extension"
+	@echo "make bench      run benchmarks/ and write benchmarks/RESULTS.md"
 	@echo "make lock       re-pin requirements.lock from the current .venv"
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Cache-Aside Lab needs Python 3.11 or newer; found " + sys.version.split()[0] + ". Set PYTHON=/path/to/python3.11")'
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test,bench]'
 	touch $(STAMP)
 
 lab: $(STAMP)
@@ -42,6 +43,9 @@ redis: $(STAMP)
 
 doctor: $(STAMP)
 	$(BIN)/cacheaside-lab doctor
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
 
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable --disable-pip-version-check | grep -v '^-e ' > requirements.lock

@@ -18,6 +18,7 @@ from .db import ProductDB
 from .keys import clear_course_keys, make_key, root_namespace
 from .proxies import FaultyCache, RecordingProxy
 from .redis_server import RedisServer, RedisServerUnavailable, find_redis_server
+from .simulator import SimulationResult, Workload, replay, simulate
 from .stats import CacheStats
 from .tables import format_table, print_table
 
@@ -32,7 +33,9 @@ __all__ = [
     "RecordingProxy",
     "RedisServer",
     "RedisServerUnavailable",
+    "SimulationResult",
     "WRITE_STRATEGIES",
+    "Workload",
     "clear_course_keys",
     "connect_cache",
     "describe_backend",
@@ -40,5 +43,7 @@ __all__ = [
     "format_table",
     "make_key",
     "print_table",
+    "replay",
     "root_namespace",
+    "simulate",
 ]

@@ -3,8 +3,8 @@
 Some lessons need the real thing: eviction under ``maxmemory``, a server that restarts with an
 empty memory, INFO statistics. When the ``redis-server`` binary is installed this module starts
 one as a child process listening only on a Unix socket in a fresh temporary directory (no TCP
-port, no persistence, nothing shared with any other Redis on the machine) and stops it again by
-its own PID.
+port unless asked for one on loopback, no persistence, nothing shared with any other Redis on the
+machine) and stops it again by its own PID.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -45,6 +46,12 @@ _MEMORY_SIZE = re.compile(r"[1-9][0-9]*(b|k|kb|m|mb|g|gb)?", re.IGNORECASE)
 _running: weakref.WeakSet = weakref.WeakSet()
 
 
+def _free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def find_redis_server() -> str | None:
     """Path of the ``redis-server`` binary, or ``None`` when it is not installed."""
     return shutil.which("redis-server", path=_SEARCH_PATH)
@@ -69,6 +76,7 @@ class RedisServer:
         maxmemory_policy: str = "allkeys-lru",
         extra_args: tuple[str, ...] = (),
         startup_timeout_s: float = 10.0,
+        tcp: bool = False,
     ):
         require_choice("maxmemory_policy", maxmemory_policy, EVICTION_POLICIES)
         if maxmemory is not None and not _MEMORY_SIZE.fullmatch(str(maxmemory)):
@@ -91,9 +99,13 @@ class RedisServer:
         self.log_path = self.directory / "redis.log"
         self.process: subprocess.Popen | None = None
         self.restarts = 0
+        # Benchmarks want the network path (TCP on loopback); everything else uses the socket.
+        self.port = _free_loopback_port() if tcp else 0
 
     @property
     def url(self) -> str:
+        if self.port:
+            return f"redis://127.0.0.1:{self.port}/0"
         return f"unix://{self.socket_path}"
 
     @property
@@ -107,7 +119,8 @@ class RedisServer:
     def command_line(self) -> list[str]:
         args = [
             self.binary,
-            "--port", "0",
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
             "--unixsocket", str(self.socket_path),
             "--unixsocketperm", "700",
             "--save", "",

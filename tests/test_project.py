@@ -16,14 +16,16 @@ def pyproject():
 
 def test_every_dependency_is_pinned():
     project = pyproject()["project"]
-    for requirement in project["dependencies"] + project["optional-dependencies"]["test"]:
+    extras = project["optional-dependencies"]
+    for requirement in project["dependencies"] + extras["test"] + extras["bench"]:
         assert re.fullmatch(r"[\w.\-\[\]]+==[\w.]+", requirement), f"pin {requirement} with =="
 
 
 def test_environment_yml_lists_what_pyproject_lists():
     listed = set(re.findall(r"^\s*-\s+([\w.\-\[\]]+==[\w.]+)\s*$", (ROOT / "environment.yml").read_text(), re.M))
     project = pyproject()["project"]
-    assert set(project["dependencies"]) | set(project["optional-dependencies"]["test"]) <= listed
+    extras = project["optional-dependencies"]
+    assert set(project["dependencies"]) | set(extras["test"]) | set(extras["bench"]) <= listed
     assert "python=3.11" in (ROOT / "environment.yml").read_text()
 
 

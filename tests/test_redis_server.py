@@ -80,3 +80,12 @@ def test_missing_binary_says_how_to_install(monkeypatch):
     monkeypatch.setattr(redis_server_module, "find_redis_server", lambda: None)
     with pytest.raises(RedisServerUnavailable, match="apt-get install redis-server"):
         RedisServer()
+
+
+def test_tcp_on_loopback_when_asked(redis_server):
+    with RedisServer(tcp=True) as server:
+        assert server.url.startswith("redis://127.0.0.1:")
+        client = server.client()
+        assert client.ping()
+        assert client.config_get("bind")["bind"] == "127.0.0.1"
+        client.close()

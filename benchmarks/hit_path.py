@@ -1,0 +1,122 @@
+"""Hit path: what does a cache-aside layer cost on a hit?
+
+Three ways to read 1,000 warm product keys from one real redis-server on loopback TCP:
+
+* bare redis-py: ``json.loads(client.get(key))``, the floor any layer is measured against;
+* ``CacheAside.get`` from this course, on the same client;
+* dogpile.cache's Redis backend doing the same cache-aside job (``region.get_or_create``), with a
+  JSON serializer so nobody pays for pickle.
+
+Rounds are interleaved (bare, ours, dogpile, bare, …) so drift on a shared machine hits all three
+alike; the median of the rounds is reported. Round trips per operation are counted on the client
+(one per packed send: a command, or a whole pipeline).
+
+    python benchmarks/hit_path.py [--ops 20000] [--rounds 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from dogpile.cache import make_region
+
+from cacheaside_lab import CacheAside, ProductDB, RedisServer
+from cacheaside_lab.keys import clear_course_keys
+from cacheaside_lab.tables import format_table
+
+from _common import describe_round_trips, median, print_header, rates, round_trips
+
+KEYS = 1_000
+
+
+def dogpile_region(url: str):
+    return make_region(
+        serializer=lambda value: json.dumps(value, separators=(",", ":")).encode(),
+        deserializer=json.loads,
+    ).configure(
+        "dogpile.cache.redis",
+        expiration_time=3_600,
+        arguments={
+            "url": url,
+            "redis_expiration_time": 3_600,
+            "distributed_lock": True,
+            "thread_local_lock": False,
+        },
+    )
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ops", type=int, default=20_000, help="reads per round")
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args(argv)
+    print_header("Hit path: CacheAside.get vs bare redis-py vs dogpile.cache")
+
+    db = ProductDB()
+    with RedisServer(tcp=True) as server:
+        client = server.client()
+        clear_course_keys(client)
+        products = CacheAside(client, db.get_product, prefix="bench-product", ttl=3_600)
+        ids = [1 + n % KEYS for n in range(args.ops)]
+        keys = [products.key(i) for i in ids]
+        products.get_many(range(1, KEYS + 1))
+        region = dogpile_region(server.url)
+        dogpile_keys = [f"cacheaside-lab:bench-dogpile:{i}" for i in ids]
+        for i in range(1, KEYS + 1):
+            region.get_or_create(f"cacheaside-lab:bench-dogpile:{i}", lambda i=i: db.get_product(i))
+
+        def bare():
+            for key in keys:
+                json.loads(client.get(key))
+
+        def ours():
+            for item in ids:
+                products.get(item)
+
+        def dogpile():
+            for key, item in zip(dogpile_keys, ids):
+                region.get_or_create(key, lambda: db.get_product(item))
+
+        results = {"bare redis-py GET + json.loads": [], "CacheAside.get": [], "dogpile.cache get_or_create": []}
+        for _ in range(args.rounds):
+            for name, function in zip(results, (bare, ours, dogpile)):
+                results[name] += rates(function, args.ops, 1)
+
+        floor = median(results["bare redis-py GET + json.loads"])
+        rows = [
+            (name, round(median(values)), round(min(values)), round(max(values)), median(values) / floor)
+            for name, values in results.items()
+        ]
+        print(f"{args.ops:,} hits per round, {args.rounds} interleaved rounds, {KEYS:,} warm keys, TCP loopback\n")
+        print(format_table(rows, ["reader", "median reads/s", "min", "max", "vs bare"], digits=3))
+
+        print("\nRound trips per operation (counted on the client):\n")
+        clear_course_keys(client, "bench-product:")
+        region.delete(dogpile_keys[0])
+        scenarios = [
+            ("CacheAside miss", lambda: products.get(1)),
+            ("CacheAside hit", lambda: products.get(1)),
+            ("CacheAside get_many(100), 99 misses", lambda: products.get_many(range(1, 101))),
+            ("CacheAside get_many(100), all hits", lambda: products.get_many(range(1, 101))),
+            ("dogpile.cache miss", lambda: region.get_or_create(dogpile_keys[0], lambda: db.get_product(1))),
+            ("dogpile.cache hit", lambda: region.get_or_create(dogpile_keys[0], lambda: db.get_product(1))),
+        ]
+        trips = []
+        for name, operation in scenarios:
+            with round_trips() as counter:
+                operation()
+            trips.append((name, counter["round_trips"], describe_round_trips(counter)))
+        print(format_table(trips, ["operation", "round trips", "commands sent, one group per round trip"]))
+        clear_course_keys(client)
+        client.close()
+    ratio = median(results["CacheAside.get"]) / floor
+    versus_dogpile = median(results["CacheAside.get"]) / median(results["dogpile.cache get_or_create"])
+    print(f"\nCacheAside.get runs at {ratio:.2f}× bare redis-py (goal ≥ 0.90) "
+          f"and {versus_dogpile:.2f}× dogpile.cache (goal > 1).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""``cacheaside-lab simulate``: the contract's fields, readable text, clear errors with exit status 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cacheaside_lab.cli import main
+
+ARGS = ["simulate", "--keys", "100", "--zipf", "1", "--read-rate", "1000", "--write-rate", "10",
+        "--ttl", "60", "--duration", "60", "--strategy", "delete"]
+CONTRACT = ("reads", "writes", "hits", "misses", "hit_ratio", "db_reads", "stale_reads",
+            "stale_read_fraction", "max_staleness_s", "elapsed_s")
+
+
+def test_json_has_every_field_of_the_contract(capsys):
+    assert main([*ARGS, "--seed", "3", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(CONTRACT) <= set(result)
+    assert result["hits"] + result["misses"] == result["reads"] > 50_000
+    assert result["hit_ratio"] == pytest.approx(result["hits"] / result["reads"])
+    assert result["stale_read_fraction"] == pytest.approx(result["stale_reads"] / result["reads"])
+    assert result["db_reads"] == result["misses"] and result["elapsed_s"] > 0
+    assert result["workload"]["seed"] == 3
+
+
+def test_same_seed_same_numbers(capsys):
+    runs = []
+    for _ in range(2):
+        main([*ARGS, "--seed", "9", "--json"])
+        runs.append(json.loads(capsys.readouterr().out) | {"elapsed_s": 0})
+    assert runs[0] == runs[1]
+
+
+def test_ttl_only_reports_stale_reads_bounded_by_the_ttl(capsys):
+    args = [arg if arg != "delete" else "ttl-only" for arg in ARGS]
+    main([*args, "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert result["stale_reads"] > 0 and 0 < result["max_staleness_s"] <= 60
+
+
+def test_text_output(capsys):
+    assert main(ARGS) == 0
+    out = capsys.readouterr().out
+    assert "hit ratio" in out and "stale-read fraction" in out and "requests in" in out
+
+
+@pytest.mark.parametrize("change, message", [
+    (("--read-rate", "-1"), "read_rate must be greater than 0"),
+    (("--write-rate", "-10"), "write_rate must be 0 or more"),
+    (("--ttl", "0"), "ttl must be greater than 0"),
+    (("--ttl", "-5"), "ttl must be greater than 0"),
+    (("--keys", "0"), "keys must be 1 or more"),
+    (("--zipf", "-1"), "zipf must be 0 or more"),
+])
+def test_bad_arguments_exit_2_with_one_clear_line(capsys, change, message):
+    args = list(ARGS)
+    args[args.index(change[0]) + 1] = change[1]
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    assert captured.out == ""
+
+
+def test_unknown_strategy_is_refused_by_the_parser(capsys):
+    args = [arg if arg != "delete" else "write-around" for arg in ARGS]
+    with pytest.raises(SystemExit) as stop:
+        main(args)
+    assert stop.value.code == 2 and "invalid choice" in capsys.readouterr().err
