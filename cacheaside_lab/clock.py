@@ -21,7 +21,6 @@ reader saw was never more than 2 seconds old" without waiting 2 seconds.
 from __future__ import annotations
 
 import threading
-import time
 
 from .validation import require_non_negative
 
@@ -73,8 +72,8 @@ class ClockedCache:
     """A redis-py client whose TTLs run on ``clock`` (see the module docstring).
 
     Understands the commands the course's cache code uses: ``get``, ``mget``, ``set`` (with
-    ``ex``/``px``), ``delete``, ``exists``, ``ttl``, ``pttl`` and pipelines of those. Anything else
-    passes straight through to the real client.
+    ``ex``/``px``), ``setex``, ``psetex``, ``delete``, ``exists``, ``ttl``, ``pttl`` and pipelines of
+    those. Anything else passes straight through to the real client.
     """
 
     def __init__(self, client, clock):
@@ -140,6 +139,12 @@ class ClockedCache:
             return self._client.set(key, value, **options)
         return self._client.set(key, value, px=real_px, **options)
 
+    def setex(self, key, seconds, value):
+        return self.set(key, value, ex=seconds)
+
+    def psetex(self, key, milliseconds, value):
+        return self.set(key, value, px=milliseconds)
+
     def delete(self, *keys):
         with self._lock:
             for key in keys:
@@ -193,6 +198,12 @@ class _ClockedPipeline:
             self._pipe.set(key, value, px=real_px, **options)
         return self
 
+    def setex(self, key, seconds, value):
+        return self.set(key, value, ex=seconds)
+
+    def psetex(self, key, milliseconds, value):
+        return self.set(key, value, px=milliseconds)
+
     def delete(self, *keys):
         with self._owner._lock:
             for key in keys:
@@ -211,15 +222,3 @@ class _ClockedPipeline:
 
     def __getattr__(self, name):
         return getattr(self._pipe, name)
-
-
-def measure_virtual(clock, function, *args, **kwargs) -> tuple:
-    """Run ``function`` and return ``(result, virtual seconds it took on clock)``."""
-    started = clock()
-    result = function(*args, **kwargs)
-    return result, clock() - started
-
-
-def wall_clock() -> float:
-    """The real clock, for code that takes ``clock=`` and should use real time by default."""
-    return time.monotonic()
