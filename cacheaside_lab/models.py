@@ -132,6 +132,9 @@ def expected_results(
     Reads and writes pick keys with the same Zipf popularity, so key i sees λᵢ = R·pᵢ and
     wᵢ = W·pᵢ; the per-key formulas are applied to every key and summed, weighted by reads.
     ``stale_read_fraction`` counts reads outdated for more than ``older_than`` seconds.
+
+    These are long-run (steady-state) values. A short simulation over many rarely read keys starts
+    with a cold cache and sees fewer hits: every key's first read misses.
     """
     require_positive("read_rate", read_rate, unit="reads per second")
     require_non_negative("write_rate", write_rate, unit="writes per second")

@@ -138,6 +138,8 @@ def draw(view: dict, figure=None):
         ax.plot([s.ratio], [simulated], "o", color="tab:red", label=f"simulated ({p.requests:,} requests)")
         if without is not None:
             ax.axhline(without, color="grey", linestyle="--", label="without a cache")
+        top = max(np.max(curves[name]), simulated, without or 0)
+        ax.set_ylim(0, 1.02 if name == "hit_ratio" else max(0.05, 1.1 * top))  # every panel starts at 0
         ax.set_xscale("log")
         ax.xaxis.set_minor_locator(NullLocator())  # minor ticks on a log axis cost most of a redraw
         ax.set_title(title)

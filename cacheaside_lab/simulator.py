@@ -1,12 +1,15 @@
 """The workload simulator: millions of cache-aside reads and writes in a fraction of a second.
 
 A catalogue of ``keys`` items gets Poisson reads and writes; each request picks a key with Zipf
-popularity (exponent ``zipf``; 0 means uniform). Reads follow cache-aside exactly as
+popularity (exponent ``zipf``; 0 means uniform), reads and writes alike, so every key sees the
+catalogue's read:write ratio. Reads follow cache-aside exactly as
 ``CacheAside`` does: a hit if the key holds an unexpired entry, otherwise a miss that reads the
 database and fills the cache with a TTL (shortened at random by up to ``ttl_jitter``). Writes go
 to the database and then, by ``strategy``, delete the key (``delete``), write the new value into
 it with a fresh TTL (``update``), or leave it alone (``ttl-only``). A share
-``lost_invalidations`` of those DELs/SETs can silently never arrive.
+``lost_invalidations`` of those DELs/SETs can silently never arrive. A read is *stale* when the
+value it returns is older than the database's at that instant; its staleness is how long ago the
+first write it does not reflect happened.
 
 What the model assumes (and so what it cannot show):
 
@@ -18,8 +21,11 @@ What the model assumes (and so what it cannot show):
 * **Requests are instants on a microsecond clock.** At the same microsecond a read happens before
   a write. An entry filled at t with TTL T still answers at exactly t + T and is gone after it,
   as in Redis.
-* **The cache starts cold** (or, with ``warm_start``, every key is loaded at time 0, as a warming
-  job would do) and never evicts: it is big enough for the catalogue.
+* **The cache starts cold** (or, with ``warm_start``, every key is loaded just before the first
+  request, as a warming job would do; those loads count as database reads) and never evicts: it
+  is big enough for the catalogue.
+* **Latency is accounted per request**: a hit costs one cache round trip c, a miss GET + database
+  read + SET (2c + d), a write the database write plus its DEL or SET (d + c; d with ``ttl-only``).
 
 How it avoids a Python loop per request: whether a read hits depends on the previous misses of
 its key, a chain. Every read is first treated as if it were a fill, and its *successor* computed
@@ -49,13 +55,19 @@ from .validation import (
 )
 
 TICKS_PER_SECOND = 1_000_000  # the simulator's clock counts microseconds
-MAX_REQUESTS = 100_000_000  # a few minutes of wall time; beyond this, simulate a shorter time
+MAX_REQUESTS = 100_000_000  # tens of seconds of wall time; beyond this, simulate a shorter time
 BATCH = 1 << 18  # requests played at once: keys are independent, so they are played in batches
 
 
 @dataclass(frozen=True)
 class Workload:
-    """Everything a simulation needs; rates are per second for the whole catalogue, times in seconds."""
+    """Everything a simulation needs; rates are per second for the whole catalogue, times in seconds.
+
+    ``ttl_jitter`` shortens each fill's TTL by a uniform random share up to that value (as
+    ``CacheAside(ttl_jitter=...)`` does); ``lost_invalidations`` is the share of writes whose DEL
+    (``delete``) or SET (``update``) never reaches the cache; ``warm_start`` loads every key
+    before the first request. The same ``seed`` gives the same run.
+    """
 
     read_rate: float
     write_rate: float
@@ -198,17 +210,22 @@ def simulate(workload: Workload | None = None, /, *, trace: bool = False, **para
     read_counts = rng.poisson(workload.read_rate * workload.duration * weights)
     write_counts = rng.poisson(workload.write_rate * workload.duration * weights)
     # Keys never interact, so they are played in batches of a quarter of a million requests: the
-    # answer is the same, memory stays bounded, and numpy reuses its buffers between batches.
-    per_key = np.cumsum(read_counts + write_counts)
-    edges = np.unique(np.r_[0, np.searchsorted(per_key, np.arange(BATCH, per_key[-1], BATCH)) + 1, workload.keys])
+    # answer is the same, memory stays bounded, and numpy reuses its buffers between batches. A key
+    # with more requests than that gets a batch of its own, played in windows of time.
+    per_key = read_counts + write_counts
+    running = np.cumsum(per_key)
+    heavy = np.flatnonzero(per_key > BATCH)
+    edges = np.unique(np.r_[0, np.searchsorted(running, np.arange(BATCH, running[-1], BATCH)) + 1,
+                            heavy, heavy + 1, workload.keys])
     tally = _Tally(trace=trace)
     for first, last in zip(edges[:-1], edges[1:]):
         reads = _poisson_times(rng, read_counts[first:last], first, duration, shift)
         writes = _poisson_times(rng, write_counts[first:last], first, duration, shift)
         delivered = rng.random(writes.size) >= workload.lost_invalidations
         warm = np.arange(first, last) if workload.warm_start else np.zeros(0, np.int64)
-        outcome = _play(reads, writes, delivered, warm, shift=shift, ttl=ttl, strategy=workload.strategy,
-                        ttl_jitter=workload.ttl_jitter, rng=rng)
+        lives = [_lifetimes(rng, ttl, workload.ttl_jitter, part.size) for part in (reads, writes, warm)]
+        play = _play_in_windows if last - first == 1 and reads.size > BATCH else _play
+        outcome = play(reads, writes, delivered, warm, *lives, shift=shift, strategy=workload.strategy)
         tally.add(reads, writes, delivered, warm, shift, outcome)
     result = tally.result(workload.strategy, workload.cache_latency_ms, workload.db_latency_ms, workload.duration)
     result.workload = workload
@@ -250,8 +267,8 @@ def replay(
     write_order = np.argsort(write_comp, kind="stable")
     reads, writes, delivered = read_comp[read_order], write_comp[write_order], ~lost[write_order]
     warm = np.arange(keys) if warm_start else np.zeros(0, np.int64)
-    outcome = _play(reads, writes, delivered, warm, shift=shift, ttl=_ticks(ttl), strategy=strategy,
-                    ttl_jitter=0.0, rng=None)
+    life = _ticks(ttl)
+    outcome = _play(reads, writes, delivered, warm, life, life, life, shift=shift, strategy=strategy)
     tally = _Tally(trace=True)
     tally.add(reads, writes, delivered, warm, shift, outcome)
     result = tally.result(strategy, cache_latency_ms, db_latency_ms, max(duration_s, 1e-6))
@@ -291,17 +308,27 @@ def _poisson_times(rng, counts: np.ndarray, first_key: int, duration: int, shift
     if total == 0:
         return np.zeros(0, np.int64)
     keys = np.repeat(np.arange(first_key, first_key + counts.size, dtype=np.int64), counts)
-    gaps = np.cumsum(rng.standard_exponential(total + counts.size))
+    sums = np.cumsum(rng.standard_exponential(total + counts.size))  # (in place below: these arrays are big)
     last = np.cumsum(counts + 1) - 1  # each key's extra gap closes its segment
     before = last - counts - 1  # the position just before each key's segment (-1 for the first)
-    base = np.where(before >= 0, gaps[np.maximum(before, 0)], 0.0)
-    span = gaps[last] - base
-    inside = np.ones(gaps.size, bool)
+    base = np.where(before >= 0, sums[np.maximum(before, 0)], 0.0)
+    scale = duration / (sums[last] - base)
+    inside = np.ones(sums.size, bool)
     inside[last] = False
-    key_index = keys - first_key
-    uniform = (gaps[inside] - base[key_index]) / span[key_index]
-    ticks = np.minimum((uniform * duration).astype(np.int64), duration - 1) + 1  # ticks 1..D
-    return (keys << shift) | ticks
+    times = sums[inside]
+    if counts.size == 1:  # one key: no need to look its base and scale up per request
+        times -= base[0]
+        times *= scale[0]
+    else:
+        key_index = keys - first_key
+        times -= base[key_index]
+        times *= scale[key_index]
+    ticks = times.astype(np.int64)
+    np.minimum(ticks, duration - 1, out=ticks)
+    ticks += 1  # ticks 1..D
+    keys <<= shift
+    keys |= ticks
+    return keys
 
 
 def _pairs(name, pairs):
@@ -317,12 +344,14 @@ def _pairs(name, pairs):
 # -- playing them -----------------------------------------------------------------------------
 
 
-def _play(reads, writes, delivered, warm_keys, *, shift, ttl, strategy, ttl_jitter, rng):
+def _play(reads, writes, delivered, warm_keys, read_life, write_life, warm_life, *, shift, strategy):
     """Hit, staleness for every read: ``(hit, stale, staleness_ticks)``, arrays in ``reads`` order.
 
     ``reads`` and ``writes`` are sorted int64 codes, key in the high bits and clock tick in the
     low ``shift`` bits; ``delivered`` says which writes' DEL/SET reached the cache; ``warm_keys``
-    are loaded into the cache at tick 0.
+    are loaded into the cache at tick 0. ``*_life``: the TTL in ticks of the entry each read (if
+    it misses), write (if it refills, with ``update``) or warming load would store; one number
+    for all, or one per request.
     """
     low = (1 << shift) - 1
     n_reads = reads.size
@@ -330,14 +359,16 @@ def _play(reads, writes, delivered, warm_keys, *, shift, ttl, strategy, ttl_jitt
 
     # Fill-only nodes: entries written without a read (the warming job at tick 0, and with
     # ``update`` every delivered write), each with the database version it carries.
-    fill_codes, fill_versions = [], []
+    fill_codes, fill_versions, fill_lives = [], [], []
     if warm_keys.size:
         fill_codes.append(warm_keys.astype(np.int64) << shift)
         fill_versions.append(np.zeros(warm_keys.size, np.int64))
+        fill_lives.append(np.broadcast_to(warm_life, warm_keys.shape))
     if strategy == "update":
         index = np.flatnonzero(delivered)
         fill_codes.append(writes[index])
         fill_versions.append(index - np.searchsorted(writes, writes[index] & ~low, "left") + 1)
+        fill_lives.append(np.broadcast_to(write_life, writes.shape)[index])
     fills = np.concatenate(fill_codes) if fill_codes else np.zeros(0, np.int64)
     fill_version = np.concatenate(fill_versions) if fill_versions else np.zeros(0, np.int64)
     order = np.argsort(fills, kind="stable")
@@ -349,10 +380,11 @@ def _play(reads, writes, delivered, warm_keys, *, shift, ttl, strategy, ttl_jitt
     nodes = np.concatenate([reads, fills])
     n = nodes.size
     node_key = nodes >> shift
-    if ttl_jitter:
-        lifetime = np.maximum(1, np.rint(ttl * (1 - ttl_jitter * rng.random(n)))).astype(np.int64)
+    if all(np.ndim(life) == 0 for life in (read_life, write_life, warm_life)) and read_life == write_life == warm_life:
+        lifetime = read_life  # one TTL for every entry
     else:
-        lifetime = ttl
+        fill_life = np.concatenate(fill_lives)[order] if fill_lives else np.zeros(0, np.int64)
+        lifetime = np.concatenate([np.broadcast_to(read_life, reads.shape), fill_life])
     gone = nodes + lifetime + 1  # the first tick at which this entry no longer answers
     if deletes.size:  # ... or the tick after the next DEL (a DEL at the fill's own tick comes after it)
         d = np.concatenate([_rank(deletes, reads), np.searchsorted(deletes, fills, "left")])
@@ -454,6 +486,63 @@ class _Tally:
         return result
 
 
+def _lifetimes(rng, ttl: int, jitter: float, size: int):
+    """The TTL (ticks) of each of ``size`` entries: ``ttl`` shortened by a uniform share up to ``jitter``."""
+    if not jitter:
+        return ttl
+    return np.maximum(1, np.rint(ttl * (1 - jitter * rng.random(size)))).astype(np.int64)
+
+
+def _play_in_windows(reads, writes, delivered, warm_keys, read_life, write_life, warm_life, *, shift, strategy):
+    """:func:`_play` for one key with too many reads to play at once: window by window in time.
+
+    Each window starts from the entry the previous one left in the cache: the last fill before
+    the window's first read (a read that missed, a refilling write, or the warming load). That
+    fill is played again as the window's first node, with the same TTL, and every write from it
+    on, so versions and staleness are counted from it exactly as in one long play.
+    """
+    low = (1 << shift) - 1
+    read_tick, write_tick = reads & low, writes & low
+    read_life = np.broadcast_to(read_life, reads.shape)
+    write_life = np.broadcast_to(write_life, writes.shape)
+    refills = delivered if strategy == "update" else np.zeros(writes.size, bool)
+    last_refill = np.maximum.accumulate(np.where(refills, np.arange(writes.size), -1)) if writes.size else refills
+    hit, stale, staleness = (np.empty(reads.size, bool), np.empty(reads.size, bool), np.zeros(reads.size, np.int64))
+    carry = ("warm", 0) if warm_keys.size else ("start", 0)
+    no_keys = np.zeros(0, np.int64)
+    for start in range(0, reads.size, BATCH):
+        stop = min(reads.size, start + BATCH)
+        kind, index = carry
+        if kind == "read":  # replay the read that filled the entry, then this window's reads
+            first_write = np.searchsorted(write_tick, read_tick[index], "left")  # a write at its tick follows it
+            window = np.r_[index, start:stop]
+        else:
+            first_write = index if kind == "write" else 0
+            window = np.arange(start, stop)
+        last_write = np.searchsorted(write_tick, read_tick[stop - 1], "right")
+        w = slice(first_write, last_write)
+        warm = warm_keys if kind == "warm" else no_keys
+        part_hit, part_stale, part_staleness = _play(
+            reads[window], writes[w], delivered[w], warm, read_life[window], write_life[w], warm_life,
+            shift=shift, strategy=strategy,
+        )
+        skip = 1 if kind == "read" else 0
+        hit[start:stop], stale[start:stop] = part_hit[skip:], part_stale[skip:]
+        staleness[start:stop] = part_staleness[skip:]
+        if stop == reads.size:
+            break
+        # the entry the next window starts from: the later of the last miss and the last refill
+        misses = np.flatnonzero(~part_hit)
+        miss = window[misses[-1]] if misses.size else -1
+        before_next = np.searchsorted(write_tick, read_tick[stop], "left") - 1  # writes before the next read
+        refill = last_refill[before_next] if before_next >= 0 else -1
+        if refill >= first_write and refill >= 0 and (miss < 0 or write_tick[refill] >= read_tick[miss]):
+            carry = ("write", int(refill))
+        elif miss >= 0:
+            carry = ("read", int(miss))
+    return hit, stale, staleness
+
+
 def _rank(values: np.ndarray, queries: np.ndarray) -> np.ndarray:
     """``np.searchsorted(values, queries, "left")`` when both are sorted, in linear time.
 
@@ -476,7 +565,7 @@ def _chain_closure(successor: np.ndarray, start: np.ndarray) -> np.ndarray:
     reached[end] = True  # so that "the end" never counts as a new node
     reached[start] = True
     members = np.asarray(start)
-    jump = successor
+    jump, spare = successor, np.empty_like(successor)
     while True:
         ahead = jump[members]
         new = ahead[~reached[ahead]]
@@ -484,5 +573,6 @@ def _chain_closure(successor: np.ndarray, start: np.ndarray) -> np.ndarray:
             break
         reached[new] = True
         members = np.flatnonzero(reached[:-1])  # also drops duplicates where chains merged
-        jump = jump[jump]
+        np.take(jump, jump, out=spare)  # jump[i] becomes i's successor twice as far ahead
+        jump, spare = spare, jump
     return reached[:-1]

@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 import time_machine
 
-from cacheaside_lab import CacheAside
-from cacheaside_lab.simulator import TICKS_PER_SECOND, Workload, replay, simulate
+from cacheaside_lab import CacheAside, models
+from cacheaside_lab.simulator import TICKS_PER_SECOND, Trace, Workload, replay, simulate
+from test_models import cycle_estimate
 
 STRATEGIES = ["ttl-only", "delete", "update"]
 
@@ -272,3 +273,44 @@ def test_replay_checks_its_input():
         replay([(0, 0)], [(1, 0)], ttl=1, lost=[True, False])
     with pytest.raises(ValueError, match="pairs"):
         replay([(-1, 0)], ttl=1)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("warm_start", [False, True])
+def test_a_hot_key_played_in_windows_gives_the_same_answer(strategy, warm_start, monkeypatch):
+    """A key with more reads than a batch is played window by window, carrying the cached entry over."""
+    from cacheaside_lab import simulator
+
+    rng = np.random.default_rng(8)
+    shift = 30
+    reads = np.sort(rng.integers(1, 20_000, 3000))  # one key (key 0): codes are just ticks, many ties
+    writes = np.sort(rng.integers(1, 20_000, 400))
+    delivered = rng.random(writes.size) > 0.3
+    warm = np.zeros(1 if warm_start else 0, np.int64)
+    lives = [rng.integers(100, 400, size) for size in (reads.size, writes.size, warm.size)]  # jittered TTLs
+    whole = simulator._play(reads, writes, delivered, warm, *lives, shift=shift, strategy=strategy)
+    for batch in (3, 7, 500):
+        monkeypatch.setattr(simulator, "BATCH", batch)
+        windows = simulator._play_in_windows(reads, writes, delivered, warm, *lives, shift=shift, strategy=strategy)
+        for expected, got in zip(whole, windows):
+            assert got.tolist() == expected.tolist()
+    assert whole[0].any() and (~whole[0]).any() and (strategy == "delete" or whole[1].any())
+
+
+def test_simulate_plays_a_hot_key_in_windows(monkeypatch):
+    from cacheaside_lab import simulator
+
+    calls = []
+    original = simulator._play_in_windows
+    monkeypatch.setattr(simulator, "_play_in_windows", lambda *a, **k: calls.append(1) or original(*a, **k))
+    monkeypatch.setattr(simulator, "BATCH", 5000)
+    result = simulate(read_rate=1000, write_rate=20, ttl=0.5, duration=60, keys=50, zipf=2.0,
+                      strategy="update", ttl_jitter=0.2, lost_invalidations=0.1, seed=2, trace=True)
+    assert calls  # the hottest key had more than 5,000 reads
+    hit_ratio = models.hit_ratio("update", 1000 * models.zipf_weights(50, 2.0)[0], 20 * models.zipf_weights(50, 2.0)[0],
+                                 0.5, ttl_jitter=0.2, lost_invalidations=0.1)
+    hottest = result.trace.key == 0
+    trace = Trace(*(column[hottest] for column in (result.trace.time_s, result.trace.key, result.trace.hit,
+                                                   result.trace.stale, result.trace.staleness_s)))
+    measured, error = cycle_estimate(trace, trace.hit)
+    assert abs(measured - float(hit_ratio)) <= 5 * error
