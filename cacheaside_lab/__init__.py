@@ -13,6 +13,7 @@ Every module is short and does one job; open any of them from a notebook with ``
 """
 
 from .backend import connect_cache, describe_backend
+from .breaker import CircuitBreaker
 from .cache_aside import CACHE_ERRORS, WRITE_STRATEGIES, CacheAside
 from .db import ProductDB
 from .keys import clear_course_keys, make_key, root_namespace
@@ -29,6 +30,7 @@ __all__ = [
     "CACHE_ERRORS",
     "CacheAside",
     "CacheStats",
+    "CircuitBreaker",
     "FaultyCache",
     "PROTECTIONS",
     "ProductDB",

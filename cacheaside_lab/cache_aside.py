@@ -70,6 +70,7 @@ class CacheAside:
         ttl_jitter: float = 0.0,
         seed: int | None = None,
         protection=None,
+        breaker=None,
     ):
         require_callable("loader", loader)
         if loader_many is not None:
@@ -90,6 +91,13 @@ class CacheAside:
             why="It is the largest share by which a TTL may be shortened at random, "
             "e.g. 0.1 spreads expiries over the last 10% of the TTL.",
         )
+        if breaker is not None:
+            # Every cache command goes through the breaker: once the cache has failed enough
+            # times in a row, reads go straight to the loader without waiting on it (breaker.py).
+            from .breaker import GuardedCache
+
+            client = GuardedCache(client, breaker)
+        self.breaker = breaker
         self.client = client
         self.loader = loader
         self.loader_many = loader_many

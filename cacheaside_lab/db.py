@@ -186,6 +186,9 @@ class ProductDB:
         database = getattr(self._local, "database", None)
         if database is None:
             connection = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            # WAL's recommended setting: no fsync per commit (a throwaway catalogue does not need
+            # to survive a power cut), so write-heavy experiments are not bound by the disk.
+            connection.execute("pragma synchronous = normal")
             with self._lock:
                 self._connections.append(connection)
             database = self._local.database = sqlite_utils.Database(connection)

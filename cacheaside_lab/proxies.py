@@ -57,6 +57,12 @@ class FaultyCache:
     ``error_rate=0.2`` fails one command in five; ``timeout_rate`` makes commands hang for
     ``timeout_ms`` and then raise ``redis.TimeoutError``; ``latency_ms`` slows every command.
     Toggle an outage with :meth:`go_down` / :meth:`come_back`.
+
+    Latency spikes: ``spike_rate=0.05, spike_ms=800`` makes one command in twenty take 800 ms
+    longer (and then succeed). ``client_timeout_ms`` is the client's own patience, like
+    redis-py's ``socket_timeout``: a command that would take longer gives up after that long with
+    ``redis.TimeoutError``. ``sleep`` is how waiting happens: ``time.sleep`` by default, or a
+    :class:`~cacheaside_lab.clock.VirtualClock`'s ``sleep`` so that experiments cost no real time.
     """
 
     def __init__(
@@ -69,6 +75,10 @@ class FaultyCache:
         timeout_ms: float = 500.0,
         latency_ms: float = 0.0,
         seed: int = 0,
+        spike_rate: float = 0.0,
+        spike_ms: float = 0.0,
+        client_timeout_ms: float | None = None,
+        sleep=time.sleep,
     ):
         require_fraction("error_rate", error_rate)
         require_fraction("timeout_rate", timeout_rate)
@@ -78,12 +88,23 @@ class FaultyCache:
             )
         require_non_negative("timeout_ms", timeout_ms, unit="ms")
         require_non_negative("latency_ms", latency_ms, unit="ms")
+        require_fraction("spike_rate", spike_rate)
+        require_non_negative("spike_ms", spike_ms, unit="ms")
+        if client_timeout_ms is not None:
+            require_non_negative("client_timeout_ms", client_timeout_ms, unit="ms")
+        if not callable(sleep):
+            raise TypeError(f"sleep must be a function like time.sleep (got {type(sleep).__name__}).")
         self._client = client
         self.down = down
         self.error_rate = error_rate
         self.timeout_rate = timeout_rate
         self.timeout_ms = timeout_ms
         self.latency_ms = latency_ms
+        self.spike_rate = spike_rate
+        self.spike_ms = spike_ms
+        self.client_timeout_ms = client_timeout_ms
+        self.sleep = sleep
+        self.spikes = 0
         self.commands = 0
         self.failures = 0
         self._rng = random.Random(seed)
@@ -110,13 +131,23 @@ class FaultyCache:
         with self._lock:
             self.commands += 1
             roll = self._rng.random()
-        if self.latency_ms:
-            time.sleep(self.latency_ms / 1000)
+            # a second roll only when spikes are on, so seeded error patterns stay as they were
+            spiked = self.spike_rate > 0 and self._rng.random() < self.spike_rate
+            self.spikes += spiked
+        delay_ms = self.latency_ms + (self.spike_ms if spiked else 0.0)
+        if self.client_timeout_ms is not None and delay_ms > self.client_timeout_ms:
+            self.sleep(self.client_timeout_ms / 1000)
+            self._failed()
+            raise redis.TimeoutError(
+                f"{name.upper()} timed out after {self.client_timeout_ms:g} ms (simulated slow cache)"
+            )
+        if delay_ms:
+            self.sleep(delay_ms / 1000)
         if self.down or roll < self.error_rate:
             self._failed()
             raise redis.ConnectionError(f"{name.upper()} failed: the cache is unreachable (simulated)")
         if roll < self.error_rate + self.timeout_rate:
-            time.sleep(self.timeout_ms / 1000)
+            self.sleep(self.timeout_ms / 1000)
             self._failed()
             raise redis.TimeoutError(f"{name.upper()} timed out after {self.timeout_ms:g} ms (simulated)")
 
