@@ -57,3 +57,39 @@ def test_nothing_flushes_and_nothing_pickles():
         source = path.read_text()
         assert not re.search(r"\bflush(all|db)\b", source, re.I), f"{path.name} mentions FLUSHDB/FLUSHALL"
         assert not re.search(r"^\s*(import pickle|from pickle)", source, re.M), f"{path.name} imports pickle"
+
+
+def notebook_headings() -> dict[str, list[str]]:
+    import nbformat
+
+    headings = {}
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        headings[path.name[:2]] = [
+            line.lstrip("#").strip()
+            for cell in notebook.cells if cell.cell_type == "markdown"
+            for line in cell.source.splitlines() if line.startswith("#")
+        ]
+    return headings
+
+
+def test_readme_maps_all_twenty_claims_to_sections_that_exist():
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("### Where each claim is demonstrated"):readme.index("## Commands")]
+    rows = [line for line in table.splitlines() if re.match(r"\| \d+ \|", line)]
+    assert [int(row.split("|")[1]) for row in rows] == list(range(1, 21))
+    headings = notebook_headings()
+    for row in rows:
+        where = row.rstrip(" |").split("|")[-1]
+        notebook = None
+        for part in where.split(";"):
+            cited = re.match(r"\s*(\d\d) ·", part)
+            notebook = cited.group(1) if cited else notebook
+            lab = re.match(r"\s*lab (\d\d)", part)
+            if lab:
+                assert list((ROOT / "labs").glob(f"{lab.group(1)}_*_lab.ipynb")), f"claim map cites missing lab {lab.group(1)}"
+            for section in re.findall(r"\*([^*]+)\*", part):
+                assert notebook in headings, f"claim map cites notebook {notebook}, which does not exist"
+                assert any(section in heading for heading in headings[notebook]), (
+                    f"claim map cites section {section!r} of notebook {notebook}, which has no such heading"
+                )
