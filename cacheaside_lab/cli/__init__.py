@@ -13,7 +13,7 @@ import sys
 
 from ..redis_server import RedisServerUnavailable
 
-COMMANDS = ("doctor", "redis", "clean")
+COMMANDS = ("doctor", "redis", "clean", "check")
 
 USER_ERRORS = (ValueError, TypeError, LookupError, RedisServerUnavailable)
 
