@@ -1,0 +1,273 @@
+"""The course as a learner meets it: JupyterLab in a real (headless) browser.
+
+nbval proves each notebook runs in a kernel; it cannot see what JupyterLab draws. These tests
+open every lecture and lab in JupyterLab, in Chromium driven by Playwright, and check what a
+person would notice:
+
+* every lecture runs with Run ▸ Run All Cells, leaving no error output, nothing on stderr, no
+  cell left unexecuted, and no "Error displaying widget" / "model not found" where a widget
+  should be;
+* every interactive widget is drawn, and moving each of its controls changes what it draws;
+* every lab, run untouched, answers each check with the friendly feedback (what we tried, what
+  went wrong, a hint; no traceback); typing the solution's code for the first exercise into its
+  cell and running its check prints the pass line;
+* screenshots of every notebook, for a human to look at, in ``test-artifacts/screenshots``.
+
+Notebooks, labs and widgets are discovered (``notebooks/*.ipynb``, ``labs/*_lab.ipynb``, widget
+views in the page), so new ones are tested without editing this file. One JupyterLab server and
+one browser serve the whole session; each notebook gets a fresh page and a fresh kernel.
+
+Without Chromium these tests skip with one line saying how to enable them; under CI
+(``CI=true``) a missing browser is an error. ``pytest -k "not browser"`` leaves them out.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from cacheaside_lab import labgen
+from jupyterlab_ui import (
+    CHROMIUM_ARGS,
+    ENABLE_HINT,
+    WIDGET_ERRORS,
+    JupyterLabServer,
+    NotebookPage,
+    copy_course,
+    find_chromium,
+)
+from notebook_files import LABS, NOTEBOOKS, ROOT, SOLUTIONS, read, tags
+
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+VIEWPORT = {"width": 1280, "height": 900}
+MAX_CONTROLS_PER_WIDGET = 8
+REDRAW_TIMEOUT_S = 20.0
+
+
+def relative(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+# --- the session: one browser, one JupyterLab, a summary line at the end ---------------------
+
+
+class BrowserReport:
+    """Collects what the suite did, and prints where the screenshots are when pytest finishes."""
+
+    def __init__(self):
+        self.started = time.monotonic()
+        self.finished = self.started
+        self.notebooks: list[str] = []
+        self.screenshots = 0
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if self.notebooks:
+            terminalreporter.write_line(
+                f"browser tests: {len(self.notebooks)} notebooks driven in JupyterLab in "
+                f"{self.finished - self.started:.0f} s; {self.screenshots} screenshots in {SCREENSHOTS}"
+            )
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    path = find_chromium()
+    missing = None
+    if path is None:
+        missing = "no Chromium found"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            missing = "Playwright is not installed (pip install -e '.[test]')"
+    if missing:
+        message = f"browser tests skipped: {missing}; {ENABLE_HINT}."
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but {message} CI must run them (.ci/run installs chromium).", pytrace=False)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def report(request, chromium) -> BrowserReport:
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True)
+    collected = BrowserReport()
+    request.config.pluginmanager.register(collected, "cacheaside-browser-report")
+    return collected
+
+
+@pytest.fixture(scope="session")
+def jupyterlab(tmp_path_factory, chromium):
+    base = tmp_path_factory.mktemp("jupyterlab")
+    root = base / "root"
+    root.mkdir()
+    copy_course(ROOT, root)
+    server = JupyterLabServer(root, base / "state").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        context = launched.new_context(viewport=VIEWPORT)
+        context.set_default_timeout(30_000)
+        yield context
+        context.close()
+        launched.close()
+
+
+@pytest.fixture
+def learner(browser, jupyterlab, report):
+    """Open a notebook in a fresh page; afterwards close the page and end its kernel."""
+    pages = []
+
+    def open_notebook(path: Path) -> NotebookPage:
+        page = browser.new_page()
+        page.crashes = []
+        page.on("pageerror", lambda error: page.crashes.append(str(error)))
+        pages.append(page)
+        notebook = NotebookPage(page, jupyterlab, relative(path)).open()
+        notebook.command("application:toggle-left-area")  # more room for the notebook
+        report.notebooks.append(relative(path))
+        return notebook
+
+    yield open_notebook
+    for page in pages:
+        page.close()
+    jupyterlab.shut_down_kernels()
+    report.finished = time.monotonic()
+
+
+def save_screenshots(notebook: NotebookPage, path: Path, report: BrowserReport) -> None:
+    report.screenshots += len(notebook.screenshots(SCREENSHOTS / path.stem))
+
+
+# --- what counts as a problem on the page --------------------------------------------------
+
+
+def output_problems(cells: list[dict], *, allowed_errors=lambda cell: False) -> list[str]:
+    """Errors, stderr, unexecuted cells and widget failures, one line each."""
+    problems = []
+    for cell in cells:
+        if cell["type"] != "code":
+            continue
+        where = f"cell {cell['index']} ({cell['source'].strip().splitlines()[0][:50] if cell['source'].strip() else 'empty'})"
+        if cell["source"].strip() and cell["executionCount"] is None:
+            problems.append(f"{where} was never executed (did Run All stop early?)")
+        for output in cell["outputs"]:
+            if output["output_type"] == "error" and not allowed_errors(cell):
+                problems.append(f"{where} raised {output['ename']}: {(output['evalue'] or '').splitlines()[:1]}")
+            elif output["output_type"] == "stream" and output["name"] == "stderr":
+                problems.append(f"{where} wrote to stderr: {(output['text'] or '').strip()[:200]}")
+        for message in WIDGET_ERRORS:
+            if message in (cell.get("renderedText") or ""):
+                problems.append(f"{where} shows {message!r} instead of its widget")
+    return problems
+
+
+def page_crashes(notebook: NotebookPage) -> list[str]:
+    return [f"uncaught error in the page: {error[:200]}" for error in notebook.page.crashes]
+
+
+def exercise_widgets(notebook: NotebookPage) -> list[str]:
+    """Each widget is drawn; moving each of its controls changes what it draws."""
+    problems = []
+    for index in notebook.widget_cells():
+        if notebook.rendered_widgets(index) == 0:
+            problems.append(f"cell {index}: outputs a widget, but nothing is drawn")
+            continue
+        controls = [c for c in notebook.controls(index) if not c["disabled"]][:MAX_CONTROLS_PER_WIDGET]
+        for control in controls:
+            before = notebook.drawn(index, skip=control["index"])
+            done = notebook.move_control(index, control)
+            deadline = time.monotonic() + REDRAW_TIMEOUT_S
+            while notebook.drawn(index, skip=control["index"]) == before and time.monotonic() < deadline:
+                time.sleep(0.2)
+            notebook.wait_until_idle()
+            if notebook.drawn(index, skip=control["index"]) == before:
+                problems.append(
+                    f"cell {index}: {control['kind']} {control['label']!r}: {done}, "
+                    f"but nothing else in the widget changed within {REDRAW_TIMEOUT_S:.0f} s"
+                )
+    return problems
+
+
+# --- the tests ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_lecture_runs_clean_and_its_widgets_respond(path, learner, report):
+    notebook = learner(path)
+    cells = notebook.run_all()
+    save_screenshots(notebook, path, report)
+    problems = output_problems(cells) + page_crashes(notebook)
+    assert not problems, f"{path.name} in JupyterLab:\n  " + "\n  ".join(problems)
+
+    problems = exercise_widgets(notebook)
+    problems += output_problems(notebook.cells()) + page_crashes(notebook)
+    assert not problems, f"{path.name} widgets in JupyterLab:\n  " + "\n  ".join(problems)
+
+
+def solution_cells_for(lab: Path):
+    """The solution's cells that the lab keeps, in the lab's order (labgen drops solution-only)."""
+    name = lab.name[: -len(labgen.LAB_SUFFIX)] + labgen.SOLUTION_SUFFIX
+    solution = ROOT / "solutions" / name
+    assert solution in SOLUTIONS, f"{lab.name} has no solution notebook {name}"
+    return [cell for cell in read(solution).cells if "solution-only" not in tags(cell)]
+
+
+def learner_answer(solution_source: str) -> str:
+    """The solution's code as a learner would type it: the same code, without the markers."""
+    return "\n".join(
+        line for line in solution_source.splitlines() if labgen.BEGIN not in line and labgen.END not in line
+    )
+
+
+@pytest.mark.parametrize("path", LABS, ids=[p.name for p in LABS])
+def test_lab_gives_feedback_then_passes_once_an_exercise_is_solved(path, learner, report):
+    notebook = learner(path)
+    cells = notebook.run_all()
+
+    # Untouched: every check answers with feedback, not a traceback.
+    def expected_to_fail(cell):
+        return "raises-exception" in cell["tags"]
+
+    problems = output_problems(cells, allowed_errors=expected_to_fail) + page_crashes(notebook)
+    checks = [cell for cell in cells if "check" in cell["tags"]]
+    assert checks, f"{path.name} has no check cells"
+    for cell in checks:
+        errors = [o for o in cell["outputs"] if o["output_type"] == "error"]
+        shown = cell["renderedText"]
+        if not errors or errors[0]["ename"] != "CheckFailed":
+            problems.append(f"check cell {cell['index']} did not fail with CheckFailed on the untouched lab")
+        for expected in ("✘", "not passed yet", "What we tried", "What went wrong", "Hint"):
+            if expected not in shown:
+                problems.append(f"check cell {cell['index']} does not show {expected!r}; it shows: {shown[:300]!r}")
+        if "Traceback" in shown or "File \"" in shown:
+            problems.append(f"check cell {cell['index']} shows a traceback instead of feedback: {shown[:300]!r}")
+    assert not problems, f"{path.name}, untouched, in JupyterLab:\n  " + "\n  ".join(problems)
+
+    # Solve the first exercise: type the solution's code into its cell, run it, run its check.
+    solution = solution_cells_for(path)
+    assert len(solution) == len(cells), f"{path.name} is out of sync with its solution: run `make labs`"
+    stub = next(c for c in cells if c["type"] == "code" and labgen.STUB in c["source"])
+    check = next(c for c in cells[stub["index"] + 1 :] if "check" in c["tags"])
+    answer = learner_answer(solution[stub["index"]].source)
+    typed = notebook.replace_cell_source(stub["index"], answer)
+    assert typed == answer, f"typing into cell {stub['index']} gave different code:\n{typed}"
+    ran = notebook.run_cell(stub["index"])
+    assert not [o for o in ran["outputs"] if o["output_type"] == "error"], f"the solution's code failed: {ran['outputs']}"
+    checked = notebook.run_cell(check["index"])
+    save_screenshots(notebook, path, report)
+    shown = checked["renderedText"]
+    assert "✔" in shown and ": passed." in shown, f"check cell {check['index']} after solving shows: {shown!r}"
+    assert not [o for o in checked["outputs"] if o["output_type"] == "error"]
+    assert not page_crashes(notebook), page_crashes(notebook)
