@@ -18,7 +18,6 @@ Playwright never downloads a browser here: it drives the system's Chromium by pa
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
@@ -51,8 +50,10 @@ ENABLE_HINT = (
     f"or point ${CHROMIUM_ENV} at a Chromium binary"
 )
 
-# The messages JupyterLab's widget manager shows instead of a widget it cannot draw.
+# The messages JupyterLab's widget manager shows instead of a widget it cannot draw. It first
+# shows WIDGET_LOADING, and only replaces it with the error a few seconds later.
 WIDGET_ERRORS = ("Error displaying widget", "model not found")
+WIDGET_LOADING = "Loading widget..."
 
 # User settings for the test server: no windowing (every cell in the DOM), no news pop-ups.
 LAB_SETTINGS = {
@@ -257,12 +258,12 @@ _JS_CELLS = """() => {
   });
 }"""
 
-# What a cell's output area draws, leaving out one control (the one being moved): text, values
-# of other inputs, images, SVG and canvases. Two snapshots differ when the drawing changed.
-_JS_DRAWN = """([cellIndex, skipIndex]) => {
-  const panel = window.jupyterapp.shell.currentWidget;
-  const area = panel.content.widgets[cellIndex].outputArea.node;
-  const controls = Array.from(area.querySelectorAll(CONTROL_SELECTOR));
+# A fingerprint of everything the notebook's outputs draw, leaving out one control (the one being
+# moved): text, values of other inputs, images, SVG and canvases, in every cell (a control may
+# redraw a plot in another cell). Two fingerprints differ when something else was redrawn.
+_JS_DRAWN = """async ([cellIndex, skipIndex]) => {
+  const cells = window.jupyterapp.shell.currentWidget.content.widgets;
+  const controls = Array.from(cells[cellIndex].outputArea.node.querySelectorAll(CONTROL_SELECTOR));
   const skip = skipIndex === null ? null : controls[skipIndex];
   const parts = [];
   const walk = (node) => {
@@ -276,8 +277,9 @@ _JS_DRAWN = """([cellIndex, skipIndex]) => {
     else if (tag === 'input' || tag === 'select' || tag === 'textarea') parts.push('value:' + node.value + ':' + (node.checked || ''));
     for (const child of node.childNodes) walk(child);
   };
-  walk(area);
-  return parts.join('\\n');
+  cells.forEach((cell, i) => { if (cell.outputArea) { parts.push('cell ' + i); walk(cell.outputArea.node); } });
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(parts.join('\\n')));
+  return Array.from(new Uint8Array(digest)).map(b => b.toString(16).padStart(2, '0')).join('');
 }""".replace("CONTROL_SELECTOR", json.dumps(CONTROL_SELECTOR))
 
 # The controls in a cell's output area: kind, label, and whether it is a plain button.
@@ -342,7 +344,16 @@ class NotebookPage:
         self.command("runmenu:run-all")
         time.sleep(0.5)
         self.wait_until_idle()
+        self.wait_for_widgets()
         return self.cells()
+
+    def wait_for_widgets(self, timeout_s: float = 30.0) -> None:
+        """Wait until no output says "Loading widget...": each widget is drawn, or shows its error."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not any(WIDGET_LOADING in (cell.get("renderedText") or "") for cell in self.cells()):
+                return
+            time.sleep(0.25)
 
     def cells(self) -> list[dict]:
         return self.page.evaluate(_JS_CELLS)
@@ -373,8 +384,8 @@ class NotebookPage:
         return self.page.evaluate(_JS_CONTROLS, cell_index)
 
     def drawn(self, cell_index: int, skip: int | None = None) -> str:
-        snapshot = self.page.evaluate(_JS_DRAWN, [cell_index, skip])
-        return hashlib.sha256(snapshot.encode()).hexdigest()
+        """A fingerprint of what every output draws, leaving out control ``skip`` of cell ``cell_index``."""
+        return self.page.evaluate(_JS_DRAWN, [cell_index, skip])
 
     def control(self, cell_index: int, control_index: int):
         area = self.page.locator(f"{self.panel} .jp-Cell").nth(cell_index).locator(".jp-OutputArea").first

@@ -35,6 +35,7 @@ from jupyterlab_ui import (
     CHROMIUM_ARGS,
     ENABLE_HINT,
     WIDGET_ERRORS,
+    WIDGET_LOADING,
     JupyterLabServer,
     NotebookPage,
     copy_course,
@@ -164,12 +165,16 @@ def output_problems(cells: list[dict], *, allowed_errors=lambda cell: False) -> 
             problems.append(f"{where} was never executed (did Run All stop early?)")
         for output in cell["outputs"]:
             if output["output_type"] == "error" and not allowed_errors(cell):
-                problems.append(f"{where} raised {output['ename']}: {(output['evalue'] or '').splitlines()[:1]}")
+                first_line = ((output["evalue"] or "").splitlines() or [""])[0]
+                problems.append(f"{where} raised {output['ename']}: {first_line}")
             elif output["output_type"] == "stream" and output["name"] == "stderr":
                 problems.append(f"{where} wrote to stderr: {(output['text'] or '').strip()[:200]}")
+        shown = cell.get("renderedText") or ""
         for message in WIDGET_ERRORS:
-            if message in (cell.get("renderedText") or ""):
+            if message in shown:
                 problems.append(f"{where} shows {message!r} instead of its widget")
+        if WIDGET_LOADING in shown:
+            problems.append(f"{where} still shows {WIDGET_LOADING!r}: the widget never appeared")
     return problems
 
 
@@ -177,7 +182,7 @@ def page_crashes(notebook: NotebookPage) -> list[str]:
     return [f"uncaught error in the page: {error[:200]}" for error in notebook.page.crashes]
 
 
-def exercise_widgets(notebook: NotebookPage) -> list[str]:
+def exercise_widgets(notebook: NotebookPage, redraw_timeout_s: float = REDRAW_TIMEOUT_S) -> list[str]:
     """Each widget is drawn; moving each of its controls changes what it draws."""
     problems = []
     for index in notebook.widget_cells():
@@ -188,19 +193,73 @@ def exercise_widgets(notebook: NotebookPage) -> list[str]:
         for control in controls:
             before = notebook.drawn(index, skip=control["index"])
             done = notebook.move_control(index, control)
-            deadline = time.monotonic() + REDRAW_TIMEOUT_S
+            deadline = time.monotonic() + redraw_timeout_s
             while notebook.drawn(index, skip=control["index"]) == before and time.monotonic() < deadline:
                 time.sleep(0.2)
             notebook.wait_until_idle()
             if notebook.drawn(index, skip=control["index"]) == before:
                 problems.append(
                     f"cell {index}: {control['kind']} {control['label']!r}: {done}, "
-                    f"but nothing else in the widget changed within {REDRAW_TIMEOUT_S:.0f} s"
+                    f"but nothing else in the widget changed within {redraw_timeout_s:.0f} s"
                 )
     return problems
 
 
 # --- the tests ------------------------------------------------------------------------------
+
+CANARY_CELLS = [
+    'import sys\nprint("a warning nobody reads", file=sys.stderr)',
+    # a widget whose control is wired to nothing: moving it changes nothing else
+    "import ipywidgets as widgets\n"
+    'dead = widgets.IntSlider(value=2, min=0, max=10, description="dead", continuous_update=False)\n'
+    'display(widgets.VBox([dead, widgets.Label("I never change")]))',
+    # a widget that responds to both of its controls
+    'live = widgets.IntSlider(value=2, min=0, max=10, description="live", continuous_update=False)\n'
+    'choice = widgets.Dropdown(options=["a", "b"], description="choice")\n'
+    "shown = widgets.Label()\n"
+    'update = lambda change=None: setattr(shown, "value", f"{live.value} {choice.value}")\n'
+    'live.observe(update, names="value"); choice.observe(update, names="value"); update()\n'
+    "display(widgets.VBox([live, choice, shown]))",
+    # a widget that redraws a matplotlib figure in an Output widget
+    "import matplotlib.pyplot as plt\n"
+    'k = widgets.FloatSlider(value=1, min=1, max=5, description="slope", continuous_update=False)\n'
+    "out = widgets.Output()\n"
+    "def draw(change=None):\n"
+    "    with out:\n"
+    "        out.clear_output(wait=True)\n"
+    '        plt.plot([0, 1], [0, k.value]); plt.title("a line"); plt.show()\n'
+    'k.observe(draw, names="value"); draw()\n'
+    "display(widgets.VBox([k, out]))",
+    # a view of a widget model that does not exist in the kernel
+    'display({"application/vnd.jupyter.widget-view+json": '
+    '{"model_id": "0" * 32, "version_major": 2, "version_minor": 0}, "text/plain": "gone"}, raw=True)',
+    'raise ValueError("boom")',
+    'print("Run All stops before this cell")',
+]
+
+
+def test_the_harness_sees_what_a_learner_would_see(learner, jupyterlab):
+    """A notebook with every fault the suite looks for, so a green suite means something."""
+    import nbformat
+
+    path = jupyterlab.root / "harness" / "canary.ipynb"
+    path.parent.mkdir(exist_ok=True)
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in CANARY_CELLS])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, path)
+
+    page = learner(ROOT / "harness" / "canary.ipynb")
+    problems = "\n".join(output_problems(page.run_all()))
+    assert "cell 0 (import sys) wrote to stderr: a warning nobody reads" in problems
+    assert "cell 4" in problems and "instead of its widget" in problems
+    assert "cell 5 (raise ValueError(\"boom\")) raised ValueError: boom" in problems
+    assert "cell 6" in problems and "never executed" in problems
+    assert "cell 1" not in problems and "cell 2" not in problems and "cell 3" not in problems
+
+    widget_problems = exercise_widgets(page, redraw_timeout_s=4)
+    assert any(p.startswith("cell 1: widget-slider 'dead'") for p in widget_problems), widget_problems
+    # the live slider, the dropdown and the plot's slider all redraw something
+    assert not [p for p in widget_problems if p.startswith(("cell 2", "cell 3"))], widget_problems
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
