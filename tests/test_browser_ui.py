@@ -43,6 +43,24 @@ from jupyterlab_ui import (
 )
 from notebook_files import LABS, NOTEBOOKS, ROOT, SOLUTIONS, read, tags
 
+def _browser_missing() -> str | None:
+    if find_chromium() is None:
+        return "no Chromium found"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright is not installed (pip install -e '.[test]')"
+    return None
+
+
+# Decided once for the whole module, so a machine without a browser gets one line, not one per test.
+if _missing := _browser_missing():
+    _message = f"browser tests skipped: {_missing}; {ENABLE_HINT}."
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true but the browser tests cannot run: {_missing}; {ENABLE_HINT} (.ci/run does).", pytrace=False)
+    pytest.skip(_message, allow_module_level=True)
+
+CHROMIUM = find_chromium()
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 900}
 MAX_CONTROLS_PER_WIDGET = 8
@@ -75,21 +93,7 @@ class BrowserReport:
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    path = find_chromium()
-    missing = None
-    if path is None:
-        missing = "no Chromium found"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            missing = "Playwright is not installed (pip install -e '.[test]')"
-    if missing:
-        message = f"browser tests skipped: {missing}; {ENABLE_HINT}."
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but {message} CI must run them (.ci/run installs chromium).", pytrace=False)
-        pytest.skip(message)
-    return path
+    return CHROMIUM
 
 
 @pytest.fixture(scope="session")
