@@ -109,8 +109,8 @@ def copy_course(repo: Path, root: Path, folders=("notebooks", "labs", "solutions
 class JupyterLabServer:
     """``jupyter lab`` on 127.0.0.1, a free port and a random token, serving ``root``."""
 
-    def __init__(self, root: Path, state: Path, *, startup_timeout: float = 90.0):
-        self.root, self.state = Path(root), Path(state)
+    def __init__(self, root: Path, state: Path, *, python: str = sys.executable, startup_timeout: float = 90.0):
+        self.root, self.state, self.python = Path(root), Path(state), python
         self.port = free_port()
         self.token = secrets.token_hex(16)
         self.startup_timeout = startup_timeout
@@ -146,7 +146,7 @@ class JupyterLabServer:
 
     def command(self) -> list[str]:
         command = [
-            sys.executable,
+            self.python,
             "-m",
             "jupyterlab",
             "--no-browser",
@@ -263,8 +263,8 @@ _JS_CELLS = """() => {
 # redraw a plot in another cell). Two fingerprints differ when something else was redrawn.
 _JS_DRAWN = """async ([cellIndex, skipIndex]) => {
   const cells = window.jupyterapp.shell.currentWidget.content.widgets;
-  const controls = Array.from(cells[cellIndex].outputArea.node.querySelectorAll(CONTROL_SELECTOR));
-  const skip = skipIndex === null ? null : controls[skipIndex];
+  const skip = skipIndex === null ? null
+    : cells[cellIndex].outputArea.node.querySelector('[data-cal-control="' + skipIndex + '"]');
   const parts = [];
   const walk = (node) => {
     if (node === skip) return;
@@ -280,21 +280,28 @@ _JS_DRAWN = """async ([cellIndex, skipIndex]) => {
   cells.forEach((cell, i) => { if (cell.outputArea) { parts.push('cell ' + i); walk(cell.outputArea.node); } });
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(parts.join('\\n')));
   return Array.from(new Uint8Array(digest)).map(b => b.toString(16).padStart(2, '0')).join('');
-}""".replace("CONTROL_SELECTOR", json.dumps(CONTROL_SELECTOR))
+}"""
 
-# The controls in a cell's output area: kind, label, and whether it is a plain button.
+# The controls in a cell's output area: kind, label, and whether a learner can use it.
 _JS_CONTROLS = """(cellIndex) => {
   const panel = window.jupyterapp.shell.currentWidget;
   const area = panel.content.widgets[cellIndex].outputArea.node;
-  return Array.from(area.querySelectorAll(CONTROL_SELECTOR)).map((node, index) => {
+  // outermost controls only (ToggleButtons is one control, not one per button), numbered in the
+  // page with data-cal-control so Playwright and the fingerprint can find each one again
+  const all = Array.from(area.querySelectorAll(CONTROL_SELECTOR));
+  const outer = all.filter(node => !all.some(other => other !== node && other.contains(node)));
+  return outer.map((node, index) => {
+    node.dataset.calControl = String(index);
     const kinds = ['widget-slider', 'widget-dropdown', 'widget-toggle-buttons', 'widget-radio-box',
                    'widget-checkbox', 'widget-toggle-button', 'widget-button', 'widget-text', 'widget-select'];
     const kind = kinds.find(k => node.classList.contains(k));
     const label = node.querySelector('.widget-label');
     const text = (label && label.textContent.trim()) || node.getAttribute('title') || node.textContent.trim();
-    const disabled = node.matches('[disabled], .mod-disabled') || !!node.querySelector(':scope [disabled]')
-                     && kind !== 'widget-toggle-buttons';
-    return {index, kind, label: text.slice(0, 60), disabled};
+    const input = node.matches('button') ? node : node.querySelector('input, select, button');
+    const disabled = node.matches('[disabled], .mod-disabled') || !!(input && input.disabled)
+                     || !!node.querySelector('.noUi-target[disabled]');
+    const rect = node.getBoundingClientRect();
+    return {index, kind, label: text.slice(0, 60), disabled, visible: rect.width > 0 && rect.height > 0};
   });
 }""".replace("CONTROL_SELECTOR", json.dumps(CONTROL_SELECTOR))
 
@@ -388,8 +395,9 @@ class NotebookPage:
         return self.page.evaluate(_JS_DRAWN, [cell_index, skip])
 
     def control(self, cell_index: int, control_index: int):
+        """A control numbered by :meth:`controls` (call that first)."""
         area = self.page.locator(f"{self.panel} .jp-Cell").nth(cell_index).locator(".jp-OutputArea").first
-        return area.locator(CONTROL_SELECTOR).nth(control_index)
+        return area.locator(f'[data-cal-control="{control_index}"]')
 
     def move_control(self, cell_index: int, control: dict) -> str:
         """Move one control the way a learner would; return what was done, for messages."""
@@ -400,16 +408,21 @@ class NotebookPage:
             handle = element.locator(".noUi-handle").first
             track = element.locator(".noUi-base, .noUi-target").first
             box, handle_box = track.bounding_box(), handle.bounding_box()
-            start_x = handle_box["x"] + handle_box["width"] / 2
+            x = handle_box["x"] + handle_box["width"] / 2
             y = handle_box["y"] + handle_box["height"] / 2
             # drag to the far side of where the handle is now: the biggest move a learner makes
-            left_half = start_x < box["x"] + box["width"] / 2
-            target_x = box["x"] + box["width"] * (0.9 if left_half else 0.1)
-            self.page.mouse.move(start_x, y)
+            self.page.mouse.move(x, y)
             self.page.mouse.down()
-            self.page.mouse.move(target_x, y, steps=8)
+            if box["height"] > box["width"]:  # a vertical slider
+                upper_half = y < box["y"] + box["height"] / 2
+                target_y = box["y"] + box["height"] * (0.9 if upper_half else 0.1)
+                self.page.mouse.move(x, target_y, steps=8)
+            else:
+                left_half = x < box["x"] + box["width"] / 2
+                target_x = box["x"] + box["width"] * (0.9 if left_half else 0.1)
+                self.page.mouse.move(target_x, y, steps=8)
             self.page.mouse.up()
-            return f"dragged the slider to {'90' if left_half else '10'}% of its track"
+            return "dragged the slider to the other end of its track"
         if kind in ("widget-dropdown", "widget-select"):
             select = element.locator("select").first
             options = select.locator("option").all_inner_texts()

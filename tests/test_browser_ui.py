@@ -63,7 +63,7 @@ if _missing := _browser_missing():
 CHROMIUM = find_chromium()
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 900}
-MAX_CONTROLS_PER_WIDGET = 8
+MAX_CONTROLS_PER_WIDGET = 12
 REDRAW_TIMEOUT_S = 20.0
 
 
@@ -193,7 +193,9 @@ def exercise_widgets(notebook: NotebookPage, redraw_timeout_s: float = REDRAW_TI
         if notebook.rendered_widgets(index) == 0:
             problems.append(f"cell {index}: outputs a widget, but nothing is drawn")
             continue
-        controls = [c for c in notebook.controls(index) if not c["disabled"]][:MAX_CONTROLS_PER_WIDGET]
+        # the controls a learner can reach: enabled, and not hidden (e.g. in a closed tab)
+        controls = [c for c in notebook.controls(index) if c["visible"] and not c["disabled"]]
+        controls = controls[:MAX_CONTROLS_PER_WIDGET]
         for control in controls:
             before = notebook.drawn(index, skip=control["index"])
             done = notebook.move_control(index, control)
@@ -234,6 +236,20 @@ CANARY_CELLS = [
     '        plt.plot([0, 1], [0, k.value]); plt.title("a line"); plt.show()\n'
     'k.observe(draw, names="value"); draw()\n'
     "display(widgets.VBox([k, out]))",
+    # one of every other kind of control, all wired to one label
+    "controls = [widgets.ToggleButtons(options=['x', 'y']), widgets.Checkbox(description='tick'),\n"
+    "            widgets.IntText(value=1), widgets.RadioButtons(options=['p', 'q']),\n"
+    "            widgets.IntSlider(value=1, max=9, orientation='vertical', continuous_update=False),\n"
+    "            widgets.SelectionSlider(options=['lo', 'mid', 'hi'], continuous_update=False),\n"
+    "            widgets.Select(options=['s', 't']), widgets.ToggleButton(description='on/off')]\n"
+    "button, said = widgets.Button(description='count'), widgets.Label()\n"
+    "clicks = []\n"
+    "def say(change=None):\n"
+    "    said.value = ' '.join(str(c.value) for c in controls) + f' clicks={len(clicks)}'\n"
+    "for c in controls:\n"
+    "    c.observe(say, names='value')\n"
+    "button.on_click(lambda b: (clicks.append(1), say())); say()\n"
+    "display(widgets.VBox([*controls, button, said]))",
     # a view of a widget model that does not exist in the kernel
     'display({"application/vnd.jupyter.widget-view+json": '
     '{"model_id": "0" * 32, "version_major": 2, "version_minor": 0}, "text/plain": "gone"}, raw=True)',
@@ -255,15 +271,17 @@ def test_the_harness_sees_what_a_learner_would_see(learner, jupyterlab):
     page = learner(ROOT / "harness" / "canary.ipynb")
     problems = "\n".join(output_problems(page.run_all()))
     assert "cell 0 (import sys) wrote to stderr: a warning nobody reads" in problems
-    assert "cell 4" in problems and "instead of its widget" in problems
-    assert "cell 5 (raise ValueError(\"boom\")) raised ValueError: boom" in problems
-    assert "cell 6" in problems and "never executed" in problems
-    assert "cell 1" not in problems and "cell 2" not in problems and "cell 3" not in problems
+    assert "cell 5" in problems and "instead of its widget" in problems
+    assert "cell 6 (raise ValueError(\"boom\")) raised ValueError: boom" in problems
+    assert "cell 7" in problems and "never executed" in problems
+    assert not [line for line in problems.splitlines() if line.startswith(("cell 1", "cell 2", "cell 3", "cell 4"))]
 
     widget_problems = exercise_widgets(page, redraw_timeout_s=4)
     assert any(p.startswith("cell 1: widget-slider 'dead'") for p in widget_problems), widget_problems
-    # the live slider, the dropdown and the plot's slider all redraw something
-    assert not [p for p in widget_problems if p.startswith(("cell 2", "cell 3"))], widget_problems
+    # every control of the live widgets redraws something: sliders, dropdown, toggle and radio
+    # buttons, checkbox, text, list, button
+    assert not [p for p in widget_problems if p.startswith(("cell 2", "cell 3", "cell 4"))], widget_problems
+    assert len(page.controls(4)) == 9
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
