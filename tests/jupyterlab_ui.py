@@ -31,8 +31,8 @@ from pathlib import Path
 
 # Chromium flags for a headless machine with no network but loopback and no GPU: without the
 # background-networking ones Chromium keeps trying (and failing) to reach Google's services.
+# (Playwright adds --headless itself.)
 CHROMIUM_ARGS = [
-    "--headless=new",
     "--no-sandbox",
     "--disable-gpu",
     "--disable-dev-shm-usage",

@@ -43,6 +43,7 @@ from jupyterlab_ui import (
 )
 from notebook_files import LABS, NOTEBOOKS, ROOT, SOLUTIONS, read, tags
 
+
 def _browser_missing() -> str | None:
     if find_chromium() is None:
         return "no Chromium found"
@@ -55,10 +56,9 @@ def _browser_missing() -> str | None:
 
 # Decided once for the whole module, so a machine without a browser gets one line, not one per test.
 if _missing := _browser_missing():
-    _message = f"browser tests skipped: {_missing}; {ENABLE_HINT}."
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"CI=true but the browser tests cannot run: {_missing}; {ENABLE_HINT} (.ci/run does).", pytrace=False)
-    pytest.skip(_message, allow_module_level=True)
+    pytest.skip(f"browser tests skipped: {_missing}; {ENABLE_HINT}.", allow_module_level=True)
 
 CHROMIUM = find_chromium()
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
