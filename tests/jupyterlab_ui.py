@@ -474,7 +474,7 @@ class NotebookPage:
         )
 
     def run_cell(self, cell_index: int) -> dict:
-        """Select a cell and run it (Shift+Enter), wait for the kernel, return the cell."""
+        """Select a cell and run it (what Ctrl+Enter does), wait for the kernel, return the cell."""
         self.page.evaluate(
             "(i) => { const nb = window.jupyterapp.shell.currentWidget.content; nb.activeCellIndex = i; nb.mode = 'command'; }",
             cell_index,
