@@ -36,12 +36,24 @@ def kernel_env(redis_url: str | None = None) -> dict:
     return env
 
 
-def execute_notebook(path: Path, *, redis_url: str | None = None, allow_errors: bool = False) -> nbformat.NotebookNode:
-    """Run ``path`` top to bottom in a fresh kernel and return the executed notebook."""
+def execute_notebook(
+    path: Path,
+    *,
+    redis_url: str | None = None,
+    allow_errors: bool = False,
+    timeout: int = TIMEOUT_S,
+    interrupt_on_timeout: bool = False,
+) -> nbformat.NotebookNode:
+    """Run ``path`` top to bottom in a fresh kernel and return the executed notebook.
+
+    ``timeout`` bounds each cell (seconds); with ``interrupt_on_timeout`` a cell that runs over is
+    interrupted (it shows a KeyboardInterrupt error) and the run goes on, instead of stopping.
+    """
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
         notebook,
-        timeout=TIMEOUT_S,
+        timeout=timeout,
+        interrupt_on_timeout=interrupt_on_timeout,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
         allow_errors=allow_errors,

@@ -67,3 +67,8 @@ def test_console_script_and_module_entry_point():
 def test_unknown_subcommand_exits_2():
     result = subprocess.run([sys.executable, "-m", "cacheaside_lab.cli", "frobnicate"], capture_output=True, text=True)
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_a_cache_that_does_not_answer_is_one_line_not_a_traceback(capsys, tmp_path):
+    code, _, err = run(capsys, "clean", "--redis-url", f"unix://{tmp_path}/nothing.sock")
+    assert code == 2 and err.startswith("cacheaside-lab clean: error:") and "Traceback" not in err

@@ -28,6 +28,19 @@ EXERCISES: dict[str, str] = {}
 
 RED, GREEN, BOLD, RESET = "\x1b[31m", "\x1b[32m", "\x1b[1m", "\x1b[0m"
 
+# The two verdicts a check cell can show. ``cacheaside-lab check`` (grading.py) reads them back
+# from an executed notebook, so they are defined once, here:
+#   "✔ <title>: passed. <summary>"    printed by a check that passed
+#   "<title>: not passed yet"         the first line of CheckFailed's feedback
+PASS_MARK = "✔"
+PASSED = "passed."
+NOT_PASSED = "not passed yet"
+
+
+def pass_line(title: str, summary: str = "") -> str:
+    """The line a passing check prints: ``✔ Exercise 1 · the read path: passed. <summary>``."""
+    return f"{PASS_MARK} {title}: {PASSED} {summary}".rstrip()
+
 
 class CheckFailed(AssertionError):
     """A check did not pass. ``str(error)`` is the full feedback."""
@@ -37,7 +50,7 @@ class CheckFailed(AssertionError):
         super().__init__(self.feedback())
 
     def feedback(self) -> str:
-        lines = [f"{self.exercise}: not passed yet"] if self.exercise else []
+        lines = [f"{self.exercise}: {NOT_PASSED}"] if self.exercise else []
         lines += [
             f"What we tried:   {self.tried}",
             f"What went wrong: {self.wrong}",
@@ -69,7 +82,7 @@ def exercise(title: str):
                 failure.exercise = title
                 failure.args = (failure.feedback(),)
                 raise failure.with_traceback(None) from None
-            print(f"✔ {title}: passed. {summary}".rstrip())
+            print(pass_line(title, summary))
 
         run.title = title
         return run

@@ -11,11 +11,14 @@ import argparse
 import importlib
 import sys
 
+import redis
+
 from ..redis_server import RedisServerUnavailable
 
-COMMANDS = ("doctor", "redis", "clean", "race", "simulate", "herd")
+COMMANDS = ("doctor", "redis", "clean", "race", "simulate", "herd", "check")
 
-USER_ERRORS = (ValueError, TypeError, LookupError, RedisServerUnavailable)
+# Bad arguments, and a cache that does not answer: one line each, no traceback.
+USER_ERRORS = (ValueError, TypeError, LookupError, RedisServerUnavailable, redis.RedisError)
 
 
 def build_parser() -> argparse.ArgumentParser:
