@@ -10,7 +10,6 @@ import os
 import platform
 import statistics
 import subprocess
-import time
 from contextlib import contextmanager
 from importlib.metadata import version
 
@@ -50,16 +49,6 @@ def print_header(title: str) -> None:
     for line in machine_lines():
         print(line)
     print()
-
-
-def rates(function, operations: int, rounds: int) -> list[float]:
-    """Operations per second of ``function()`` (which performs ``operations``), once per round."""
-    measured = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        function()
-        measured.append(operations / (time.perf_counter() - started))
-    return measured
 
 
 def median(values) -> float:
