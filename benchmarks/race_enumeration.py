@@ -15,6 +15,7 @@ import argparse
 import json
 import time
 
+from _common import print_header
 from cacheaside_lab import RedisServer, connect_cache, find_redis_server, format_table
 from cacheaside_lab.backend import describe_backend
 from cacheaside_lab.keys import clear_course_keys, make_key
@@ -91,6 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only 2 readers and 2 writers")
     args = parser.parse_args()
+    print_header("Races: enumerating every interleaving with real commands")
     sizes = [(2, 2)] if args.quick else [(0, 2), (1, 1), (1, 2), (2, 1), (2, 2), (1, 3), (3, 1)]
     enumerate_all(connect_cache(), sizes)
     memo_against_one_by_one(connect_cache())

@@ -196,39 +196,44 @@ def run_herd(
         protection = canonical_name(protection)
     client = connect_cache() if client is None else client
     db = ProductDB(products=max(100, product_id)) if db is None else db
-    db.latency_ms = fill_ms
-    clear_course_keys(client, f"{prefix}:")
-    readers = CacheAside(client, db.get_product, prefix=f"{prefix}:product", ttl=ttl, protection=protection)
-    name = "none" if readers.protection is None else readers.protection.name
+    # The database is slowed to the fill time for this run only: a caller's own latency setting
+    # comes back afterwards, so later work on the same db is not silently 200 ms per query.
+    previous_latency_ms, db.latency_ms = db.latency_ms, fill_ms
+    try:
+        clear_course_keys(client, f"{prefix}:")
+        readers = CacheAside(client, db.get_product, prefix=f"{prefix}:product", ttl=ttl, protection=protection)
+        name = "none" if readers.protection is None else readers.protection.name
 
-    stale_row = None
-    if scenario == "expired":
-        stale_row = db.current(product_id)
-        _cache_an_expiring_copy(readers, product_id, stale_row, fill_ms / 1000)
-        db.update_product(product_id, stock=(stale_row["stock"] + 1) % 500)
-    truth = db.current(product_id)
+        stale_row = None
+        if scenario == "expired":
+            stale_row = db.current(product_id)
+            _cache_an_expiring_copy(readers, product_id, stale_row, fill_ms / 1000)
+            db.update_product(product_id, stock=(stale_row["stock"] + 1) % 500)
+        truth = db.current(product_id)
 
-    offsets = None if arrival_rate is None else poisson_offsets(clients, arrival_rate, seed)
-    outcomes = run_together(lambda _: readers.get(product_id), clients, offsets_s=offsets, timeout_s=timeout_s)
-    finished = [o for o in outcomes if o.finished]
-    answers = [o.value for o in finished if o.error is None]
-    result = HerdResult(
-        protection=name,
-        scenario=scenario,
-        clients=clients,
-        fill_ms=fill_ms,
-        arrival_rate=arrival_rate,
-        loader_calls=readers.stats.loader_calls,
-        errors=sum(o.error is not None for o in finished),
-        wrong_values=sum(answer != truth and (stale_row is None or answer != stale_row) for answer in answers),
-        stale_served=0 if stale_row is None else sum(answer == stale_row for answer in answers),
-        unfinished=len(outcomes) - len(finished),
-        latencies_ms=np.array([o.seconds * 1000 if o.finished else np.nan for o in outcomes]),
-        backend=describe_backend(client),
-        protection_stats={} if readers.protection is None else readers.protection.stats.as_dict(),
-    )
-    clear_course_keys(client, f"{prefix}:")
-    db.close()  # each reader thread opened its own SQLite connection; they are done
+        offsets = None if arrival_rate is None else poisson_offsets(clients, arrival_rate, seed)
+        outcomes = run_together(lambda _: readers.get(product_id), clients, offsets_s=offsets, timeout_s=timeout_s)
+        finished = [o for o in outcomes if o.finished]
+        answers = [o.value for o in finished if o.error is None]
+        result = HerdResult(
+            protection=name,
+            scenario=scenario,
+            clients=clients,
+            fill_ms=fill_ms,
+            arrival_rate=arrival_rate,
+            loader_calls=readers.stats.loader_calls,
+            errors=sum(o.error is not None for o in finished),
+            wrong_values=sum(answer != truth and (stale_row is None or answer != stale_row) for answer in answers),
+            stale_served=0 if stale_row is None else sum(answer == stale_row for answer in answers),
+            unfinished=len(outcomes) - len(finished),
+            latencies_ms=np.array([o.seconds * 1000 if o.finished else np.nan for o in outcomes]),
+            backend=describe_backend(client),
+            protection_stats={} if readers.protection is None else readers.protection.stats.as_dict(),
+        )
+    finally:
+        db.latency_ms = previous_latency_ms
+        clear_course_keys(client, f"{prefix}:")
+        db.close()  # each reader thread opened its own SQLite connection; they are done
     return result
 
 

@@ -105,6 +105,15 @@ def test_run_herd_leaves_no_keys_and_validates(cache, backend):
         run_herd(cache, clients=2, protection="mutex")
 
 
+def test_run_herd_slows_the_database_for_its_run_only(cache):
+    from cacheaside_lab import ProductDB
+
+    db = ProductDB(latency_ms=3)
+    result = run_herd(cache, clients=4, fill_ms=20, db=db)
+    assert result.fill_ms == 20 and result.loader_calls >= 1
+    assert db.latency_ms == 3  # the caller's setting is back, so later reads are not 20 ms each
+
+
 def test_spread_arrivals_make_a_smaller_herd_than_a_burst(cache):
     # 40 readers arriving at 100/s over a 50 ms fill: about 1 + 100 × 0.05 = 6 loads, never all 40
     (spread,) = herd_vs_rate([100], client=cache, clients=40, fill_ms=50)
