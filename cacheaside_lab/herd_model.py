@@ -2,7 +2,7 @@
 
 Threads on a laptop top out at a few hundred requests per second against one key; production
 keys see thousands. This module simulates one hot key around its expiry with numpy instead,
-for any rate, and is the pure function behind notebook 06's widget.
+for any rate: the pure function behind notebook 06's widget, and the drawing it shows.
 
 The model (Vattani, Chierichetti and Lowenstein, VLDB 2015): requests for the key arrive as a
 Poisson process at ``rate`` per second; recomputing the value takes Δ (``recompute_s``); the value
@@ -337,6 +337,58 @@ def expiry_timeline(
         outcomes[idx[leaders]] = LOAD
         latency[idx[leaders]] = fill
     return ExpiryTimeline(protection, float(rate), fill, processes, times, outcomes, latency)
+
+
+OUTCOME_COLORS = ("tab:green", "tab:red", "tab:blue", "tab:orange")  # hit, load, wait, stale
+
+
+def describe_timeline(timeline: ExpiryTimeline) -> str:
+    """One line: how many loads, how many readers waited (and how long), how many stale answers."""
+    s = timeline.summary()
+    return (f"{timeline.protection}: {s['loads']} loads, {s['waited']} readers waited "
+            f"(mean {s['mean_wait_ms']:.0f} ms), {s['stale']} stale answers")
+
+
+def timeline_histogram(timeline: ExpiryTimeline, *, slots: int = 60) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Requests per time slot around the expiry, one row of counts per outcome.
+
+    The window runs from three fills before the expiry (or earlier, if XFetch refreshed earlier)
+    to three fills after it, so every load and every wait is in the picture.
+    """
+    require_count("slots", slots, minimum=1, maximum=10_000)
+    fill_ms = timeline.fill_s * 1000
+    t_ms = timeline.times_s * 1000
+    busy = timeline.outcomes != HIT
+    start = min(-3 * fill_ms, t_ms[busy].min() - fill_ms if busy.any() else 0)
+    edges = np.linspace(start, 3 * fill_ms, slots + 1)
+    counts = {name: np.histogram(t_ms[timeline.outcomes == code], bins=edges)[0]
+              for code, name in enumerate(OUTCOME_NAMES)}
+    return edges, counts
+
+
+def draw_timeline(timeline: ExpiryTimeline, figure=None):
+    """Stacked bars of :func:`timeline_histogram`, a marker at each load, the expiry as a black line."""
+    import matplotlib.pyplot as plt
+
+    if figure is None:
+        figure = plt.figure(figsize=(8, 3.4))
+    figure.clear()
+    ax = figure.subplots()
+    edges, counts = timeline_histogram(timeline)
+    bottom = np.zeros(len(edges) - 1, dtype=int)
+    for (name, slot_counts), color in zip(counts.items(), OUTCOME_COLORS):
+        ax.stairs(bottom + slot_counts, edges, baseline=bottom, fill=True, color=color,
+                  label=f"{name} ({slot_counts.sum()})")
+        bottom = bottom + slot_counts
+    loads = timeline.times_s[timeline.outcomes == LOAD] * 1000
+    ax.plot(loads, np.full(loads.size, bottom.max() * 1.04), "v", color="tab:red", markersize=5, label="each load")
+    ax.axvline(0, color="black", linewidth=1)
+    ax.set_title(describe_timeline(timeline), fontsize=10)
+    ax.set_xlabel("arrival time relative to the expiry (ms)")
+    ax.set_ylabel("requests per time slot")
+    ax.legend(loc="lower left", fontsize=8, ncol=5)
+    figure.subplots_adjust(bottom=0.17)
+    return figure
 
 
 def _poll_times(first: float, cap: float, horizon: float) -> np.ndarray:

@@ -200,13 +200,17 @@ def _ttl_average(function, ttl, jitter):
 
 
 def _periods(strategy, read_rate, write_rate, ttl, ttl_jitter, lost_invalidations, older_than=0.0):
-    """Mean full, empty and full-and-stale time per cycle (see the module docstring)."""
+    """Mean full, empty and full-and-stale time per cycle (see the module docstring).
+
+    For ``update`` all three are per chain segment instead (the same ratios); callers use only
+    full / (full + empty) and stale / (full + empty).
+    """
     require_choice("strategy", strategy, WRITE_STRATEGIES)
     require_positive("ttl", ttl, unit="seconds")
     require_fraction("ttl_jitter", ttl_jitter, allow_one=False)
     require_fraction("lost_invalidations", lost_invalidations)
-    read_rate = np.asarray(read_rate, float)
-    write_rate = np.asarray(write_rate, float)
+    # One rate may be a scalar and the other an array (one per key): give them the same shape.
+    read_rate, write_rate = np.broadcast_arrays(np.asarray(read_rate, float), np.asarray(write_rate, float))
     if np.any(read_rate < 0) or np.any(write_rate < 0):
         raise ValueError("read and write rates must be 0 or more (per second).")
     if strategy == "ttl-only":
@@ -226,10 +230,14 @@ def _periods(strategy, read_rate, write_rate, ttl, ttl_jitter, lost_invalidation
     if strategy == "update":
         # The full period is a chain of segments, each ended by a delivered SET (which starts the
         # next segment) or by its own expiry (which ends the chain, with probability e^(−qT)).
+        # Mean chain length is one segment over P(expiry); with writes much more frequent than the
+        # TTL that probability underflows to 0 (e^(-1000)), so every period is scaled by it instead
+        # of divided: the callers only use their ratios, which stay finite (hit ratio -> 1).
         expires = _ttl_average(lambda t: np.exp(-delivered * t), ttl, ttl_jitter)
-        full = _ttl_average(lifetime, ttl, ttl_jitter) / expires
-        stale_time = _ttl_average(stale, ttl, ttl_jitter) / expires
-        empty = 1 / (read_rate + delivered)
+        full = _ttl_average(lifetime, ttl, ttl_jitter)
+        stale_time = _ttl_average(stale, ttl, ttl_jitter)
+        arrivals = read_rate + delivered  # a read (a miss) or a delivered SET ends an empty period
+        empty = expires / np.where(arrivals > 0, arrivals, np.inf)
     else:
         full = _ttl_average(lifetime, ttl, ttl_jitter)
         stale_time = _ttl_average(stale, ttl, ttl_jitter)

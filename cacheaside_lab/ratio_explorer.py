@@ -3,8 +3,9 @@
 :func:`explore` takes the settings a learner can move (read:write ratio, Zipf exponent, TTL,
 latencies, write strategy), simulates the chosen point (a million requests, a fraction of a
 second) and computes the closed-form curves over every ratio from 1:1 to 1000:1. :func:`draw`
-plots them; :func:`show_widget` wires sliders to both and prints a text line under the plot, so
-the notebook still reads well where widgets do not run (GitHub, nbval).
+plots them (:class:`ExplorerPlot`, which a redraw updates in place); :func:`show_widget` wires
+sliders to both and prints a text line under the plot, so the notebook still reads well where
+widgets do not run (GitHub, nbval).
 """
 
 from __future__ import annotations
@@ -114,52 +115,92 @@ def summary_rows(settings: Settings | None = None, ratios=SUMMARY_RATIOS) -> lis
     return rows
 
 
+# (panel key, y label, title): one panel per number the explorer reports
+PANELS = (
+    ("hit_ratio", "hit ratio", "Hit ratio"),
+    ("mean_latency_ms", "mean latency per request (ms)", "Mean latency"),
+    ("db_load_per_s", "database queries per second", "Database load"),
+    ("stale_read_fraction", "share of reads that are stale", "Stale reads"),
+)
+
+
+class ExplorerPlot:
+    """The four panels, built once; :meth:`update` moves their data to a new view.
+
+    A slider release only changes numbers, so the widget keeps one figure and updates its lines
+    and limits in place instead of rebuilding axes, ticks and legends each time (the rebuild cost
+    more than the million-request simulation). :meth:`png` renders it for an ``Image`` widget.
+    """
+
+    def __init__(self, figure=None):
+        if figure is None:
+            import matplotlib.pyplot as plt
+
+            figure = plt.figure(figsize=(10, 6))
+        from matplotlib.ticker import FuncFormatter, NullLocator
+
+        self.figure = figure
+        figure.clear()
+        axes = figure.subplots(2, 2, sharex=True)
+        self.panels = []
+        for ax, (name, ylabel, title) in zip(axes.flat, PANELS):
+            curve, = ax.plot(RATIOS, np.zeros_like(RATIOS), color="tab:blue", label="closed form")
+            point, = ax.plot([1.0], [0.0], "o", color="tab:red", label="simulated")
+            without = None
+            if name in ("mean_latency_ms", "db_load_per_s"):
+                without = ax.axhline(0.0, color="grey", linestyle="--", label="without a cache")
+            ax.set_xscale("log")
+            ax.set_xlim(RATIOS[0] / 1.2, RATIOS[-1] * 1.2)
+            ax.xaxis.set_minor_locator(NullLocator())  # minor ticks on a log axis cost most of a redraw
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))  # 1, 10, 100, 1,000
+            ax.set_title(title)
+            ax.set_ylabel(ylabel)
+            ax.grid(alpha=0.3)
+            self.panels.append((ax, name, curve, point, without))
+        for ax in axes[1]:
+            ax.set_xlabel("reads per write (log scale)")
+        self.legends = [axes[0, 0].legend(loc="lower right", fontsize=8),
+                        axes[0, 1].legend(loc="upper right", fontsize=8)]
+        figure.subplots_adjust(left=0.08, right=0.98, bottom=0.09, top=0.88, hspace=0.3, wspace=0.22)
+
+    def update(self, view: dict) -> ExplorerPlot:
+        """Closed-form curve and simulated point for ``view`` (from :func:`explore`), every panel from 0."""
+        s, p, curves = view["settings"], view["point"], view["curves"]
+        without_cache = {"mean_latency_ms": s.db_latency_ms, "db_load_per_s": s.requests_per_s}
+        for ax, name, curve, point, without in self.panels:
+            simulated = getattr(p, name)
+            curve.set_ydata(curves[name])
+            point.set_data([s.ratio], [simulated])
+            top = max(np.max(curves[name]), simulated)
+            if without is not None:
+                without.set_ydata([without_cache[name]] * 2)
+                top = max(top, without_cache[name])
+            ax.set_ylim(0, 1.02 if name == "hit_ratio" else max(0.05, 1.1 * top))
+        for legend in self.legends:
+            legend.get_texts()[1].set_text(f"simulated ({p.requests:,} requests)")
+        self.figure.suptitle(f"{s.strategy}, TTL {s.ttl:g} s, {s.keys:,} keys, Zipf s={s.zipf:g}, "
+                             f"cache {s.cache_latency_ms:g} ms, DB {s.db_latency_ms:g} ms")
+        return self
+
+    def png(self) -> bytes:
+        """The figure as PNG bytes, at its own layout (no tight-bbox pass: that would draw it twice)."""
+        import io
+
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})  # it only crosses a socket
+        return buffer.getvalue()
+
+
 def draw(view: dict, figure=None):
     """Four panels against the read:write ratio: closed-form curve, simulated point."""
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import NullLocator
-
-    s, p, curves = view["settings"], view["point"], view["curves"]
-    if figure is None:
-        figure = plt.figure(figsize=(10, 6))
-    figure.clear()
-    axes = figure.subplots(2, 2, sharex=True)
-    panels = [
-        (axes[0, 0], "hit_ratio", p.hit_ratio, "hit ratio", "Hit ratio", None),
-        (axes[0, 1], "mean_latency_ms", p.mean_latency_ms, "mean latency per request (ms)", "Mean latency",
-         s.db_latency_ms),
-        (axes[1, 0], "db_load_per_s", p.db_load_per_s, "database queries per second", "Database load",
-         s.requests_per_s),
-        (axes[1, 1], "stale_read_fraction", p.stale_read_fraction, "share of reads that are stale",
-         "Stale reads", None),
-    ]
-    for ax, name, simulated, ylabel, title, without in panels:
-        ax.plot(RATIOS, curves[name], color="tab:blue", label="closed form")
-        ax.plot([s.ratio], [simulated], "o", color="tab:red", label=f"simulated ({p.requests:,} requests)")
-        if without is not None:
-            ax.axhline(without, color="grey", linestyle="--", label="without a cache")
-        top = max(np.max(curves[name]), simulated, without or 0)
-        ax.set_ylim(0, 1.02 if name == "hit_ratio" else max(0.05, 1.1 * top))  # every panel starts at 0
-        ax.set_xscale("log")
-        ax.xaxis.set_minor_locator(NullLocator())  # minor ticks on a log axis cost most of a redraw
-        ax.set_title(title)
-        ax.set_ylabel(ylabel)
-        ax.grid(alpha=0.3)
-    for ax in axes[1]:
-        ax.set_xlabel("reads per write (log scale)")
-    axes[0, 0].legend(loc="lower right", fontsize=8)
-    axes[0, 1].legend(loc="upper right", fontsize=8)
-    figure.suptitle(f"{s.strategy}, TTL {s.ttl:g} s, {s.keys:,} keys, Zipf s={s.zipf:g}, "
-                    f"cache {s.cache_latency_ms:g} ms, DB {s.db_latency_ms:g} ms")
-    figure.subplots_adjust(left=0.08, right=0.98, bottom=0.09, top=0.88, hspace=0.3, wspace=0.22)
-    return figure
+    return ExplorerPlot(figure).update(view).figure
 
 
 def show_widget(settings: Settings | None = None):
     """Sliders for the settings; every change re-simulates and redraws (on release, not while dragging)."""
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
     from IPython.display import display
+    from matplotlib.figure import Figure
 
     settings = settings or Settings()
     common = dict(continuous_update=False, style={"description_width": "11em"},
@@ -178,21 +219,21 @@ def show_widget(settings: Settings | None = None):
         "strategy": widgets.Dropdown(options=WRITE_STRATEGIES, value=settings.strategy,
                                      description="write strategy", style=common["style"]),
     }
-    plot, text = widgets.Output(), widgets.Output()
+    # The figure is drawn into an Image widget, not by the inline backend: it is not a pyplot
+    # figure (so no cell shows it by itself) and a redraw only replaces the picture's bytes.
+    plot = ExplorerPlot(Figure(figsize=(10, 6)))
+    picture, text = widgets.Image(format="png"), widgets.Output()
 
     def redraw(_change=None):
         chosen = replace(settings, **{name: control.value for name, control in controls.items()})
         view = explore(chosen)
-        with plot:
-            plot.clear_output(wait=True)
-            draw(view)
-            plt.show()
+        picture.value = plot.update(view).png()
         with text:
             text.clear_output(wait=True)
             print(describe(view))
 
     for control in controls.values():
         control.observe(redraw, names="value")
-    display(widgets.VBox([*controls.values(), plot, text]))
+    display(widgets.VBox([*controls.values(), picture, text]))
     redraw()
     return controls

@@ -13,11 +13,14 @@ from cacheaside_lab.herd_model import (
     STALE,
     TIMELINE_PROTECTIONS,
     WAIT,
+    describe_timeline,
+    draw_timeline,
     expiry_averages,
     expiry_timeline,
     protection_table,
     recomputes_vs_rate,
     simulate_expiries,
+    timeline_histogram,
     total_miss_multiplier,
     unprotected_recomputes,
     xfetch_limit,
@@ -125,3 +128,33 @@ def test_timeline_validation():
         expiry_timeline(10, 10, "single-flight", processes=0)
     with pytest.raises(ValueError, match="too large to draw request by request"):
         expiry_timeline(5_000_000, 1_000)
+
+
+@pytest.mark.parametrize("protection", ["none", "lock", "xfetch"])
+def test_timeline_histogram_counts_every_request_in_its_window(protection):
+    timeline = expiry_timeline(800, 100, protection, seed=3)
+    edges, counts = timeline_histogram(timeline, slots=60)
+    assert len(edges) == 61 and edges[-1] == pytest.approx(300)  # three fills after the expiry
+    assert list(counts) == ["hit", "load", "wait", "stale"]
+    in_window = (timeline.times_s * 1000 >= edges[0]) & (timeline.times_s * 1000 <= edges[-1])
+    assert sum(int(c.sum()) for c in counts.values()) == int(in_window.sum())
+    assert counts["load"].sum() == timeline.loads  # every load is in the picture
+    with pytest.raises(ValueError, match="slots must be from 1"):
+        timeline_histogram(timeline, slots=0)
+
+
+def test_draw_timeline_labels_the_picture_and_describes_the_run():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    timeline = expiry_timeline(500, 100, "lock", processes=4, seed=6)
+    line = describe_timeline(timeline)
+    assert line.startswith("lock: 1 loads, ") and "stale answers" in line
+    figure = draw_timeline(timeline)
+    (ax,) = figure.axes
+    assert ax.get_title() == line
+    assert ax.get_xlabel() == "arrival time relative to the expiry (ms)"
+    assert ax.get_ylabel() == "requests per time slot"
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert labels[:4] == [f"{name} ({timeline.count(code)})" for code, name in enumerate(["hit", "load", "wait", "stale"])]
+    assert draw_timeline(timeline, figure) is figure and len(figure.axes) == 1  # a redraw reuses the figure

@@ -69,6 +69,16 @@ def test_limits():
     assert models.hit_ratio("update", 1, 10, 5) > 0.999
 
 
+@pytest.mark.parametrize("jitter", [0.0, 0.1])
+def test_update_stays_finite_when_a_key_practically_never_expires(jitter):
+    # Writes every second and a TTL of 10^4 s: P(no write for a whole TTL) = e^(-10^4) underflows
+    # to 0. Notebook 05's widget reaches this corner (ratio 1, TTL slider at its maximum).
+    with np.errstate(divide="raise", over="raise", invalid="raise"):  # underflow to 0 is the point
+        assert models.hit_ratio("update", [1.0, 2.0], 1.0, 1e4, ttl_jitter=jitter) == pytest.approx([1, 1])
+        stale = models.stale_read_fraction("update", 1.0, 1.0, 1e4, ttl_jitter=jitter, lost_invalidations=0.01)
+    assert stale == pytest.approx(0.01, rel=0.01)  # only the lost SETs leave an old copy behind
+
+
 def test_zipf_weights():
     uniform = models.zipf_weights(4, 0)
     assert np.allclose(uniform, 0.25)
