@@ -152,7 +152,7 @@ class ExplorerPlot:
             ax.set_xscale("log")
             ax.set_xlim(RATIOS[0] / 1.2, RATIOS[-1] * 1.2)
             ax.xaxis.set_minor_locator(NullLocator())  # minor ticks on a log axis cost most of a redraw
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))  # 1, 10, 100, 1,000
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}" if x >= 1 else f"{x:g}"))  # 1, 10, 1,000
             ax.set_title(title)
             ax.set_ylabel(ylabel)
             ax.grid(alpha=0.3)

@@ -51,6 +51,25 @@ def test_draw_labels_every_panel():
     assert all(ax.get_xlabel() for ax in axes[2:])
 
 
+def test_a_redraw_moves_the_data_of_the_same_panels():
+    from matplotlib.figure import Figure
+
+    plot = rx.ExplorerPlot(Figure(figsize=(10, 6)))
+    axes = plot.figure.get_axes()
+    first = plot.update(rx.explore(requests=100_000)).png()
+    view = rx.explore(ratio=2, db_latency_ms=20, requests=100_000)
+    second = plot.update(view).png()
+    assert plot.figure.get_axes() == axes  # nothing rebuilt
+    assert first.startswith(b"\x89PNG") and second.startswith(b"\x89PNG") and first != second
+    (_, hit_name, curve, point, _), (_, _, _, _, without) = plot.panels[:2]
+    assert hit_name == "hit_ratio" and list(point.get_xdata()) == [2]
+    assert point.get_ydata()[0] == pytest.approx(view["point"].hit_ratio)
+    assert np.allclose(curve.get_ydata(), view["curves"]["hit_ratio"])
+    assert list(without.get_ydata()) == [20, 20]  # the latency panel's "without a cache" line follows the DB
+    bottom_labels = [t.get_text() for t in plot.figure.axes[2].get_xticklabels() if t.get_text()]
+    assert {"1", "10", "100", "1,000"} <= set(bottom_labels)  # plain numbers, not 10^x
+
+
 def test_widget_redraws_when_a_control_moves(capsys):
     controls = rx.show_widget(rx.Settings(requests=100_000))
     assert set(controls) == {"ratio", "zipf", "ttl", "db_latency_ms", "cache_latency_ms", "strategy"}
