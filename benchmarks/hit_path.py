@@ -34,6 +34,7 @@ from cacheaside_lab.tables import format_table
 from _common import describe_round_trips, median, print_header, round_trips
 
 KEYS = 1_000
+BARE = "bare redis-py GET + json.loads"
 
 
 def dogpile_region(url: str):
@@ -62,17 +63,12 @@ class BytesClient:
         return self.values.get(key)
 
 
-def layer_alone(raw: dict, ids, keys, dogpile_keys, db, region, repeats: int = 15) -> list[tuple]:
-    """µs per hit for each reader with the network taken out (best of ``repeats``)."""
-    stub = BytesClient(raw)
-    products = CacheAside(stub, db.get_product, prefix="bench-product", ttl=3_600)
-    # dogpile reads through the stand-in too; its writer stays real because every get_or_create
-    # builds a redis-py Lock object on it (no command is sent on a hit: counted below).
-    region.backend.reader_client = stub
+def make_readers(client, products, region, db, ids, keys, dogpile_keys) -> dict:
+    """The three ways to read the same ``ids``, each a function that reads them all once."""
 
     def bare():
         for key in keys:
-            json.loads(stub.get(key))
+            json.loads(client.get(key))
 
     def ours():
         for item in ids:
@@ -82,7 +78,17 @@ def layer_alone(raw: dict, ids, keys, dogpile_keys, db, region, repeats: int = 1
         for key, item in zip(dogpile_keys, ids):
             region.get_or_create(key, lambda: db.get_product(item))
 
-    readers = {"bare GET + json.loads": bare, "CacheAside.get": ours, "dogpile.cache get_or_create": dogpile}
+    return {BARE: bare, "CacheAside.get": ours, "dogpile.cache get_or_create": dogpile}
+
+
+def layer_alone(raw: dict, ids, keys, dogpile_keys, db, region, repeats: int = 15) -> list[tuple]:
+    """µs per hit for each reader with the network taken out (best of ``repeats``)."""
+    stub = BytesClient(raw)
+    products = CacheAside(stub, db.get_product, prefix="bench-product", ttl=3_600)
+    # dogpile reads through the stand-in too; its writer stays real because every get_or_create
+    # builds a redis-py Lock object on it (no command is sent on a hit: counted below).
+    region.backend.reader_client = stub
+    readers = make_readers(stub, products, region, db, ids, keys, dogpile_keys)
     seconds = {name: [] for name in readers}
     with round_trips() as counter:
         for _ in range(repeats):  # interleaved, like the rounds above, so drift hits all three alike
@@ -93,7 +99,7 @@ def layer_alone(raw: dict, ids, keys, dogpile_keys, db, region, repeats: int = 1
     if counter["round_trips"]:
         raise RuntimeError(f"the readers reached the server {counter['round_trips']} times with the network taken out")
     best = {name: min(times) / len(ids) * 1e6 for name, times in seconds.items()}
-    return [(name, us, us - best["bare GET + json.loads"]) for name, us in best.items()]
+    return [(name, us, us - best[BARE]) for name, us in best.items()]
 
 
 def main(argv=None) -> int:
@@ -115,20 +121,7 @@ def main(argv=None) -> int:
         dogpile_keys = [f"cacheaside-lab:bench-dogpile:{i}" for i in ids]
         for i in range(1, KEYS + 1):
             region.get_or_create(f"cacheaside-lab:bench-dogpile:{i}", lambda i=i: db.get_product(i))
-
-        def bare():
-            for key in keys:
-                json.loads(client.get(key))
-
-        def ours():
-            for item in ids:
-                products.get(item)
-
-        def dogpile():
-            for key, item in zip(dogpile_keys, ids):
-                region.get_or_create(key, lambda: db.get_product(item))
-
-        readers = {"bare redis-py GET + json.loads": bare, "CacheAside.get": ours, "dogpile.cache get_or_create": dogpile}
+        readers = make_readers(client, products, region, db, ids, keys, dogpile_keys)
         wall = {name: [] for name in readers}
         cpu_us = {name: [] for name in readers}
         for _ in range(args.rounds):
@@ -140,12 +133,11 @@ def main(argv=None) -> int:
 
         # Each round measures the three readers back to back, so a ratio taken within a round
         # cancels most of the drift of a shared machine; the median over rounds is reported.
-        bare_name = "bare redis-py GET + json.loads"
         rows = []
         for name in readers:
-            paired = [mine / floor for mine, floor in zip(wall[name], wall[bare_name])]
+            paired = [mine / floor for mine, floor in zip(wall[name], wall[BARE])]
             rows.append((name, round(median(wall[name])), median(paired), median(cpu_us[name]),
-                         median(cpu_us[name]) - median(cpu_us[bare_name])))
+                         median(cpu_us[name]) - median(cpu_us[BARE])))
         print(f"{args.ops:,} hits per round, {args.rounds} interleaved rounds, {KEYS:,} warm keys, TCP loopback\n")
         print(format_table(rows, ["reader", "median reads/s", "vs bare (paired)", "client CPU µs/read",
                                   "CPU µs over bare"], digits=2))
