@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import threading
-import time
 
 import numpy as np
 from dogpile.cache import make_region

@@ -28,7 +28,7 @@ from .backend import connect_cache, describe_backend
 from .cache_aside import CacheAside
 from .db import ProductDB
 from .keys import clear_course_keys
-from .protections import canonical_name, make_protection
+from .protections import canonical_name
 from .validation import require_choice, require_count, require_non_negative, require_positive
 
 SCENARIOS = ("cold", "expired")

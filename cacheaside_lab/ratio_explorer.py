@@ -122,6 +122,8 @@ PANELS = (
     ("db_load_per_s", "database queries per second", "Database load"),
     ("stale_read_fraction", "share of reads that are stale", "Stale reads"),
 )
+# the panels that also show a dashed "without a cache" line, and where it sits for some settings
+WITHOUT_CACHE = {"mean_latency_ms": lambda s: s.db_latency_ms, "db_load_per_s": lambda s: s.requests_per_s}
 
 
 class ExplorerPlot:
@@ -147,7 +149,7 @@ class ExplorerPlot:
             curve, = ax.plot(RATIOS, np.zeros_like(RATIOS), color="tab:blue", label="closed form")
             point, = ax.plot([1.0], [0.0], "o", color="tab:red", label="simulated")
             without = None
-            if name in ("mean_latency_ms", "db_load_per_s"):
+            if name in WITHOUT_CACHE:
                 without = ax.axhline(0.0, color="grey", linestyle="--", label="without a cache")
             ax.set_xscale("log")
             ax.set_xlim(RATIOS[0] / 1.2, RATIOS[-1] * 1.2)
@@ -166,15 +168,15 @@ class ExplorerPlot:
     def update(self, view: dict) -> ExplorerPlot:
         """Closed-form curve and simulated point for ``view`` (from :func:`explore`), every panel from 0."""
         s, p, curves = view["settings"], view["point"], view["curves"]
-        without_cache = {"mean_latency_ms": s.db_latency_ms, "db_load_per_s": s.requests_per_s}
         for ax, name, curve, point, without in self.panels:
             simulated = getattr(p, name)
             curve.set_ydata(curves[name])
             point.set_data([s.ratio], [simulated])
             top = max(np.max(curves[name]), simulated)
             if without is not None:
-                without.set_ydata([without_cache[name]] * 2)
-                top = max(top, without_cache[name])
+                level = WITHOUT_CACHE[name](s)
+                without.set_ydata([level, level])
+                top = max(top, level)
             ax.set_ylim(0, 1.02 if name == "hit_ratio" else max(0.05, 1.1 * top))
         for legend in self.legends:
             legend.get_texts()[1].set_text(f"simulated ({p.requests:,} requests)")
