@@ -16,7 +16,9 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 import weakref
 from pathlib import Path
@@ -24,6 +26,7 @@ from pathlib import Path
 import redis
 
 from .backend import connect_cache
+from .shutdown import StopRequested, stop_on_signals
 from .validation import require_choice
 
 _SEARCH_PATH = os.pathsep.join(
@@ -41,9 +44,35 @@ EVICTION_POLICIES = (
     "volatile-ttl",
 )
 
-_MEMORY_SIZE = re.compile(r"[1-9][0-9]*(b|k|kb|m|mb|g|gb)?", re.IGNORECASE)
+_MEMORY_SIZE = re.compile(r"([0-9]+)(b|k|kb|m|mb|g|gb)?", re.IGNORECASE)
+# Redis's own units: "k" is 1000 bytes, "kb" is 1024 (see redis.conf).
+_MEMORY_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
+# maxmemory is an unsigned 64-bit byte count; a bigger number would wrap around on the server.
+MAX_MEMORY_BYTES = 2**64 - 1
 
 _running: weakref.WeakSet = weakref.WeakSet()
+
+
+def parse_memory_size(name: str, value) -> int:
+    """Bytes for a Redis size such as ``2mb``, ``512kb`` or ``1048576``, checked before Redis sees it.
+
+    Redis stores ``maxmemory`` in an unsigned 64-bit integer: an oversized value must be refused
+    here, because the server would otherwise wrap it around into some small, surprising limit.
+    """
+    allowed = (
+        f"a size such as '2mb', '512kb' or '1048576' (bytes; units b, k, kb, m, mb, g, gb), "
+        f"from 1 byte up to {MAX_MEMORY_BYTES} bytes (2**64 - 1, Redis's limit)"
+    )
+    text = value if isinstance(value, str) else (str(value) if type(value) is int else None)
+    match = _MEMORY_SIZE.fullmatch(text) if text is not None else None
+    if match is None:
+        raise ValueError(f"{name} must be {allowed}; got {value!r}.")
+    size = int(match.group(1)) * _MEMORY_UNITS[(match.group(2) or "").lower()]
+    if size < 1:
+        raise ValueError(f"{name} must be {allowed}; got {value!r} (leave it out for no limit).")
+    if size > MAX_MEMORY_BYTES:
+        raise ValueError(f"{name} must be {allowed}; got {value!r}, which is {size} bytes.")
+    return size
 
 
 def _free_loopback_port() -> int:
@@ -79,10 +108,7 @@ class RedisServer:
         tcp: bool = False,
     ):
         require_choice("maxmemory_policy", maxmemory_policy, EVICTION_POLICIES)
-        if maxmemory is not None and not _MEMORY_SIZE.fullmatch(str(maxmemory)):
-            raise ValueError(
-                f"maxmemory must be a size such as '2mb', '512kb' or '1048576' (got {maxmemory!r})."
-            )
+        self.maxmemory_bytes = None if maxmemory is None else parse_memory_size("maxmemory", maxmemory)
         self.binary = find_redis_server()
         if self.binary is None:
             raise RedisServerUnavailable(
@@ -97,6 +123,9 @@ class RedisServer:
         self.directory = Path(tempfile.mkdtemp(prefix="cacheaside-redis-"))
         self.socket_path = self.directory / "redis.sock"
         self.log_path = self.directory / "redis.log"
+        # written by redis-server itself: lets sweep_orphaned_servers() find a server whose
+        # Python parent was killed (SIGKILL) before it could stop it
+        self.pid_path = self.directory / "redis.pid"
         self.process: subprocess.Popen | None = None
         self.restarts = 0
         # Benchmarks want the network path (TCP on loopback); everything else uses the socket.
@@ -127,14 +156,17 @@ class RedisServer:
             "--appendonly", "no",
             "--dir", str(self.directory),
             "--logfile", str(self.log_path),
+            "--pidfile", str(self.pid_path),
         ]
-        if self.maxmemory:
-            args += ["--maxmemory", str(self.maxmemory), "--maxmemory-policy", self.maxmemory_policy]
+        if self.maxmemory_bytes:
+            # plain bytes, already range-checked: the server never parses a unit or overflows
+            args += ["--maxmemory", str(self.maxmemory_bytes), "--maxmemory-policy", self.maxmemory_policy]
         return args + list(self.extra_args)
 
     def start(self) -> "RedisServer":
         if self.running:
             return self
+        _stop_servers_on_terminate()
         self.process = subprocess.Popen(
             self.command_line(),
             stdin=subprocess.DEVNULL,
@@ -143,7 +175,11 @@ class RedisServer:
             start_new_session=True,  # Ctrl-C in a notebook must not kill the server mid-lesson
         )
         _running.add(self)
-        self._wait_until_ready()
+        try:
+            self._wait_until_ready()
+        except BaseException:  # Ctrl-C or a stop signal while starting: do not leave it behind
+            self.stop()
+            raise
         return self
 
     def _wait_until_ready(self) -> None:
@@ -180,7 +216,7 @@ class RedisServer:
 
     def stop(self) -> None:
         """Stop the server by its PID (SIGTERM, then SIGKILL if it lingers)."""
-        process, self.process = self.process, None
+        process = self.process
         if process is None:
             return
         if process.poll() is None:
@@ -190,6 +226,9 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)
+        # Forget the process only once it is gone: a SIGTERM handler that runs in the middle of
+        # this method (see _stop_servers_then_die) must still find it and stop it.
+        self.process = None
         if process.stderr is not None:
             process.stderr.close()
         _running.discard(self)
@@ -223,18 +262,108 @@ class RedisServer:
         return f"<RedisServer {self.url} ({state})>"
 
 
-def serve_forever(maxmemory: str | None = None, policy: str = "allkeys-lru") -> None:
-    """Start a server and keep it until Ctrl-C (``cacheaside-lab redis``)."""
-    with RedisServer(maxmemory=maxmemory, maxmemory_policy=policy) as server:
-        print(f"redis-server {server.pid} is listening on {server.url}")
-        print("Point the course at it from another terminal before `make lab`:")
-        print(f"    export CACHEASIDE_REDIS_URL={server.url}")
-        print("Press Ctrl-C to stop it.")
+def serve_forever(maxmemory: str | None = None, policy: str = "allkeys-lru") -> int:
+    """Start a server and keep it until Ctrl-C, SIGTERM or SIGHUP (``cacheaside-lab redis``).
+
+    Whichever of the three arrives, the server is stopped by its PID and its temporary folder
+    removed before this returns. Returns 0 after a requested stop, 1 if the server died by itself.
+    """
+    server = RedisServer(maxmemory=maxmemory, maxmemory_policy=policy)
+    with stop_on_signals():
         try:
-            while server.running:
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            print("\nstopping redis-server")
+            server.start()
+            print(f"redis-server {server.pid} is listening on {server.url}")
+            print(f"its temporary folder is {server.directory}")
+            print("Point the course at it from another terminal before `make lab`:")
+            print(f"    export CACHEASIDE_REDIS_URL={server.url}")
+            print("Press Ctrl-C to stop it (SIGTERM and SIGHUP stop it too).", flush=True)
+            status = server.process.wait()  # a stop signal interrupts this wait
+            print(f"redis-server exited by itself with status {status}.{server._log_tail()}", flush=True)
+            return 1
+        except StopRequested as stop:
+            print(f"\n{stop.signal_name}: stopping redis-server", flush=True)
+            return 0
+        finally:
+            server.close()
+
+
+def _pid_is_our_server(pid: int, directory: Path) -> bool:
+    """Is ``pid`` the redis-server that lives in ``directory``? (PIDs get reused.)"""
+    try:  # the server's own answer, over its private socket
+        probe = redis.Redis(unix_socket_path=str(directory / "redis.sock"), socket_timeout=0.5)
+        try:
+            return int(probe.info("server")["process_id"]) == pid
+        finally:
+            probe.close()
+    except (redis.RedisError, OSError, KeyError, ValueError):
+        pass
+    try:  # a hung server does not answer; on Linux its working directory (--dir) still tells
+        return Path(os.readlink(f"/proc/{pid}/cwd")) == directory.resolve()
+    except OSError:
+        return False
+
+
+def sweep_orphaned_servers(root: str | os.PathLike, *, timeout_s: float = 5.0) -> list[int]:
+    """Stop every course redis-server whose temporary folder is directly under ``root``.
+
+    For a launcher that gave its children ``root`` as TMPDIR: a notebook kernel killed with
+    SIGKILL never ran its cleanup, so its servers are found here by their pidfile, checked to
+    really be that server, stopped (SIGTERM, then SIGKILL) and their folders removed.
+    Returns the PIDs it stopped.
+    """
+    stopped = []
+    for directory in sorted(Path(root).glob("cacheaside-redis-*")):
+        try:
+            pid = int((directory / "redis.pid").read_text().strip())
+        except (OSError, ValueError):
+            pid = None
+        if pid and _pid_is_our_server(pid, directory):
+            _terminate_pid(pid, timeout_s)
+            stopped.append(pid)
+        shutil.rmtree(directory, ignore_errors=True)
+    return stopped
+
+
+def _terminate_pid(pid: int, timeout_s: float) -> None:
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:  # bounded: timeout_s per signal
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.02)
+
+
+_handlers_installed = False
+
+
+def _stop_servers_on_terminate() -> None:
+    """Make SIGTERM and SIGHUP stop this process's servers before the process dies.
+
+    Only where the process would otherwise die at once (the handler is still the default) and
+    only from the main thread: a program with its own handlers keeps them. After cleanup the
+    signal is re-sent with its default action, so the process still ends as it would have.
+    """
+    global _handlers_installed
+    if _handlers_installed or threading.current_thread() is not threading.main_thread():
+        return
+    _handlers_installed = True
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None and signal.getsignal(signum) is signal.SIG_DFL:
+            signal.signal(signum, _stop_servers_then_die)
+
+
+def _stop_servers_then_die(signum, frame) -> None:
+    _stop_forgotten_servers()
+    signal.signal(signum, signal.SIG_DFL)
+    sys.stdout.flush()
+    os.kill(os.getpid(), signum)
 
 
 @atexit.register
