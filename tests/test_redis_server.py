@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 import redis
@@ -89,3 +95,151 @@ def test_tcp_on_loopback_when_asked(redis_server):
         assert client.ping()
         assert client.config_get("bind")["bind"] == "127.0.0.1"
         client.close()
+
+
+# --- sizes: refused before Redis can wrap them around --------------------------------------
+
+@pytest.mark.parametrize(
+    "size, expected",
+    [("2mb", 2 * 1024**2), ("2m", 2 * 1000**2), ("512KB", 512 * 1024), ("1048576", 1048576),
+     (1048576, 1048576), ("16gb", 16 * 1024**3), (str(2**64 - 1), 2**64 - 1)],
+)
+def test_memory_sizes_parse_like_redis(size, expected):
+    assert redis_server_module.parse_memory_size("maxmemory", size) == expected
+
+
+@pytest.mark.parametrize(
+    "size", ["99999999999999999999gb", "17179869184gb", str(2**64), "18446744073709551616b"]
+)
+def test_sizes_that_overflow_64_bits_are_refused_with_the_limit(size):
+    # checked before the binary is looked for, so this runs without redis-server too
+    with pytest.raises(ValueError, match=r"maxmemory must be .*18446744073709551615 bytes.*Redis's limit"):
+        RedisServer(maxmemory=size)
+
+
+@pytest.mark.parametrize("size", ["-5", "-1gb", "0", "0mb", "1.5mb", "2tb", "", "mb", True, 2.0, None])
+def test_negative_zero_and_garbage_sizes_are_refused(size):
+    with pytest.raises(ValueError, match="maxmemory must be a size such as '2mb'"):
+        redis_server_module.parse_memory_size("maxmemory", size)
+
+
+def test_the_server_gets_plain_bytes(redis_server):
+    with RedisServer(maxmemory="3gb") as server:
+        client = server.client()
+        assert client.config_get("maxmemory")["maxmemory"] == str(3 * 1024**3)
+        client.close()
+
+
+def test_cli_refuses_an_overflowing_maxmemory_in_one_line():
+    result = subprocess.run(
+        [sys.executable, "-m", "cacheaside_lab.cli", "redis", "--maxmemory", "99999999999999999999gb"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2, result
+    assert "Traceback" not in result.stderr and "2**64 - 1" in result.stderr
+
+
+# --- `cacheaside-lab redis` stops its server however it is stopped ----------------------------
+
+def wait_until(predicate, timeout_s=15.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:  # bounded by timeout_s
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def start_cli_server(*extra):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cacheaside_lab.cli", "redis", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    lines = []
+    for _ in range(10):  # the banner is a handful of lines
+        line = process.stdout.readline()
+        lines.append(line)
+        if not line or line.startswith("Press Ctrl-C"):
+            break
+    banner = "".join(lines)
+    pid = int(re.search(r"redis-server (\d+) is listening", banner).group(1))
+    directory = Path(re.search(r"its temporary folder is (\S+)", banner).group(1))
+    return process, pid, directory
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_cli_server_is_stopped_and_its_folder_removed_on_every_stop_signal(signum, redis_server):
+    process, pid, directory = start_cli_server("--maxmemory", "2mb")
+    try:
+        assert pid_alive(pid) and directory.exists()
+        process.send_signal(signum)
+        out, err = process.communicate(timeout=30)
+        assert process.returncode == 0, err
+        assert f"{signal.Signals(signum).name}: stopping redis-server" in out
+        assert wait_until(lambda: not pid_alive(pid)), f"redis-server {pid} still running"
+        assert not directory.exists()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+# --- a library user killed by SIGTERM still stops its servers -------------------------------
+
+SCRIPT = """
+import sys, time
+from cacheaside_lab.redis_server import RedisServer
+server = RedisServer().start()
+print(server.pid, server.directory, flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_script_killed_by_sigterm_or_sighup_stops_its_server(signum, redis_server):
+    process = subprocess.Popen([sys.executable, "-c", SCRIPT], stdout=subprocess.PIPE, text=True)
+    pid_text, folder = process.stdout.readline().split()
+    pid, directory = int(pid_text), Path(folder)
+    try:
+        assert pid_alive(pid)
+        process.send_signal(signum)
+        process.wait(timeout=30)
+        assert process.returncode == -signum  # still ends as that signal would end it
+        assert wait_until(lambda: not pid_alive(pid)) and not directory.exists()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_sweep_stops_a_server_whose_parent_was_killed(redis_server, tmp_path):
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    process = subprocess.Popen([sys.executable, "-c", SCRIPT], stdout=subprocess.PIPE, text=True, env=env)
+    pid_text, folder = process.stdout.readline().split()
+    pid, directory = int(pid_text), Path(folder)
+    try:
+        process.kill()  # SIGKILL: no cleanup runs, the server is orphaned
+        process.wait(timeout=10)
+        assert pid_alive(pid) and directory.parent == tmp_path
+        assert redis_server_module.sweep_orphaned_servers(tmp_path) == [pid]
+        assert not pid_alive(pid) and not directory.exists()
+    finally:
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_sweep_leaves_a_process_that_is_not_that_server_alone(tmp_path):
+    decoy = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        folder = tmp_path / "cacheaside-redis-decoy"
+        folder.mkdir()
+        (folder / "redis.pid").write_text(str(decoy.pid))  # a stale pidfile whose PID was reused
+        assert redis_server_module.sweep_orphaned_servers(tmp_path) == []
+        assert decoy.poll() is None and not folder.exists()
+    finally:
+        decoy.kill()
+        decoy.wait(timeout=10)
