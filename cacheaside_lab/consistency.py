@@ -39,7 +39,7 @@ import numpy as np
 from .cache_aside import CacheAside
 from .changelog import ChangeLogInvalidator, Target
 from .clock import ClockedCache, VirtualClock
-from .keys import clear_course_keys
+from .keys import clear_course_keys, make_key
 from .validation import (
     require_choice,
     require_count,
@@ -285,7 +285,7 @@ def read_your_writes(
         timeline.at(float(tick), invalidator.poll)
 
     def marker_key(user, product_id):
-        return f"{products.namespace}{prefix}:ryw:{user}:{product_id}"
+        return make_key(f"{prefix}:ryw:{user}", product_id, namespace=products.namespace)
 
     outcome = {"pairs": pairs, "stale_read_backs": 0, "db_reads": 0}
 

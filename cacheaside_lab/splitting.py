@@ -30,7 +30,7 @@ import numpy as np
 from .cache_aside import CACHE_ERRORS, CacheAside
 from .changelog import run_bulk_job
 from .clock import ClockedCache, VirtualClock
-from .keys import clear_course_keys, root_namespace
+from .keys import clear_course_keys, normalize_id, require_prefix, root_namespace
 from .outage import CostMeter
 from .validation import require_choice, require_count, require_non_negative, require_positive
 
@@ -136,15 +136,15 @@ class SplitProductCache:
         self.stock_ttl = require_positive("stock_ttl", stock_ttl, unit="seconds")
         self.stock = require_choice("stock", stock, STOCK_MODES)
         self.invalidate_stock = invalidate_stock
-        self._start = f"{root_namespace()}{prefix}:"
+        self._start = f"{root_namespace()}{require_prefix(prefix)}:"
         self.prefix = prefix
         self.counts = dict(info_hits=0, info_misses=0, stock_hits=0, stock_misses=0, round_trips=0, errors=0)
 
     def info_key(self, product_id) -> str:
-        return f"{self._start}info:{product_id}"
+        return f"{self._start}info:{normalize_id(product_id)}"
 
     def stock_key(self, product_id) -> str:
-        return f"{self._start}stock:{product_id}"
+        return f"{self._start}stock:{normalize_id(product_id)}"
 
     def get(self, product_id: int) -> dict | None:
         keys = [self.info_key(product_id)]
