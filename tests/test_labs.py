@@ -23,8 +23,16 @@ STUB_SOURCE = '''def answer(x):
 
 
 def test_labs_are_in_sync_with_solutions():
+    # write=False: the gate only reads labs/, it never regenerates them
     problems = labgen.sync(ROOT / "solutions", ROOT / "labs", write=False)
     assert not problems, "run `make labs`: " + "; ".join(f"{p.name} {why}" for p, why in problems)
+
+
+@pytest.mark.parametrize("path", LABS, ids=[p.name for p in LABS])
+def test_committed_labs_record_what_was_generated(path):
+    """Without the record, `make labs` could not tell a learner's edits from an old lab."""
+    notebook = read(path)
+    assert labgen.recorded_fingerprint(notebook) == labgen.fingerprint(notebook), f"{path.name}: run `make labs`"
 
 
 def test_stub_keeps_indentation_and_code_around_it():
