@@ -14,37 +14,66 @@ Three rules are enforced rather than suggested:
 * every entry gets a TTL, because the TTL bounds the damage of the invalidation bug you have not
   found yet (a TTL of 0 or less is refused);
 * values are JSON, never pickle: whoever can write to the cache must not be able to run code in
-  the application;
+  the application. Each entry is marked as the layer's own (``{"v":1,"value":...}``,
+  :mod:`cacheaside_lab.entries`); anything else under our keys (not JSON, someone else's JSON,
+  another protection's envelope) is counted as ``foreign``, treated as a miss and overwritten;
 * a cache error is a miss. If Redis is down or slow the answer comes from the loader, and the
   fill is skipped (as Facebook's memcache clients do) so a sick cache is not hammered with SETs.
+  A permission error (an ACL refusing our keys) is not an outage but configuration: it is raised
+  as :class:`~cacheaside_lab.entries.CachePermissionError` from the first read or write.
+
+Ids are normalised (:func:`cacheaside_lab.keys.normalize_id`), so ``get(42)``, ``get(42.0)`` and
+``get(" 42")`` are one key, and the loader and writer receive the normalised id.
+
+Protections (:mod:`cacheaside_lab.protections`) build on the public hooks below: ``load``,
+``load_many``, ``decode``, ``store``, ``store_many`` and ``cache_error``.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
-import redis
-
-from .keys import root_namespace
-from .stats import CacheStats
-from .validation import (
-    require_callable,
-    require_choice,
-    require_fraction,
-    require_positive,
-    require_text,
+from .breaker import GuardedCache
+from .entries import (
+    CACHE_ERRORS,
+    MAX_TTL_SECONDS,
+    MISS,
+    CachePermissionError,
+    decode_plain,
+    encode_plain,
+    permission_problem,
+    require_ttl,
 )
+from .keys import normalize_id, normalize_namespace, require_prefix, root_namespace
+from .protections import make_protection
+from .stats import CacheStats
+from .validation import require_callable, require_choice, require_fraction
 
 WRITE_STRATEGIES = ("delete", "update", "ttl-only")
 
-# What "the cache is not answering" looks like: redis-py's errors (connection refused, timeout,
-# a server that went away) and the operating system's, for clients that surface those directly.
-CACHE_ERRORS = (redis.RedisError, OSError)
+__all__ = [
+    "CACHE_ERRORS",
+    "MAX_TTL_SECONDS",
+    "MISS",
+    "WRITE_STRATEGIES",
+    "CacheAside",
+    "CacheAsideStats",
+    "CachePermissionError",
+]
 
-_UNREADABLE = object()  # a cached value that is not valid JSON
+
+@dataclass(repr=False)
+class CacheAsideStats(CacheStats):
+    """CacheStats plus the values under our keys that the layer did not write.
+
+    ``foreign`` counts reads that found something else there (not JSON, someone else's JSON,
+    another protection's format). Each is also a miss, and its fill overwrites the value.
+    """
+
+    foreign: int = 0
 
 
 class CacheAside:
@@ -77,10 +106,9 @@ class CacheAside:
             require_callable("loader_many", loader_many)
         if writer is not None:
             require_callable("writer", writer)
-        require_positive(
+        require_ttl(
             "ttl",
             ttl,
-            unit="seconds",
             why="Every cache-aside entry needs an expiry: it is the backstop that bounds how "
             "long a missed invalidation can serve stale data.",
         )
@@ -94,34 +122,32 @@ class CacheAside:
         if breaker is not None:
             # Every cache command goes through the breaker: once the cache has failed enough
             # times in a row, reads go straight to the loader without waiting on it (breaker.py).
-            from .breaker import GuardedCache
-
             client = GuardedCache(client, breaker)
         self.breaker = breaker
         self.client = client
         self.loader = loader
         self.loader_many = loader_many
         self.writer = writer
-        self.prefix = require_text("prefix", prefix)
-        self.namespace = root_namespace() if namespace is None else require_text("namespace", namespace)
+        self.prefix = require_prefix(prefix)
+        self.namespace = root_namespace() if namespace is None else normalize_namespace(namespace)
         self.ttl = ttl
         self.ttl_jitter = ttl_jitter
         self.write_strategy = require_choice("write_strategy", write_strategy, WRITE_STRATEGIES)
-        self.stats = CacheStats()
+        self.stats = CacheAsideStats()
         self._key_start = f"{self.namespace}{self.prefix}:"
         self._rng = random.Random(seed)
-        # Herd protection (cacheaside_lab.protections): a name such as "lock", an instance, or
-        # None. Imported here because the protections are built on this module.
-        from .protections import make_protection
-
+        # Herd protection (cacheaside_lab.protections): a name such as "lock", an instance, or None.
         self.protection = make_protection(protection)
-        self._on_hit = None if self.protection is None else self.protection.on_hit
+        if self.protection is None:
+            self._decode, self._on_hit = decode_plain, None
+        else:
+            self._decode, self._on_hit = self.protection.decode, self.protection.on_hit
 
     # -- keys and values -------------------------------------------------------------------
 
     def key(self, item_id) -> str:
-        """The Redis key for an item: namespace, prefix, id (``cacheaside-lab:product:42``)."""
-        return f"{self._key_start}{item_id}"
+        """The Redis key for an item: namespace, prefix, normalised id (``cacheaside-lab:product:42``)."""
+        return f"{self._key_start}{item_id if type(item_id) is int else normalize_id(item_id)}"
 
     def ttl_ms(self) -> int:
         """The expiry for the next SET, in milliseconds.
@@ -136,64 +162,82 @@ class CacheAside:
 
     @staticmethod
     def encode(value) -> str:
-        try:
-            return json.dumps(value, separators=(",", ":"))
-        except TypeError as error:
-            raise TypeError(
-                f"cache-aside stores JSON, and this value cannot be written as JSON ({error}). "
-                "Return plain dicts, lists, strings and numbers from the loader."
-            ) from None
+        """The stored string for ``value``: a plain entry ``{"v":1,"value":...}`` (JSON)."""
+        return encode_plain(value)
+
+    def decode(self, raw):
+        """What a stored string holds in this cache's format, or ``MISS`` if the layer did not
+        write it that way. Plain entries give the value; the envelope protections (stale-while-
+        revalidate, XFetch) give the envelope dict."""
+        return self._decode(raw)
 
     # -- the read path ---------------------------------------------------------------------
 
     def get(self, item_id):
         """Cache-aside read: GET; on a miss load from the source of truth and SET with a TTL."""
-        key = self.key(item_id)
+        if type(item_id) is not int:  # plain ints, the common case, are already normal
+            item_id = normalize_id(item_id)
+        key = f"{self._key_start}{item_id}"
         try:
             cached = self.client.get(key)
-        except CACHE_ERRORS:
+        except CACHE_ERRORS as error:
             # The cache is down or slow: answer from the database and do not try to fill.
-            self.stats.add(errors=1)
-            return self._load(item_id)
+            self.cache_error(error, key)
+            return self.load(item_id)
+        except UnicodeDecodeError:
+            cached = MISS  # bytes that are not even text: certainly not ours
         if cached is not None:
-            value = self._decode(cached)
-            if value is not _UNREADABLE:
+            entry = MISS if cached is MISS else self._decode(cached)
+            if entry is not MISS:
                 if self._on_hit is not None:  # protections that store an envelope (swr, xfetch)
-                    return self._on_hit(self, item_id, key, value)
+                    return self._on_hit(self, item_id, key, entry)
                 self.stats.add(hits=1)
-                return value
-        self.stats.add(misses=1)
+                return entry
+            # Not what the layer writes (see entries.py): a miss, and the fill overwrites it.
+            self.stats.add(misses=1, foreign=1)
+        else:
+            self.stats.add(misses=1)
         return self._fill(item_id, key)
 
     def get_many(self, item_ids: Iterable) -> dict:
         """Read many items: one MGET, one loader call per miss (or one ``loader_many`` call),
-        and the fills in a single pipelined round trip. Returns ``{id: value}``."""
-        ids = list(dict.fromkeys(item_ids))
+        and the fills in a single pipelined round trip. Returns ``{id: value}`` keyed by the ids
+        as passed (``"42"`` and ``42`` are one item, loaded once)."""
+        asked = list(dict.fromkeys(item_ids))
+        normal = {item_id: item_id if type(item_id) is int else normalize_id(item_id) for item_id in asked}
+        ids = list(dict.fromkeys(normal.values()))
         if not ids:
             return {}
         if self.protection is not None:  # every miss must go through the protection
-            return {item_id: self.get(item_id) for item_id in ids}
-        keys = [self.key(item_id) for item_id in ids]
+            values = {item_id: self.get(item_id) for item_id in ids}
+            return {item_id: values[normal[item_id]] for item_id in asked}
+        keys = [f"{self._key_start}{item_id}" for item_id in ids]
         try:
             cached = self.client.mget(keys)
-        except CACHE_ERRORS:
-            self.stats.add(errors=1)
-            return self._load_many(ids)
-        found, missing = {}, []
+        except CACHE_ERRORS as error:
+            self.cache_error(error, keys[0])
+            values = self.load_many(ids)
+            return {item_id: values[normal[item_id]] for item_id in asked}
+        except UnicodeDecodeError:
+            # one value is not text, and it spoiled the whole MGET: read them one by one
+            values = {item_id: self.get(item_id) for item_id in ids}
+            return {item_id: values[normal[item_id]] for item_id in asked}
+        found, missing, foreign = {}, [], 0
         for item_id, raw in zip(ids, cached):
-            value = _UNREADABLE if raw is None else self._decode(raw)
-            if value is _UNREADABLE:
+            value = MISS if raw is None else decode_plain(raw)
+            if value is MISS:
                 missing.append(item_id)
+                foreign += raw is not None
             else:
                 found[item_id] = value
-        self.stats.add(hits=len(found), misses=len(missing))
+        self.stats.add(hits=len(found), misses=len(missing), foreign=foreign)
         if missing:
             started = time.perf_counter()
-            loaded = self._load_many(missing)
-            self._store_many({item_id: value for item_id, value in loaded.items() if value is not None})
+            loaded = self.load_many(missing)
+            self.store_many({item_id: value for item_id, value in loaded.items() if value is not None})
             self.stats.record_fill_time(time.perf_counter() - started)
             found.update(loaded)
-        return {item_id: found[item_id] for item_id in ids}
+        return {item_id: found[normal[item_id]] for item_id in asked}
 
     # -- the write path --------------------------------------------------------------------
 
@@ -205,24 +249,27 @@ class CacheAside:
         cache is unreachable the delete is lost; it is counted as an error, and the TTL is what
         eventually removes the stale entry.
         """
+        item_id = normalize_id(item_id)
         if self.protection is not None:  # e.g. a lease is voided together with the key
             return self.protection.invalidate(self, item_id)
+        key = self.key(item_id)
         try:
-            removed = self.client.delete(self.key(item_id))
-        except CACHE_ERRORS:
-            self.stats.add(errors=1)
+            removed = self.client.delete(key)
+        except CACHE_ERRORS as error:
+            self.cache_error(error, key)
             return False
         self.stats.add(invalidations=1)
         return bool(removed)
 
     def set(self, item_id, value) -> bool:
         """Write ``value`` into the cache with the TTL. Returns False if the cache refused."""
+        item_id = normalize_id(item_id)
         if self.protection is not None:  # stored in the protection's format
             return self.protection.set(self, item_id, value)
         try:
             self.client.set(self.key(item_id), self.encode(value), px=self.ttl_ms())
-        except CACHE_ERRORS:
-            self.stats.add(errors=1)
+        except CACHE_ERRORS as error:
+            self.cache_error(error, self.key(item_id))
             return False
         return True
 
@@ -233,6 +280,7 @@ class CacheAside:
                 "this CacheAside has no writer; pass writer=db.update_product to use update(), "
                 "or update the database yourself and call invalidate()."
             )
+        item_id = normalize_id(item_id)
         new_value = self.writer(item_id, **fields)
         if self.write_strategy == "delete":
             self.invalidate(item_id)
@@ -240,45 +288,33 @@ class CacheAside:
             self.set(item_id, new_value)
         return new_value
 
-    # -- internals -------------------------------------------------------------------------
+    # -- hooks the protections build on ------------------------------------------------------
 
-    def _decode(self, raw):
-        try:
-            return json.loads(raw)
-        except ValueError:
-            # Not JSON we wrote (corrupted, or someone else's): count it and treat it as a miss,
-            # so the fill overwrites it with a good value.
-            self.stats.add(errors=1)
-            return _UNREADABLE
-
-    def _load(self, item_id):
+    def load(self, item_id):
+        """Call the loader for one (normalised) id, counted in ``stats.loader_calls``."""
         self.stats.add(loader_calls=1)
         return self.loader(item_id)
 
-    def _load_many(self, ids: list) -> dict:
+    def load_many(self, ids: list) -> dict:
+        """``{id: value}`` for normalised ``ids``: one ``loader_many`` call, or one loader call each."""
         if self.loader_many is not None:
             self.stats.add(loader_calls=1)
             loaded = self.loader_many(ids)
             return {item_id: loaded.get(item_id) for item_id in ids}
-        return {item_id: self._load(item_id) for item_id in ids}
+        return {item_id: self.load(item_id) for item_id in ids}
 
-    def _fill(self, item_id, key: str):
-        """The miss path: load from the source of truth, then SET with the TTL."""
-        if self.protection is not None:  # single-flight, lock, lease, ...: who loads, who waits
-            return self.protection.fill(self, item_id, key)
-        started = time.perf_counter()
-        value = self._load(item_id)
-        if value is not None:  # nothing to cache for an id the database does not have
-            try:
-                self.client.set(key, self.encode(value), px=self.ttl_ms())
-            except CACHE_ERRORS:
-                self.stats.add(errors=1)
-            else:
-                self.stats.add(fills=1)
-        self.stats.record_fill_time(time.perf_counter() - started)
-        return value
+    def store(self, key: str, raw: str, px: int) -> bool:
+        """SET an encoded entry with its expiry (ms); a fill. A cache error is counted, not raised."""
+        try:
+            self.client.set(key, raw, px=px)
+        except CACHE_ERRORS as error:
+            self.cache_error(error, key)
+            return False
+        self.stats.add(fills=1)
+        return True
 
-    def _store_many(self, values: dict) -> None:
+    def store_many(self, values: dict) -> None:
+        """SET plain entries for ``{id: value}`` in one pipelined round trip."""
         if not values:
             return
         try:
@@ -286,10 +322,33 @@ class CacheAside:
             for item_id, value in values.items():
                 pipe.set(self.key(item_id), self.encode(value), px=self.ttl_ms())
             pipe.execute()
-        except CACHE_ERRORS:
-            self.stats.add(errors=1)
+        except CACHE_ERRORS as error:
+            self.cache_error(error, self.key(next(iter(values))))
         else:
             self.stats.add(fills=len(values))
+
+    def cache_error(self, error: BaseException, key: str) -> None:
+        """Count a failed cache command as an error, the cache-aside way (the caller falls back
+        to the loader). A permission error is raised instead: an ACL that refuses our keys is a
+        configuration mistake, and serving it as a miss would hide it behind database reads for
+        ever (``CachePermissionError`` names the key, the namespace and the fix)."""
+        problem = permission_problem(error, key, self.namespace)
+        if problem is not None:
+            raise problem from error
+        self.stats.add(errors=1)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _fill(self, item_id, key: str):
+        """The miss path: load from the source of truth, then SET with the TTL."""
+        if self.protection is not None:  # single-flight, lock, lease, ...: who loads, who waits
+            return self.protection.fill(self, item_id, key)
+        started = time.perf_counter()
+        value = self.load(item_id)
+        if value is not None:  # nothing to cache for an id the database does not have
+            self.store(key, self.encode(value), self.ttl_ms())
+        self.stats.record_fill_time(time.perf_counter() - started)
+        return value
 
     def __repr__(self) -> str:
         protection = "" if self.protection is None else f"protection={self.protection.name!r} "

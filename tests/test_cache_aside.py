@@ -45,7 +45,7 @@ def test_value_is_json_under_the_namespaced_key_with_a_ttl(cache, db, backend):
     products.get(42)
     key = products.key(42)
     assert key == f"{backend.namespace}product:42"
-    assert json.loads(cache.get(key)) == db.current(42)
+    assert json.loads(cache.get(key)) == {"v": 1, "value": db.current(42)}  # marked as the layer's own
     assert 0 < cache.pttl(key) <= 300_000
 
 
@@ -180,8 +180,9 @@ def test_corrupted_value_is_a_miss_and_gets_overwritten(cache, db):
     products = make(cache, db)
     cache.set(products.key(9), "not json {", px=60_000)
     assert products.get(9) == db.current(9)
-    assert json.loads(cache.get(products.key(9))) == db.current(9)
-    assert products.stats.errors == 1
+    assert json.loads(cache.get(products.key(9))) == {"v": 1, "value": db.current(9)}
+    # not a cache error: a value the layer did not write, counted as such, a miss and repaired
+    assert (products.stats.errors, products.stats.foreign, products.stats.misses) == (0, 1, 1)
 
 
 def test_values_that_are_not_json_are_refused(cache):

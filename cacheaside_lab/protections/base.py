@@ -1,9 +1,14 @@
 """What every herd protection shares: the hooks ``CacheAside`` calls, and plain load-and-store.
 
-``CacheAside(..., protection=...)`` hands its miss path (``_fill``) to a protection, and, for the
-protections that keep extra data next to the value (stale-while-revalidate, XFetch), also its
-hit, ``set`` and ``invalidate``. Without a protection none of this code runs: the hit path stays
-one GET, one ``json.loads`` and a counter.
+``CacheAside(..., protection=...)`` hands its miss path to a protection (``fill``), its ``set`` and
+``invalidate``, and asks it how to read a stored string (``decode``); the protections that keep
+extra data next to the value (stale-while-revalidate, XFetch) also take over the hit
+(``on_hit``). Without a protection none of this code runs: the hit path stays one GET, one
+``json.loads`` and a counter.
+
+Protections talk to ``CacheAside`` only through its public hooks: ``load``, ``decode``, ``store``,
+``cache_error`` (and ``key``, ``ttl_ms``, ``encode``), and to the stored format only through
+:mod:`cacheaside_lab.entries`.
 
 A protection is made for one ``CacheAside`` (``make_protection`` builds a fresh one from a name),
 so its counters describe that cache's traffic only.
@@ -16,7 +21,8 @@ import threading
 import time
 from dataclasses import dataclass, field, fields
 
-from ..cache_aside import CACHE_ERRORS, _UNREADABLE
+from ..entries import CACHE_ERRORS, MAX_TTL_SECONDS, MISS, decode_plain
+from ..validation import require_positive
 
 
 @dataclass
@@ -39,6 +45,18 @@ class ProtectionStats:
     def as_dict(self) -> dict:
         with self._lock:
             return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+
+
+def require_expiry_ms(name: str, value) -> float:
+    """A lock's or lease's PX: positive and at most a year (MAX_TTL_SECONDS), so Redis accepts it."""
+    require_positive(name, value, unit="ms")
+    if value > MAX_TTL_SECONDS * 1000:
+        raise ValueError(
+            f"{name} must be at most {MAX_TTL_SECONDS * 1000:,} ms (one year; got {value!r}): Redis "
+            "refuses an expiry that does not fit in 64 bits of milliseconds, and a lock or lease "
+            "that outlives a crashed holder by more than that would block its key for good."
+        )
+    return value
 
 
 def backoff_ms(first_ms: float, max_ms: float):
@@ -66,6 +84,10 @@ class Protection:
     def __init__(self):
         self.stats = ProtectionStats()
 
+    #: how a stored string is read: the value of a plain entry, or ``MISS`` (entries.py).
+    #: Envelope protections replace it with a decoder of their own envelopes.
+    decode = staticmethod(decode_plain)
+
     # -- the hooks CacheAside calls ------------------------------------------------------
 
     def fill(self, ca, item_id, key: str):
@@ -78,10 +100,11 @@ class Protection:
 
     def invalidate(self, ca, item_id) -> bool:
         """``CacheAside.invalidate``: delete the key (and whatever the protection keeps with it)."""
+        key = ca.key(item_id)
         try:
-            removed = ca.client.delete(*self.keys_to_invalidate(ca.key(item_id)))
-        except CACHE_ERRORS:
-            ca.stats.add(errors=1)
+            removed = ca.client.delete(*self.keys_to_invalidate(key))
+        except CACHE_ERRORS as error:
+            ca.cache_error(error, key)
             return False
         ca.stats.add(invalidations=1)
         return bool(removed)
@@ -96,29 +119,27 @@ class Protection:
         return ca.encode(value), ca.ttl_ms()
 
     def unwrap(self, ca, raw):
-        """The value inside a stored string, or ``_UNREADABLE`` if it is not one of ours."""
-        return ca._decode(raw)
+        """The value inside a stored string, or ``MISS`` if it is not an entry of ours."""
+        return ca.decode(raw)
 
     def read(self, ca, key: str):
-        """GET and unwrap: the cached value, or ``_UNREADABLE`` on a miss (errors propagate)."""
-        raw = ca.client.get(key)
-        return _UNREADABLE if raw is None else self.unwrap(ca, raw)
+        """GET and unwrap: the cached value, or ``MISS`` when absent or foreign (cache errors
+        propagate). Used for re-reads inside a fill, which the reader's ``get`` already counted."""
+        try:
+            raw = ca.client.get(key)
+        except UnicodeDecodeError:
+            return MISS  # not even text: not ours
+        return MISS if raw is None else self.unwrap(ca, raw)
 
     def store(self, ca, key: str, value, load_seconds: float | None = None) -> bool:
         """SET the entry for ``value`` with its expiry. A cache error is counted, never raised."""
         raw, px = self.entry(ca, value, load_seconds)
-        try:
-            ca.client.set(key, raw, px=px)
-        except CACHE_ERRORS:
-            ca.stats.add(errors=1)
-            return False
-        ca.stats.add(fills=1)
-        return True
+        return ca.store(key, raw, px)
 
     def load(self, ca, item_id) -> tuple:
         """Call the loader (counted in ``ca.stats.loader_calls``); return ``(value, seconds)``."""
         started = time.perf_counter()
-        value = ca._load(item_id)
+        value = ca.load(item_id)
         return value, time.perf_counter() - started
 
     def load_and_store(self, ca, item_id, key: str):

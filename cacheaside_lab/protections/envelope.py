@@ -2,10 +2,12 @@
 
 Plain cache-aside stores the value and lets Redis expire it; once Redis has dropped it nobody
 can tell how old it was. The two protections that act *around* the expiry store an envelope
-instead, as JSON::
+instead, as JSON (the format lives in :mod:`cacheaside_lab.entries`)::
 
-    {"value": {...the row...}, "expires_at": 1767225600.25, "delta": 0.0213}
+    {"v":1,"kind":"xfetch","value":{...the row...},"expires_at":1767225600.25,"delta":0.0213}
 
+* ``kind`` names the protection that wrote it: each reads only its own envelopes, and treats a
+  plain entry, the other protection's envelope or foreign data as a miss that its fill repairs.
 * ``expires_at`` is the *logical* expiry (Unix time, seconds): when the value stops being fresh.
   It is ``now + ttl`` at fill time (``ttl_jitter`` applies, as for plain entries).
 * ``delta`` is how long the load took (seconds): XFetch's Δ, the cost of recomputing.
@@ -21,12 +23,8 @@ from __future__ import annotations
 
 import time
 
-from ..cache_aside import _UNREADABLE
+from ..entries import MISS, decode_envelope, encode_envelope
 from ..validation import require_non_negative
-
-
-def is_envelope(stored) -> bool:
-    return isinstance(stored, dict) and {"value", "expires_at", "delta"} <= stored.keys()
 
 
 class EnvelopeMixin:
@@ -42,18 +40,18 @@ class EnvelopeMixin:
         if load_seconds is not None:
             self.last_delta = require_non_negative("load_seconds", load_seconds)
         ttl_ms = ca.ttl_ms()
-        envelope = {
-            "value": value,
-            "expires_at": round(self.clock() + ttl_ms / 1000, 4),
-            "delta": round(self.last_delta if load_seconds is None else load_seconds, 6),
-        }
-        return ca.encode(envelope), ttl_ms + int(self.extra_ms)
+        raw = encode_envelope(
+            self.name,
+            value,
+            expires_at=round(self.clock() + ttl_ms / 1000, 4),
+            delta=round(self.last_delta if load_seconds is None else load_seconds, 6),
+        )
+        return raw, ttl_ms + int(self.extra_ms)
+
+    def decode(self, raw):
+        """The envelope dict if ``raw`` is one of this protection's envelopes, else ``MISS``."""
+        return decode_envelope(raw, self.name)
 
     def unwrap(self, ca, raw):
-        stored = ca._decode(raw)
-        return stored["value"] if is_envelope(stored) else _UNREADABLE
-
-    def not_an_envelope(self, ca, item_id, key):
-        """A hit on something we did not write (e.g. a plain entry): treat it as a miss."""
-        ca.stats.add(misses=1)
-        return self.fill(ca, item_id, key)
+        stored = ca.decode(raw)
+        return MISS if stored is MISS else stored["value"]

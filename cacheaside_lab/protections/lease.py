@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import time
 
-from ..cache_aside import CACHE_ERRORS, _UNREADABLE
-from ..leases import Leases, lease_key
+from ..entries import CACHE_ERRORS, MISS
+from ..leases import Leases, lease_key, new_token
 from ..validation import require_positive
-from .base import Protection, backoff_ms
+from .base import Protection, backoff_ms, require_expiry_ms
 
 
 class LeaseProtection(Protection):
@@ -42,7 +42,7 @@ class LeaseProtection(Protection):
         wait_ms: float | None = None,
     ):
         super().__init__()
-        self.lease_ms = int(require_positive("lease_ms", lease_ms, unit="ms"))
+        self.lease_ms = int(require_expiry_ms("lease_ms", lease_ms))
         self.retry_ms = require_positive("retry_ms", retry_ms, unit="ms")
         self.max_retry_ms = max(self.retry_ms, require_positive("max_retry_ms", max_retry_ms, unit="ms"))
         wait_ms = 2 * self.lease_ms if wait_ms is None else wait_ms
@@ -62,14 +62,22 @@ class LeaseProtection(Protection):
         delays = backoff_ms(self.retry_ms, self.max_retry_ms)
         while True:
             try:
-                raw, token = self.leases(ca.client).get_or_lease(key)
-            except CACHE_ERRORS:
-                ca.stats.add(errors=1)
-                return ca._load(item_id)
+                try:
+                    raw, token = self.leases(ca.client).get_or_lease(key)
+                    value = MISS if raw is None else self.unwrap(ca, raw)
+                except UnicodeDecodeError:  # a value that is not even text: foreign
+                    raw, value = "", MISS
+                if raw is not None and value is MISS:
+                    # Something we did not write sits in the key, and get_or_lease only hands
+                    # out a lease for a *missing* key: take the lease over the foreign value so
+                    # one reader repairs it (Leases.fill overwrites) instead of every reader
+                    # waiting out wait_ms. SET NX still lets only one reader hold it.
+                    raw, token = None, self.claim_over_foreign(ca.client, key)
+            except CACHE_ERRORS as error:
+                ca.cache_error(error, key)
+                return ca.load(item_id)
             if raw is not None:
-                value = self.unwrap(ca, raw)
-                if value is not _UNREADABLE:
-                    return value
+                return value
             if token is not None:
                 if waited:
                     self.stats.add(took_over=1)
@@ -79,8 +87,14 @@ class LeaseProtection(Protection):
                 self.stats.add(waits=1)
             if time.monotonic() >= deadline:
                 self.stats.add(gave_up=1)
-                return ca._load(item_id)
+                return ca.load(item_id)
             time.sleep(next(delays) / 1000)
+
+    def claim_over_foreign(self, client, key: str) -> str | None:
+        """The key's lease for a new token although the key holds a (foreign) value, or ``None``
+        if another reader holds it. The fill's compare-and-set then replaces the value."""
+        token = new_token()
+        return token if client.set(lease_key(key), token, nx=True, px=self.lease_ms) else None
 
     def _fill_with_token(self, ca, item_id, key: str, token: str):
         started = time.perf_counter()
@@ -95,8 +109,8 @@ class LeaseProtection(Protection):
             raw, px = self.entry(ca, value, seconds)
             try:
                 landed = self.leases(ca.client).fill(key, token, raw, px)
-            except CACHE_ERRORS:
-                ca.stats.add(errors=1)
+            except CACHE_ERRORS as error:
+                ca.cache_error(error, key)
             else:
                 if landed:
                     ca.stats.add(fills=1)
@@ -110,8 +124,8 @@ class LeaseProtection(Protection):
     def _give_back(self, ca, key: str, token: str) -> None:
         try:
             self.leases(ca.client).release(key, token)
-        except CACHE_ERRORS:
-            ca.stats.add(errors=1)  # the lease's expiry frees the key instead
+        except CACHE_ERRORS as error:
+            ca.cache_error(error, key)  # the lease's expiry frees the key instead
 
     def keys_to_invalidate(self, key: str) -> list[str]:
         return [key, lease_key(key)]  # the same two keys Leases.invalidate deletes

@@ -28,9 +28,9 @@ from __future__ import annotations
 import secrets
 import time
 
-from ..cache_aside import CACHE_ERRORS, _UNREADABLE
+from ..entries import CACHE_ERRORS, MISS
 from ..validation import require_positive
-from .base import Protection, backoff_ms
+from .base import Protection, backoff_ms, require_expiry_ms
 
 LOCK_SUFFIX = ":lock"
 
@@ -73,7 +73,7 @@ class RedisLock(Protection):
         wait_ms: float | None = None,
     ):
         super().__init__()
-        self.lock_ms = int(require_positive("lock_ms", lock_ms, unit="ms"))
+        self.lock_ms = int(require_expiry_ms("lock_ms", lock_ms))
         self.poll_ms = require_positive("poll_ms", poll_ms, unit="ms")
         self.max_poll_ms = max(self.poll_ms, require_positive("max_poll_ms", max_poll_ms, unit="ms"))
         # By default a reader waits out one whole lock (a crashed filler) and a bit more.
@@ -87,10 +87,10 @@ class RedisLock(Protection):
         while True:
             try:
                 token = acquire(ca.client, key, self.lock_ms)
-            except CACHE_ERRORS:
+            except CACHE_ERRORS as error:
                 # We cannot coordinate through a sick cache: answer from the database, skip the fill.
-                ca.stats.add(errors=1)
-                return ca._load(item_id)
+                ca.cache_error(error, key)
+                return ca.load(item_id)
             if token is not None:
                 return self._fill_holding_lock(ca, item_id, key, token, waited)
             if not waited:
@@ -99,22 +99,22 @@ class RedisLock(Protection):
             time.sleep(next(delays) / 1000)
             try:
                 value = self.read(ca, key)
-            except CACHE_ERRORS:
-                ca.stats.add(errors=1)
-                return ca._load(item_id)
-            if value is not _UNREADABLE:
+            except CACHE_ERRORS as error:
+                ca.cache_error(error, key)
+                return ca.load(item_id)
+            if value is not MISS:
                 return value
             if time.monotonic() >= deadline:
                 self.stats.add(gave_up=1)
-                return ca._load(item_id)
+                return ca.load(item_id)
 
     def _fill_holding_lock(self, ca, item_id, key: str, token: str, waited: bool = False):
         try:
             try:
                 value = self.read(ca, key)
             except CACHE_ERRORS:
-                value = _UNREADABLE
-            if value is not _UNREADABLE:
+                value = MISS
+            if value is not MISS:
                 return value  # filled between our miss and our lock: nothing to load
             if waited:
                 self.stats.add(took_over=1)  # the lock we waited on expired without a fill
@@ -122,5 +122,5 @@ class RedisLock(Protection):
         finally:
             try:
                 release(ca.client, key, token)
-            except CACHE_ERRORS:
-                ca.stats.add(errors=1)  # the lock's expiry will release it instead
+            except CACHE_ERRORS as error:
+                ca.cache_error(error, key)  # the lock's expiry will release it instead

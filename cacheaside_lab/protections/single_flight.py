@@ -23,7 +23,7 @@ import threading
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from ..cache_aside import CACHE_ERRORS, _UNREADABLE
+from ..entries import CACHE_ERRORS, MISS
 from ..validation import require_positive
 from .base import Protection
 
@@ -53,7 +53,7 @@ class SingleFlight(Protection):
             except FutureTimeout:
                 # The leader is stuck (a very slow database): answer from the loader, do not fill.
                 self.stats.add(gave_up=1)
-                return ca._load(item_id)
+                return ca.load(item_id)
         try:
             value = self._cached_or_loaded(ca, item_id, key)
         except BaseException as error:
@@ -70,8 +70,8 @@ class SingleFlight(Protection):
         try:
             cached = self.read(ca, key)
         except CACHE_ERRORS:
-            cached = _UNREADABLE
-        if cached is not _UNREADABLE:
+            cached = MISS
+        if cached is not MISS:
             return cached  # the previous flight filled it after our miss
         return self.load_and_store(ca, item_id, key)
 

@@ -23,9 +23,8 @@ and a "win" flag for the one client that should refresh).
 
 from __future__ import annotations
 
-from ..cache_aside import CACHE_ERRORS
-from ..validation import require_positive
-from .envelope import EnvelopeMixin, is_envelope
+from ..entries import CACHE_ERRORS, require_ttl
+from .envelope import EnvelopeMixin
 from .lock import RedisLock, acquire, release
 
 
@@ -36,25 +35,22 @@ class StaleWhileRevalidate(EnvelopeMixin, RedisLock):
 
     def __init__(self, *, stale_for: float = 60.0, clock=None, **lock_options):
         super().__init__(**lock_options)
-        self.stale_for = require_positive(
+        self.stale_for = require_ttl(
             "stale_for",
             stale_for,
-            unit="seconds",
             why="It is how long past its expiry a value may still be served while one caller refreshes it.",
         )
         self.extra_ms = round(self.stale_for * 1000)
         self._init_envelope(clock)
 
     def on_hit(self, ca, item_id, key: str, stored):
-        if not is_envelope(stored):
-            return self.not_an_envelope(ca, item_id, key)
         if self.clock() < stored["expires_at"]:
             ca.stats.add(hits=1)
             return stored["value"]
         try:
             token = acquire(ca.client, key, self.lock_ms)
-        except CACHE_ERRORS:
-            ca.stats.add(errors=1)
+        except CACHE_ERRORS as error:
+            ca.cache_error(error, key)
             token = None  # cannot coordinate a refresh: the stale copy is still an answer
         if token is None:
             ca.stats.add(hits=1)
@@ -67,5 +63,5 @@ class StaleWhileRevalidate(EnvelopeMixin, RedisLock):
         finally:
             try:
                 release(ca.client, key, token)
-            except CACHE_ERRORS:
-                ca.stats.add(errors=1)
+            except CACHE_ERRORS as error:
+                ca.cache_error(error, key)

@@ -27,11 +27,11 @@ def warm(cache_aside, item_ids: Iterable, *, batch: int = 100) -> int:
         chunk = ids[start : start + batch]
         if cache_aside.protection is None:
             fills_before = cache_aside.stats.fills
-            loaded = cache_aside._load_many(chunk)
-            cache_aside._store_many({i: v for i, v in loaded.items() if v is not None})
+            loaded = cache_aside.load_many(chunk)
+            cache_aside.store_many({i: v for i, v in loaded.items() if v is not None})
             stored += cache_aside.stats.fills - fills_before
         else:
-            for item_id, value in cache_aside._load_many(chunk).items():
+            for item_id, value in cache_aside.load_many(chunk).items():
                 if value is not None:
                     stored += bool(cache_aside.set(item_id, value))
     return stored

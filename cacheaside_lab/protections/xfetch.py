@@ -27,7 +27,7 @@ import numpy as np
 
 from ..validation import require_positive
 from .base import Protection
-from .envelope import EnvelopeMixin, is_envelope
+from .envelope import EnvelopeMixin
 
 
 def should_refresh(now, delta, beta, expiry, rand):
@@ -61,8 +61,6 @@ class XFetch(EnvelopeMixin, Protection):
         return 1.0 - self._rng.random()  # uniform in (0, 1]: ln(rand) is finite and ≤ 0
 
     def on_hit(self, ca, item_id, key: str, stored):
-        if not is_envelope(stored):
-            return self.not_an_envelope(ca, item_id, key)
         if should_refresh(self.clock(), stored["delta"], self.beta, stored["expires_at"], self.rand()):
             ca.stats.add(misses=1)
             self.stats.add(refreshes=1)
