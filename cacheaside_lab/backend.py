@@ -20,6 +20,7 @@ is counted on the pool (``pool.exhausted``) so experiments can report it.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from queue import Empty, LifoQueue
@@ -29,6 +30,8 @@ import redis
 from redis.exceptions import MaxConnectionsError
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+from .validation import require_count, require_positive
 
 REDIS_URL_ENV = "CACHEASIDE_REDIS_URL"
 
@@ -49,6 +52,7 @@ POOL_SIZE = MAX_CONCURRENT_CLIENTS
 # that runs out of connections costs a read at most this long (then it is an error, counted);
 # a few socket timeouts long, because connections are busy that long only when the cache is sick.
 POOL_WAIT_S = 2.0
+MAX_POOL_WAIT_S = 60.0
 
 TLS_HINT = "the server may not speak TLS; for a plain Redis use a redis:// URL instead of rediss://"
 
@@ -147,16 +151,20 @@ def connect_cache(
     *,
     decode_responses: bool = True,
     socket_timeout: float = DEFAULT_SOCKET_TIMEOUT_S,
+    pool_size: int = POOL_SIZE,
+    pool_wait_s: float = POOL_WAIT_S,
 ) -> redis.Redis:
     """Return a redis-py client for the course's cache.
 
     ``url`` is a Redis URL such as ``redis://localhost:6379/0`` or
     ``unix:///tmp/redis.sock``. Without one, ``$CACHEASIDE_REDIS_URL`` is used if set, and
-    otherwise the shared in-process fakeredis server.
+    otherwise the shared in-process fakeredis server. ``pool_size`` connections at most are
+    shared by the client's threads; a thread that finds them all busy waits up to
+    ``pool_wait_s`` seconds for one, then gets a :class:`PoolExhaustedError`.
     """
     url = url if url is not None else redis_url_from_env()
     if url is None:
-        return fake_client(decode_responses=decode_responses)
+        return fake_client(decode_responses=decode_responses, pool_size=pool_size, pool_wait_s=pool_wait_s)
     if not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://")):
         raise ValueError(
             f"a Redis URL must start with redis://, rediss:// or unix:// (got {url!r}); "
@@ -167,6 +175,8 @@ def connect_cache(
         options["connection_class"] = HintingSSLConnection
     pool = CoursePool.from_url(
         url,
+        max_connections=_pool_size(pool_size),
+        timeout=_pool_wait(pool_wait_s),
         decode_responses=decode_responses,
         socket_timeout=socket_timeout,
         socket_connect_timeout=socket_timeout,
@@ -181,15 +191,36 @@ def connect_cache(
 
 
 def fake_client(
-    server: fakeredis.FakeServer | None = None, *, decode_responses: bool = True
+    server: fakeredis.FakeServer | None = None,
+    *,
+    decode_responses: bool = True,
+    pool_size: int = POOL_SIZE,
+    pool_wait_s: float = POOL_WAIT_S,
 ) -> fakeredis.FakeRedis:
-    """A fakeredis client on ``server`` (default: the process-wide shared one)."""
+    """A fakeredis client on ``server`` (default: the process-wide shared one), with the same
+    connection pool as a real client's, so threads meet the same limits on both backends."""
+    # fakeredis hands the pool class only the connection settings it knows (not the wait).
+    pool_class = functools.partial(CoursePool, timeout=_pool_wait(pool_wait_s))
     return fakeredis.FakeRedis(
         server=server if server is not None else _SHARED_FAKE_SERVER,
         decode_responses=decode_responses,
-        connection_pool_class=CoursePool,
-        max_connections=POOL_SIZE,
+        connection_pool_class=pool_class,
+        max_connections=_pool_size(pool_size),
     )
+
+
+def _pool_size(pool_size) -> int:
+    return require_count("pool_size", pool_size, minimum=1, maximum=10_000)
+
+
+def _pool_wait(pool_wait_s) -> float:
+    require_positive("pool_wait_s", pool_wait_s, unit="seconds")
+    if pool_wait_s > MAX_POOL_WAIT_S:
+        raise ValueError(
+            f"pool_wait_s must be at most {MAX_POOL_WAIT_S:g} seconds (got {pool_wait_s!r}): a thread waiting "
+            "longer than that for a connection would leave its reader hanging instead of answering."
+        )
+    return float(pool_wait_s)
 
 
 def describe_backend(client) -> str:
