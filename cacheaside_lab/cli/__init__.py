@@ -2,7 +2,7 @@
 
 Each module in :data:`COMMANDS` provides ``HELP`` (one line), ``add_arguments(parser)`` and
 ``run(args) -> int``. Bad arguments are reported as one clear line on stderr with exit status 2,
-never as a traceback.
+never as a traceback, and never with the password of a Redis URL in it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sys
 
 import redis
 
+from ..redact import redact_secrets
 from ..redis_server import RedisServerUnavailable
 
 COMMANDS = ("doctor", "redis", "clean", "race", "simulate", "herd", "check")
@@ -41,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except USER_ERRORS as error:
-        print(f"cacheaside-lab {args.command}: error: {error}", file=sys.stderr)
+        # an error may quote the Redis URL it was given: never print that URL's password
+        print(f"cacheaside-lab {args.command}: error: {redact_secrets(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
