@@ -39,6 +39,7 @@ misses takes 20 rounds of array operations.
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import asdict, dataclass, field, replace
 
@@ -55,7 +56,12 @@ from .validation import (
 )
 
 TICKS_PER_SECOND = 1_000_000  # the simulator's clock counts microseconds
+# Upper bounds that keep one run under about half a gigabyte (measured: ~90 bytes per key for the
+# per-key arrays, requests played in batches; a trace keeps ~60 bytes per read) and tens of seconds.
 MAX_REQUESTS = 100_000_000  # tens of seconds of wall time; beyond this, simulate a shorter time
+MAX_KEYS = 5_000_000  # ~0.45 GB of per-key arrays; the head of a Zipf catalogue decides its hit ratio
+MAX_TRACE_REQUESTS = 5_000_000  # trace=True keeps every read: ~0.3 GB at this bound
+MAX_REPLAY_REQUESTS = 1_000_000  # replay's explicit (time, key) pairs are Python tuples first: ~0.1 GB
 BATCH = 1 << 18  # requests played at once: keys are independent, so they are played in batches
 
 
@@ -89,6 +95,11 @@ class Workload:
         require_positive("ttl", self.ttl, unit="seconds", why="Every cache-aside entry needs an expiry.")
         require_positive("duration", self.duration, unit="seconds")
         require_count("keys", self.keys, minimum=1)
+        if self.keys > MAX_KEYS:
+            raise ValueError(
+                f"keys must be at most {MAX_KEYS:,} (got {self.keys:,}): more keys need more than half "
+                "a gigabyte of memory; simulate a smaller catalogue."
+            )
         require_non_negative("zipf", self.zipf, why="0 means every key is equally popular.")
         require_choice("strategy", self.strategy, WRITE_STRATEGIES)
         require_fraction("ttl_jitter", self.ttl_jitter, allow_one=False)
@@ -201,6 +212,13 @@ def simulate(workload: Workload | None = None, /, *, trace: bool = False, **para
         workload = Workload(**parameters)
     elif parameters:
         workload = replace(workload, **parameters)
+    expected = (workload.read_rate + workload.write_rate) * workload.duration
+    if trace and expected > MAX_TRACE_REQUESTS:
+        raise ValueError(
+            f"this workload means about {expected:,.0f} requests; with trace=True the simulator keeps "
+            f"every read, so it takes at most {MAX_TRACE_REQUESTS:,} per run. Shorten the duration, "
+            "lower the rates, or leave trace off."
+        )
     started = time.perf_counter()
     rng = np.random.default_rng(workload.seed)
     duration = _ticks(workload.duration)
@@ -254,6 +272,15 @@ def replay(
     require_choice("strategy", strategy, WRITE_STRATEGIES)
     read_times, read_keys = _pairs("reads", reads)
     write_times, write_keys = _pairs("writes", writes)
+    if read_times.size + write_times.size > MAX_REPLAY_REQUESTS:
+        raise ValueError(
+            f"replay takes at most {MAX_REPLAY_REQUESTS:,} reads and writes together "
+            f"(got {read_times.size + write_times.size:,}); use simulate() for bigger workloads."
+        )
+    largest = int(max(read_keys.max(initial=0), write_keys.max(initial=0)))
+    if largest >= MAX_KEYS:
+        raise ValueError(f"replay's keys must be from 0 to {MAX_KEYS - 1:,} (got {largest:,}): "
+                         "keys are numbered 0, 1, 2, … and the simulator keeps one entry per number.")
     lost = np.zeros(write_times.size, bool) if lost is None else np.asarray(list(lost), bool)
     if lost.shape != write_times.shape:
         raise ValueError(f"lost needs one flag per write ({write_times.size}), got {lost.size}.")
@@ -332,7 +359,10 @@ def _poisson_times(rng, counts: np.ndarray, first_key: int, duration: int, shift
 
 
 def _pairs(name, pairs):
-    pairs = list(pairs)
+    pairs = list(itertools.islice(pairs, MAX_REPLAY_REQUESTS + 1))  # bounded even for a generator
+    if len(pairs) > MAX_REPLAY_REQUESTS:
+        raise ValueError(f"{name}: replay takes at most {MAX_REPLAY_REQUESTS:,} requests; "
+                         "use simulate() for bigger workloads.")
     if not pairs:
         return np.zeros(0), np.zeros(0, np.int64)
     times, keys = (np.asarray(column) for column in zip(*pairs))

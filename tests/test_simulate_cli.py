@@ -68,3 +68,27 @@ def test_unknown_strategy_is_refused_by_the_parser(capsys):
     with pytest.raises(SystemExit) as stop:
         main(args)
     assert stop.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("change, message", [
+    # issue 12, defect 9: 10^8 keys used 8.7 GB, 10^10 died with a MemoryError traceback
+    (("--keys", "100000000"), "keys must be at most 5,000,000 (got 100,000,000): more keys need more than half a gigabyte"),
+    (("--keys", str(10**10)), "keys must be at most 5,000,000 (got 10,000,000,000)"),
+    (("--duration", "1e9"), "the simulator takes at most 100,000,000 per run"),
+    (("--read-rate", "1e300"), "the simulator takes at most 100,000,000 per run"),
+])
+def test_memory_and_time_bounds_exit_2_stating_the_limit(capsys, change, message):
+    args = list(ARGS)
+    args[args.index(change[0]) + 1] = change[1]
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and "Traceback" not in captured.err and "MemoryError" not in captured.err
+    assert captured.out == ""
+
+
+def test_the_largest_catalogue_allowed_runs(capsys):
+    args = list(ARGS)
+    args[args.index("--keys") + 1] = "5000000"
+    args[args.index("--duration") + 1] = "1"
+    assert main([*args, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["workload"]["keys"] == 5_000_000
