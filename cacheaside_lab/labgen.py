@@ -203,9 +203,15 @@ def plan(solutions_dir: Path, labs_dir: Path, only: list[str] | None = None) -> 
     """Every lab's state (``only``: just the labs those names select). Reads, never writes."""
     solutions_dir, labs_dir = Path(solutions_dir), Path(labs_dir)
     if not solutions_dir.is_dir():
-        raise ValueError(f"solutions folder {solutions_dir} does not exist; give --solutions the folder of NN_topic{SOLUTION_SUFFIX} notebooks.")
+        raise ValueError(
+            f"solutions folder {solutions_dir} does not exist; "
+            f"give --solutions the folder of NN_topic{SOLUTION_SUFFIX} notebooks."
+        )
     if not labs_dir.is_dir():
-        raise ValueError(f"labs folder {labs_dir} does not exist (or is not a folder); create it, or give --labs the folder the labs go in.")
+        raise ValueError(
+            f"labs folder {labs_dir} does not exist (or is not a folder); "
+            "create it, or give --labs the folder the labs go in."
+        )
     solutions = sorted(solutions_dir.glob(f"*{SOLUTION_SUFFIX}"))
     if not solutions:
         raise ValueError(f"{solutions_dir} holds no NN_topic{SOLUTION_SUFFIX} notebooks to generate labs from.")
@@ -241,11 +247,11 @@ def backup(path: Path, backup_dir: Path) -> Path:
             return target
         except FileExistsError:
             continue
-    raise RuntimeError(f"{backup_dir} already has {MAX_BACKUPS_PER_SECOND} backups of {path.name} from this second; try again.")
+    raise RuntimeError(f"{backup_dir} has {MAX_BACKUPS_PER_SECOND} backups of {path.name} from this second; try again.")
 
 
 def _untouched_copy(path: Path) -> bool:
-    """A file labgen generated whose cells nobody has changed since (so it can be rewritten or removed)."""
+    """A file labgen generated whose cells nobody has changed since (safe to rewrite or remove)."""
     notebook = _read(path)
     return notebook is not None and recorded_fingerprint(notebook) == fingerprint(notebook)
 
@@ -256,7 +262,7 @@ def _replace(state: LabState, backup_dir: Path) -> Path | None:
     # narrows the window to this line and os.replace, and JupyterLab still holds its copy and
     # warns "file changed on disk" before it saves again, so the learner's work survives.
     if state.seen is not None and state.path.read_bytes() != state.seen:
-        raise RuntimeError(f"{state.path} changed while labgen ran (saved from JupyterLab?); nothing was replaced, run it again.")
+        raise RuntimeError("it changed while labgen ran (saved from JupyterLab?), so it was left alone; run again.")
     saved = None
     if state.state in (YOURS, YOURS_OUTDATED):
         saved = backup(state.path, backup_dir)
@@ -267,7 +273,7 @@ def _replace(state: LabState, backup_dir: Path) -> Path | None:
 def _fresh_copy(state: LabState, fresh_dir: Path, backup_dir: Path) -> Path:
     """Write the new version beside a learner's lab; a fresh copy they edited is backed up first."""
     target = fresh_dir / state.path.name
-    if target.exists() and target.read_text(encoding="utf-8") != state.text and not _untouched_copy(target):
+    if target.exists() and target.read_bytes() != state.text.encode("utf-8") and not _untouched_copy(target):
         backup(target, backup_dir)
     _write(target, state.text)
     return target
@@ -286,7 +292,8 @@ def _drop_fresh_copy(state: LabState, fresh_dir: Path) -> None:
 
 def _show(path: Path) -> str:
     try:
-        return str(Path(path).resolve().relative_to(Path.cwd()))
+        # abspath, not resolve: the venv's python is a symlink, and its target lacks the course
+        return str(Path(os.path.abspath(path)).relative_to(Path.cwd()))
     except ValueError:
         return str(path)
 
@@ -295,7 +302,9 @@ def _command(*arguments: str) -> str:
     return shlex.join([_show(Path(sys.executable)), "-m", "cacheaside_lab.labgen", *arguments])
 
 
-def apply(states: list[LabState], labs_dir: Path, *, force: bool = False, folders: tuple[str, ...] = ()) -> tuple[list[str], int]:
+def apply(
+    states: list[LabState], labs_dir: Path, *, force: bool = False, folders: tuple[str, ...] = ()
+) -> tuple[list[str], int]:
     """Bring the labs up to date without losing a learner's work.
 
     Returns what was done, line by line, and how many labs could not be handled. ``folders`` are

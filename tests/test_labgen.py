@@ -7,6 +7,8 @@ source of a cell, or outputs, execution counts and volatile cell metadata from a
 
 from __future__ import annotations
 
+import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -147,10 +149,15 @@ def test_an_executed_but_unedited_lab_is_refreshed(course, capsys):
 def test_force_saves_the_learners_copy_then_replaces_it(course, capsys):
     mine = answer_first_exercise(lab())
     change_solution()
-    assert run([]) == 0 and fresh().exists()
     capsys.readouterr()
-    assert run(["--force", "01"]) == 0
-    out = capsys.readouterr().out
+    assert run([]) == 0 and fresh().exists()
+    # the command the message suggests, run as the learner would paste it
+    suggested = next(line for line in capsys.readouterr().out.splitlines() if "to replace yours" in line)
+    command = shlex.split(suggested.split(": ", 1)[1])
+    assert command[0] == os.path.abspath(sys.executable), "the suggested python must be the course's"
+    process = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert process.returncode == 0, process.stdout + process.stderr
+    out = process.stdout
     backups = sorted((Path("labs") / labgen.BACKUP_DIR).glob("*.ipynb"))
     assert len(backups) == 1 and backups[0].read_bytes() == mine, "the learner's copy was not saved first"
     assert f"your copy is saved as {backups[0]}" in out
@@ -161,6 +168,15 @@ def test_force_saves_the_learners_copy_then_replaces_it(course, capsys):
     assert run(["--force", "01"]) == 0
     backups = sorted((Path("labs") / labgen.BACKUP_DIR).glob("*.ipynb"))
     assert sorted(b.read_bytes() for b in backups) == sorted([mine, second])
+
+
+def test_a_lab_saved_while_labgen_runs_is_left_alone(course, capsys):
+    change_solution()
+    states = labgen.plan(Path("solutions"), Path("labs"))
+    mine = answer_first_exercise(lab())  # JupyterLab saves after labgen has read the lab
+    lines, failed = labgen.apply(states, Path("labs"))
+    assert failed == 1 and lab().read_bytes() == mine
+    assert any(line.startswith(f"{lab()}: not updated: it changed while labgen ran") for line in lines)
 
 
 def test_force_on_one_lab_leaves_the_others_alone(course):
