@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .backend import connect_cache, describe_backend
+from .backend import MAX_CONCURRENT_CLIENTS, connect_cache, describe_backend, pool_exhausted_count
 from .cache_aside import CacheAside
 from .db import ProductDB
 from .keys import clear_course_keys
@@ -33,6 +33,9 @@ from .validation import require_choice, require_count, require_non_negative, req
 
 SCENARIOS = ("cold", "expired")
 HERD_PREFIX = "herd"
+# One thread per reader, all sharing one client: more than the client's pool is sized for would
+# only measure waiting for connections (and threads cost memory), so the count is bounded.
+MAX_HERD_CLIENTS = MAX_CONCURRENT_CLIENTS
 
 
 @dataclass
@@ -120,6 +123,41 @@ class HerdResult:
     latencies_ms: np.ndarray = field(repr=False)
     backend: str = ""
     protection_stats: dict = field(default_factory=dict, repr=False)
+    cache_errors: int = 0  # cache commands that failed; each sent a reader to the database
+    pool_exhausted: int = 0  # of those, waits for a free connection of the client that ran out
+
+    @property
+    def failures(self) -> int:
+        """Everything that went wrong: readers that raised plus cache commands that failed."""
+        return self.errors + self.cache_errors
+
+    def unprotected_reasons(self) -> list[str]:
+        """Why a protected herd loaded more than once, in words (empty when it did not)."""
+        if self.protection == "none" or self.loader_calls <= 1:
+            return []
+        reasons = []
+        if self.pool_exhausted:
+            reasons.append(
+                f"{self.pool_exhausted} cache commands found every connection of the client busy "
+                "(a client-side limit, not a cache outage) and their readers loaded from the database"
+            )
+        if self.cache_errors > self.pool_exhausted:
+            reasons.append(
+                f"{self.cache_errors - self.pool_exhausted} cache commands failed (cache down, slow or refusing) "
+                "and their readers loaded from the database"
+            )
+        if self.protection_stats.get("gave_up"):
+            reasons.append(f"{self.protection_stats['gave_up']} waiters gave up waiting and loaded themselves")
+        if self.protection_stats.get("took_over"):
+            reasons.append(f"{self.protection_stats['took_over']} waiters took over a fill whose lock or lease expired")
+        if not reasons:
+            slowest = np.nanmax(self.latencies_ms) if self.clients > self.unfinished else float("nan")
+            reasons.append(
+                f"{self.loader_calls - 1} extra loads with no failure counted: most likely a fill outlasted its "
+                f"lock or lease (the slowest reader took {slowest:.0f} ms; is the machine overloaded?), "
+                "so another reader filled again"
+            )
+        return reasons
 
     @property
     def predicted_loader_calls(self) -> float:
@@ -150,6 +188,8 @@ class HerdResult:
             "loader_calls": self.loader_calls,
             "predicted_loader_calls_unprotected": round(self.predicted_loader_calls, 2),
             "errors": self.errors,
+            "cache_errors": self.cache_errors,
+            "pool_exhausted": self.pool_exhausted,
             "wrong_values": self.wrong_values,
             "stale_served": self.stale_served,
             "unfinished": self.unfinished,
@@ -187,7 +227,7 @@ def run_herd(
     is compared with the database's current row (``wrong_values``) and the previous version
     (``stale_served``).
     """
-    require_count("clients", clients, minimum=1, maximum=1024)
+    require_count("clients", clients, minimum=1, maximum=MAX_HERD_CLIENTS)
     require_non_negative("fill_ms", fill_ms, unit="ms")
     require_choice("scenario", scenario, SCENARIOS)
     if arrival_rate is not None:
@@ -212,6 +252,7 @@ def run_herd(
         truth = db.current(product_id)
 
         offsets = None if arrival_rate is None else poisson_offsets(clients, arrival_rate, seed)
+        exhausted_before = pool_exhausted_count(client)
         outcomes = run_together(lambda _: readers.get(product_id), clients, offsets_s=offsets, timeout_s=timeout_s)
         finished = [o for o in outcomes if o.finished]
         answers = [o.value for o in finished if o.error is None]
@@ -229,6 +270,8 @@ def run_herd(
             latencies_ms=np.array([o.seconds * 1000 if o.finished else np.nan for o in outcomes]),
             backend=describe_backend(client),
             protection_stats={} if readers.protection is None else readers.protection.stats.as_dict(),
+            cache_errors=readers.stats.errors,
+            pool_exhausted=pool_exhausted_count(client) - exhausted_before,
         )
     finally:
         db.latency_ms = previous_latency_ms

@@ -87,3 +87,59 @@ def test_unknown_protection_is_refused_by_argparse(capsys):
         main(["herd", "--clients", "2", "--fill-ms", "1", "--protection", "mutex"])
     assert exit_.value.code == 2
     assert "invalid choice: 'mutex'" in capsys.readouterr().err
+
+
+# -- issue 12: bounded clients, failures printed, a TLS mismatch explained ---------------------
+
+
+def test_clients_above_the_bound_are_refused_with_the_bound_and_why(capsys):
+    code, out, err = run(capsys, "herd", "--clients", "1025", "--fill-ms", "5", "--protection", "lock")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "--clients must be from 1 to 1024 (got 1025)" in err and "pool holds 1024 connections" in err
+
+
+def test_300_clients_with_a_lock_load_once_and_print_every_kind_of_error(capsys, backend):
+    argv = ["herd", "--clients", "300", "--fill-ms", "50", "--protection", "lock"]
+    code, out, _ = run(capsys, *argv)
+    assert "errors: 0 (readers that raised 0, cache errors 0, of which connection pool exhausted 0)" in out
+    # about one load: a second only when a fill outlasts the 5 s lock, and then a WARNING says so
+    loads = int(out.split("loader calls:")[1].split()[0])
+    assert loads == 1 and code == 0 or (loads == 2 and "WARNING" in out and code == 1)
+
+
+def test_failures_reach_the_json_and_the_exit_status(capsys, backend, monkeypatch):
+    from cacheaside_lab import herd as herd_module
+    from cacheaside_lab.cli import herd as cli_herd
+
+    real_run_herd = herd_module.run_herd
+
+    def run_herd_with_no_free_connection(client, **kwargs):
+        held = [client.connection_pool.get_connection() for _ in range(client.connection_pool.max_connections)]
+        monkeypatch.setattr(herd_module, "clear_course_keys", lambda *args, **kw: 0)
+        try:
+            return real_run_herd(client, **kwargs)
+        finally:
+            for connection in held:
+                client.connection_pool.release(connection)
+
+    small_pool = lambda url=None: backend.client(pool_size=2, pool_wait_s=0.01)  # noqa: E731
+    monkeypatch.setattr(cli_herd, "connect_cache", small_pool)
+    monkeypatch.setattr(cli_herd, "run_herd", run_herd_with_no_free_connection)
+    code, out, _ = run(capsys, "herd", "--clients", "6", "--fill-ms", "5", "--protection", "lease", "--json")
+    info = json.loads(out)
+    assert code == 1
+    assert info["loader_calls"] == 6 and info["cache_errors"] >= 6 and info["pool_exhausted"] == info["cache_errors"]
+    assert any("not a cache outage" in warning for warning in info["warnings"])
+
+
+def test_rediss_to_a_plain_server_fails_once_with_the_tls_hint(capsys):
+    from cacheaside_lab.backend import TLS_HINT
+    from cacheaside_lab.redis_server import RedisServer, find_redis_server
+
+    if find_redis_server() is None:
+        pytest.skip("redis-server is not installed")
+    with RedisServer(tcp=True) as server:
+        url = server.url.replace("redis://", "rediss://")
+        code, out, err = run(capsys, "herd", "--clients", "4", "--fill-ms", "5", "--protection", "lock", "--redis-url", url)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "does not answer, so there is no herd to measure" in err and TLS_HINT in err

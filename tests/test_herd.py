@@ -126,3 +126,46 @@ def test_spread_arrivals_make_a_smaller_herd_than_a_burst(cache):
 def test_percentiles_ignore_unfinished_threads():
     result = HerdResult("none", "cold", 3, 10.0, None, 3, 0, 0, 0, 1, np.array([10.0, 20.0, np.nan]))
     assert result.p50_ms == 15.0 and result.predicted_loader_calls == 3
+
+
+# -- issue 12, defect 6: protections must not switch off silently above 100 threads -----------
+
+
+def test_300_threads_on_a_cold_key_with_a_lock_load_once_and_report_no_errors(backend):
+    from cacheaside_lab.protections.lock import RedisLock
+
+    client = backend.client()
+    # A lock long enough that no fill can outlast it on a busy machine: any extra load is a failure.
+    result = run_herd(client, clients=300, fill_ms=50, protection=RedisLock(lock_ms=30_000))
+    assert result.unfinished == 0 and result.errors == 0
+    assert result.cache_errors == 0 and result.pool_exhausted == 0 and result.failures == 0
+    assert result.loader_calls == 1
+    assert result.unprotected_reasons() == []
+    assert result.as_dict()["cache_errors"] == 0 and result.as_dict()["pool_exhausted"] == 0
+
+
+def test_an_exhausted_pool_is_counted_and_named_not_hidden(backend, monkeypatch):
+    from cacheaside_lab import herd
+
+    client = backend.client(pool_size=2, pool_wait_s=0.01)
+    held = [client.connection_pool.get_connection() for _ in range(2)]  # nobody gets a connection
+    # run_herd's own clean-up cannot reach the cache either (and nothing gets written to clean)
+    monkeypatch.setattr(herd, "clear_course_keys", lambda *args, **kwargs: 0)
+    try:
+        result = run_herd(client, clients=8, fill_ms=5, protection="lock")
+    finally:
+        for connection in held:
+            client.connection_pool.release(connection)
+    assert result.loader_calls == 8  # every reader fell back to the database...
+    assert result.cache_errors >= 8 and result.pool_exhausted == result.cache_errors  # ...and it shows
+    assert result.failures == result.cache_errors
+    (reason,) = result.unprotected_reasons()
+    assert "found every connection of the client busy" in reason and "not a cache outage" in reason
+
+
+def test_herd_clients_have_a_stated_upper_bound(cache):
+    from cacheaside_lab.herd import MAX_HERD_CLIENTS
+
+    assert MAX_HERD_CLIENTS == 1024
+    with pytest.raises(ValueError, match=r"clients must be from 1 to 1024 \(got 1025\)"):
+        run_herd(cache, clients=1025)

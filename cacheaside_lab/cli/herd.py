@@ -18,8 +18,10 @@ simulates --expiries expiries of one key read at --rate per second whose value t
 
 from __future__ import annotations
 
-from ..backend import connect_cache
-from ..herd import run_herd
+import redis
+
+from ..backend import connect_cache, describe_backend
+from ..herd import MAX_HERD_CLIENTS, run_herd
 from ..herd_model import simulate_expiries
 from ..validation import require_count, require_non_negative, require_positive
 from .output import add_json_flag, emit
@@ -77,21 +79,45 @@ def _threads(args) -> int:
         )
     if args.clients is None or args.fill_ms is None:
         raise ValueError("the thread experiment needs --clients N and --fill-ms F (or use --simulate).")
-    require_count("--clients", args.clients, minimum=1, maximum=1024)
+    require_count("--clients", args.clients)
+    if not 1 <= args.clients <= MAX_HERD_CLIENTS:
+        raise ValueError(
+            f"--clients must be from 1 to {MAX_HERD_CLIENTS} (got {args.clients}): each client is a thread, and "
+            f"they share one Redis client whose pool holds {MAX_HERD_CLIENTS} connections."
+        )
     require_non_negative("--fill-ms", args.fill_ms, unit="ms")
     client = connect_cache(args.redis_url)
+    _require_answering(client)
     result = run_herd(client, clients=args.clients, fill_ms=args.fill_ms, protection=args.protection)
     info = result.as_dict()
     info["protection"] = args.protection
+    reasons = result.unprotected_reasons()
+    info["warnings"] = reasons
     text = (
         f"{result.clients} threads, one cold key, {result.fill_ms:g} ms fill, protection {args.protection} "
         f"({result.backend})\n"
         f"  loader calls:  {result.loader_calls} (no protection: about {result.predicted_loader_calls:g})\n"
-        f"  wrong values:  {result.wrong_values}    errors: {result.errors}    unfinished: {result.unfinished}\n"
+        f"  wrong values:  {result.wrong_values}    errors: {result.failures} "
+        f"(readers that raised {result.errors}, cache errors {result.cache_errors}, "
+        f"of which connection pool exhausted {result.pool_exhausted})    unfinished: {result.unfinished}\n"
         f"  latency:       p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms"
     )
+    if reasons:
+        text += f"\n  WARNING: protection {args.protection} made {result.loader_calls} loads of one key, not 1:"
+        text += "".join(f"\n    - {reason}" for reason in reasons)
     emit(args, info, text)
-    return 0 if result.errors == result.wrong_values == result.unfinished == 0 else 1
+    return 0 if result.failures == result.wrong_values == result.unfinished == 0 and not reasons else 1
+
+
+def _require_answering(client) -> None:
+    """A herd against a cache that does not answer measures nothing (every reader just loads):
+    say so, with the client's own error (which carries hints such as a TLS mismatch)."""
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        raise type(error)(
+            f"the cache ({describe_backend(client)}) does not answer, so there is no herd to measure: {error}"
+        ) from error
 
 
 def _simulate(args) -> int:
