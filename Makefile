@@ -26,8 +26,10 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test,bench]'
 	touch $(STAMP)
 
+# The launcher stops JupyterLab, its kernels and any redis-server a notebook started on Ctrl-C,
+# SIGTERM or SIGHUP, and removes their temporary folders (cacheaside_lab/launch.py).
 lab: $(STAMP)
-	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb
+	exec $(BIN)/python -m cacheaside_lab.launch -- $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -38,8 +40,9 @@ labs: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python -m cacheaside_lab.execute notebooks solutions
 
+# stopped (server and temporary folder) by Ctrl-C, SIGTERM or SIGHUP
 redis: $(STAMP)
-	$(BIN)/cacheaside-lab redis
+	exec $(BIN)/cacheaside-lab redis
 
 doctor: $(STAMP)
 	$(BIN)/cacheaside-lab doctor
