@@ -43,12 +43,27 @@ def test_race_prints_a_table_and_an_example(capsys, backend, cache):
     (["--strategy", "delete", "--readers", "-1"], "readers must be 0 or more (got -1)"),
     (["--strategy", "delete", "--writers", "-2"], "writers must be 0 or more (got -2)"),
     (["--strategy", "delete", "--readers", "3", "--writers", "3"], "the limit is 4 actors"),
+    # issue 12, defect 9: 9 or more actors met the stepper's limit first and were told "at most 8"
+    (["--strategy", "delete", "--readers", "5", "--writers", "5"], "the limit is 4 actors"),
+    (["--strategy", "lease", "--readers", "0", "--writers", str(10**6)], "the limit is 4 actors"),
     (["--strategy", "delete", "--readers", "0", "--writers", "0"], "at least one actor"),
 ])
 def test_race_bad_numbers_are_one_clear_line_and_exit_2(capsys, argv, message):
     code, out, err = run(capsys, "race", *argv)
     assert code == 2 and out == ""
     assert err.startswith("cacheaside-lab race: error: ") and message in err and "Traceback" not in err
+    assert "at most 8" not in err
+
+
+def test_race_help_and_errors_state_the_one_real_limit(capsys):
+    from cacheaside_lab.races import MAX_ACTORS, explore
+
+    with pytest.raises(SystemExit):
+        main(["race", "--help"])
+    assert f"At most {MAX_ACTORS} actors" in capsys.readouterr().out
+    for readers, writers in ((MAX_ACTORS, 1), (5, 5), (20, 0)):
+        with pytest.raises(ValueError, match=f"the limit is {MAX_ACTORS} actors"):
+            explore("delete", readers, writers)
 
 
 def test_race_unknown_strategy_is_refused_by_the_parser(capsys):

@@ -40,8 +40,12 @@ MAX_LISTED = 20_000
 
 
 def check_enumerable(readers, writers) -> None:
-    """Refuse scenarios too large to enumerate, saying what the limit is."""
-    check_scenario(readers, writers)
+    """Refuse scenarios too large to enumerate, saying what the limit is (:data:`MAX_ACTORS`).
+
+    The stepper's own, larger limit must not answer first: it would state a limit that
+    enumeration does not have.
+    """
+    check_scenario(readers, writers, maximum=None)
     if readers + writers > MAX_ACTORS:
         raise ValueError(
             f"{readers} readers and {writers} writers is too large to enumerate in reasonable time: "

@@ -42,12 +42,13 @@ class StepRecord:
 HISTORY_HEADERS = ("#", "actor", "sent", "result", "database", "cache", "lease", "stale")
 
 
-def check_scenario(readers, writers, *, maximum: int = MAX_STEPPER_ACTORS) -> None:
+def check_scenario(readers, writers, *, maximum: int | None = MAX_STEPPER_ACTORS) -> None:
+    """Whole counts, at least one actor, and at most ``maximum`` (``None``: the caller has its own limit)."""
     require_count("readers", readers)
     require_count("writers", writers)
     if readers + writers == 0:
         raise ValueError("a race needs at least one actor: give readers or writers a count of 1 or more.")
-    if readers + writers > maximum:
+    if maximum is not None and readers + writers > maximum:
         raise ValueError(f"at most {maximum} actors in one scenario (got {readers} readers and {writers} writers).")
 
 
