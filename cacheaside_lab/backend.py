@@ -230,7 +230,8 @@ def describe_backend(client) -> str:
     kwargs = client.connection_pool.connection_kwargs
     if kwargs.get("path"):
         return f"redis-server at unix://{kwargs['path']}"
-    return f"redis-server at redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
+    scheme = "rediss" if issubclass(client.connection_pool.connection_class, redis.SSLConnection) else "redis"
+    return f"redis-server at {scheme}://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
 
 
 def is_fake(client) -> bool:

@@ -124,3 +124,10 @@ def test_rediss_to_a_closed_port_gets_no_tls_hint():
     with pytest.raises(redis.ConnectionError) as raised:
         client.ping()
     assert TLS_HINT not in str(raised.value)
+
+
+def test_describe_backend_names_the_tls_scheme():
+    from cacheaside_lab.backend import describe_backend
+
+    assert describe_backend(connect_cache("rediss://127.0.0.1:6390/0")) == "redis-server at rediss://127.0.0.1:6390"
+    assert describe_backend(connect_cache("redis://127.0.0.1:6390/0")) == "redis-server at redis://127.0.0.1:6390"
