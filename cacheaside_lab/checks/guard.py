@@ -79,10 +79,10 @@ def _callable_digest(obj, hasher) -> None:
 
 
 def _member_digest(name: str, value, hasher) -> None:
-    hasher.update(name.encode())
     if isinstance(value, types.ModuleType):
-        hasher.update(value.__name__.encode())
-    elif isinstance(value, type):
+        return  # submodules appear as attributes in the order they were imported: not code
+    hasher.update(name.encode())
+    if isinstance(value, type):
         hasher.update(f"{value.__module__}.{value.__qualname__}".encode())
         for attr in sorted(vars(value)):
             member = vars(value)[attr]
