@@ -45,6 +45,9 @@ CACHE_ERRORS = (redis.RedisError, OSError)
 MAX_TTL_SECONDS = 365 * 24 * 3600
 
 
+_SCRIPT_DENIED = "The user executing the script can't"
+
+
 class _Miss:
     """The sentinel type: one instance, :data:`MISS`."""
 
@@ -129,7 +132,10 @@ def require_ttl(name: str, seconds, *, why: str = "") -> float:
 
 def permission_problem(error: BaseException, key: str, namespace: str) -> CachePermissionError | None:
     """A :class:`CachePermissionError` explaining ``error`` if Redis refused access, else ``None``."""
-    if not isinstance(error, redis.exceptions.NoPermissionError):
+    if not isinstance(error, redis.exceptions.NoPermissionError) and not (
+        # inside a Lua script Redis reports an ACL refusal as a plain error with this text
+        isinstance(error, redis.exceptions.ResponseError) and _SCRIPT_DENIED in str(error)
+    ):
         return None
     return CachePermissionError(
         f"Redis refused access to {key!r} ({error}). This is configuration, not an outage, so it "
