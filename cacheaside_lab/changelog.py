@@ -23,13 +23,13 @@ The course's version, small enough to read in one go:
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .cache_aside import CACHE_ERRORS, CacheAside
+from .entries import MISS
 from .db import TABLE
 from .keys import clear_course_keys
 from .validation import require_count, require_positive
@@ -223,11 +223,11 @@ class FanOut:
         stale = {}
         for name, region in self.regions.items():
             cached = self.cache.mget([region.key(product_id) for product_id in ids])
-            stale[name] = sum(raw is not None and json.loads(raw) != truth[pid] for pid, raw in zip(ids, cached))
+            stale[name] = sum(_cached_and_differs(region, raw, truth[pid]) for pid, raw in zip(ids, cached))
         pages = sorted({self.page_of(product_id) for product_id in ids})
         stale_pages = 0
         for page, raw in zip(pages, self.cache.mget([self.listing.key(page) for page in pages])):
-            stale_pages += raw is not None and json.loads(raw) != self.load_page_quietly(page)
+            stale_pages += _cached_and_differs(self.listing, raw, self.load_page_quietly(page))
         stale["listing pages"] = stale_pages
         return stale
 
@@ -236,3 +236,9 @@ class FanOut:
         ids = range(page * self.page_size + 1, (page + 1) * self.page_size + 1)
         rows = [self.db.current(product_id) for product_id in ids]
         return [{key: row[key] for key in ("id", "name", "price", "stock")} for row in rows if row]
+
+
+def _cached_and_differs(reader: CacheAside, raw, truth) -> bool:
+    """A cached entry of ``reader``'s (decoded in its format) that is not ``truth``: a stale read."""
+    value = MISS if raw is None else reader.decode(raw)
+    return value is not MISS and value != truth

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import json
 import math
 import random
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .cache_aside import CacheAside
+from .entries import MISS
 from .changelog import ChangeLogInvalidator, Target
 from .clock import ClockedCache, VirtualClock
 from .keys import clear_course_keys, make_key
@@ -202,7 +202,8 @@ def measure_consistency(
 
     def probe(product_id, version, delay):
         raw = client.get(products.key(product_id))
-        if raw is not None and json.loads(raw)["version"] < version:
+        cached = MISS if raw is None else products.decode(raw)  # the layer's own entry format
+        if cached is not MISS and cached["version"] < version:
             inconsistent[delay] += 1
 
     def write(product_id, **fields):
