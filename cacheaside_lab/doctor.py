@@ -148,7 +148,9 @@ def _cache_problem(cache: dict, url: str | None) -> str | None:
     # A TLS mismatch does not look like a refused connection: the TLS handshake waits for an
     # answer a plain server never sends (timeout), or a TLS server hangs up on plain text.
     error = cache["error"] or ""
-    if url and url.startswith("rediss://") and ("Timeout" in error or "SSL" in error):
+    if "TLS" in error:
+        pass  # the connection's own error already carries the TLS hint
+    elif url and url.startswith("rediss://") and ("Timeout" in error or "SSL" in error):
         hint += "; the URL asks for TLS (rediss://): if the server does not use TLS, use redis://"
     elif url and url.startswith("redis://") and ("Timeout" in error or "closed by server" in error):
         hint += "; if the server only accepts TLS, use rediss://"

@@ -130,3 +130,15 @@ def test_no_verb_prints_the_password_of_a_malformed_url(capsys, verb):
 )
 def test_redact_secrets(text, expected):
     assert redact_secrets(text) == expected
+
+
+def test_doctor_hints_at_a_tls_mismatch_once(capsys, redis_server):
+    from cacheaside_lab.redis_server import RedisServer
+
+    with RedisServer(tcp=True) as plain:
+        url = plain.url.replace("redis://", "rediss://")
+        info = json.loads(run(capsys, "doctor", "--redis-url", url, "--json")[1])
+    assert info["status"] == "does not answer"
+    (problem,) = [p for p in info["problems"] if "cache" in p]
+    # one hint, from the connection's error or from the doctor, never both
+    assert ("instead of rediss://" in problem) != ("if the server does not use TLS, use redis://" in problem), problem
