@@ -104,12 +104,14 @@ def test_an_endless_loop_is_interrupted_and_reported(capsys, tmp_path):
 @pytest.mark.skipif(find_redis_server() is None, reason="redis-server is not installed")
 def test_grading_against_a_real_redis(capsys):
     with RedisServer() as server:
+        namespace = "cacheaside-lab-grading-test:"
         try:
-            code, out, _ = run_cli(capsys, "check", str(SOLUTION), "--redis-url", server.url, "--json")
+            code, out, _ = run_cli(capsys, "check", str(SOLUTION), "--redis-url", server.url, "--namespace", namespace, "--json")
             assert code == 0 and json.loads(out)["failed"] == 0
             assert server.client().dbsize() > 0  # the checks really used this server
+            assert all(key.startswith(namespace) for key in server.client().scan_iter())
         finally:
-            clear_course_keys(server.client())
+            clear_course_keys(server.client(), namespace=namespace)
 
 
 # --- notebooks that cannot be graded: one line on stderr, exit status 2 -------------------------
@@ -141,6 +143,10 @@ def test_notebooks_that_cannot_be_graded(capsys, tmp_path, make, message):
 def test_bad_timeout_is_refused(capsys):
     code, _, err = run_cli(capsys, "check", str(LAB), "--timeout", "0")
     assert code == 2 and "--timeout must be greater than 0" in err
+    code, _, err = run_cli(capsys, "check", str(LAB), "--notebook-timeout", "inf")
+    assert code == 2 and "--notebook-timeout must be a finite number" in err
+    code, _, err = run_cli(capsys, "check", str(LAB), "--namespace", "cacheaside-lab:alice")
+    assert code == 2 and "--namespace must be one segment" in err
 
 
 # --- reading verdicts back (no kernel) ----------------------------------------------------------
