@@ -130,12 +130,17 @@ def require_ttl(name: str, seconds, *, why: str = "") -> float:
     return seconds
 
 
+def is_permission_error(error: BaseException) -> bool:
+    """Whether Redis refused a key or command to this user (ACL), rather than failing."""
+    if isinstance(error, redis.exceptions.NoPermissionError):
+        return True
+    # inside a Lua script Redis reports an ACL refusal as a plain error with this text
+    return isinstance(error, redis.exceptions.ResponseError) and _SCRIPT_DENIED in str(error)
+
+
 def permission_problem(error: BaseException, key: str, namespace: str) -> CachePermissionError | None:
     """A :class:`CachePermissionError` explaining ``error`` if Redis refused access, else ``None``."""
-    if not isinstance(error, redis.exceptions.NoPermissionError) and not (
-        # inside a Lua script Redis reports an ACL refusal as a plain error with this text
-        isinstance(error, redis.exceptions.ResponseError) and _SCRIPT_DENIED in str(error)
-    ):
+    if not is_permission_error(error):
         return None
     return CachePermissionError(
         f"Redis refused access to {key!r} ({error}). This is configuration, not an outage, so it "
