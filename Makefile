@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 help:
 	@echo "make lab        set up .venv and open the course in JupyterLab"
 	@echo "make test       set up .venv and run every test (unit, notebooks, labs, solutions)"
-	@echo "make labs       regenerate labs/ from solutions/"
+	@echo "make labs       regenerate labs/ from solutions/ (keeps labs you changed; FORCE=1 replaces them after a backup)"
 	@echo "make notebooks  re-execute notebooks/ and solutions/ in place (refreshes committed outputs)"
 	@echo "make redis      run a private redis-server and print the CACHEASIDE_REDIS_URL to use"
 	@echo "make doctor     check Python, packages, the cache backend and the widgets extension"
@@ -35,7 +35,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 labs: $(STAMP)
-	$(BIN)/python -m cacheaside_lab.labgen
+	$(BIN)/python -m cacheaside_lab.labgen $(if $(FORCE),--force)
 
 notebooks: $(STAMP)
 	$(BIN)/python -m cacheaside_lab.execute notebooks solutions

@@ -42,7 +42,7 @@ def dogpile_herd(url: str, db: ProductDB, clients: int, fill_ms: float, run: int
         arguments={"url": url, "redis_expiration_time": 300, "distributed_lock": True,
                    "thread_local_lock": False, "lock_timeout": 30},
     )
-    key = make_key("bench-dogpile-herd", f"{run}:42")
+    key = make_key(f"bench-dogpile-herd:{run}", 42)
     db.latency_ms = fill_ms
     calls = []
     lock = threading.Lock()
@@ -86,7 +86,7 @@ def main() -> None:
                 rows.append((
                     protection, scenario,
                     float(np.mean([r.loader_calls for r in runs])),
-                    sum(r.wrong_values + r.errors for r in runs),
+                    sum(r.wrong_values + r.failures for r in runs),
                     float(np.mean([r.stale_served for r in runs])),
                     float(np.nanpercentile(latencies, 50)),
                     float(np.nanpercentile(latencies, 99)),

@@ -31,6 +31,7 @@ from redis.exceptions import MaxConnectionsError
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from .redact import redact_secrets
 from .validation import require_count, require_positive
 
 REDIS_URL_ENV = "CACHEASIDE_REDIS_URL"
@@ -167,7 +168,7 @@ def connect_cache(
         return fake_client(decode_responses=decode_responses, pool_size=pool_size, pool_wait_s=pool_wait_s)
     if not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://")):
         raise ValueError(
-            f"a Redis URL must start with redis://, rediss:// or unix:// (got {url!r}); "
+            f"a Redis URL must start with redis://, rediss:// or unix:// (got {redact_secrets(url)!r}); "
             f"leave it out (and unset {REDIS_URL_ENV}) to use the in-process fakeredis."
         )
     options = {}
