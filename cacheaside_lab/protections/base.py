@@ -80,13 +80,12 @@ class Protection:
     #: the hit hook; ``None`` keeps CacheAside's hit path untouched. Protections that store
     #: an envelope (value plus metadata) set it to a method ``on_hit(ca, item_id, key, stored)``.
     on_hit = None
+    #: how a stored string is read: the value of a plain entry, or ``MISS`` for anything else
+    #: (entries.py). Envelope protections replace it with a decoder of their own envelopes.
+    decode = staticmethod(decode_plain)
 
     def __init__(self):
         self.stats = ProtectionStats()
-
-    #: how a stored string is read: the value of a plain entry, or ``MISS`` (entries.py).
-    #: Envelope protections replace it with a decoder of their own envelopes.
-    decode = staticmethod(decode_plain)
 
     # -- the hooks CacheAside calls ------------------------------------------------------
 

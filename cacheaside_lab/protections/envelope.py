@@ -28,7 +28,8 @@ from ..validation import require_non_negative
 
 
 class EnvelopeMixin:
-    """Stores ``{"value", "expires_at", "delta"}`` with a physical TTL ``extra_ms`` past the logical one."""
+    """Stores ``{"v", "kind", "value", "expires_at", "delta"}`` with a physical TTL ``extra_ms``
+    past the logical one, and reads back only envelopes of its own ``kind``."""
 
     extra_ms = 0
 
