@@ -26,7 +26,8 @@ Ids are normalised (:func:`cacheaside_lab.keys.normalize_id`), so ``get(42)``, `
 ``get(" 42")`` are one key, and the loader and writer receive the normalised id.
 
 Protections (:mod:`cacheaside_lab.protections`) build on the public hooks below: ``load``,
-``load_many``, ``decode``, ``store``, ``store_many`` and ``cache_error``.
+``load_many``, ``decode``, ``store``, ``store_many`` and ``cache_error``; code that reads our keys
+itself decodes them with ``value_in``.
 """
 
 from __future__ import annotations
@@ -170,6 +171,13 @@ class CacheAside:
         write it that way. Plain entries give the value; the envelope protections (stale-while-
         revalidate, XFetch) give the envelope dict."""
         return self._decode(raw)
+
+    def value_in(self, raw):
+        """The item's value inside a stored string (plain entry or this protection's envelope),
+        or ``MISS``: for code that reads our keys itself, e.g. to compare them with the database."""
+        if self.protection is None:
+            return decode_plain(raw)
+        return self.protection.unwrap(self, raw)
 
     # -- the read path ---------------------------------------------------------------------
 

@@ -240,5 +240,5 @@ class FanOut:
 
 def _cached_and_differs(reader: CacheAside, raw, truth) -> bool:
     """A cached entry of ``reader``'s (decoded in its format) that is not ``truth``: a stale read."""
-    value = MISS if raw is None else reader.decode(raw)
+    value = MISS if raw is None else reader.value_in(raw)
     return value is not MISS and value != truth

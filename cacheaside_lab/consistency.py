@@ -202,7 +202,7 @@ def measure_consistency(
 
     def probe(product_id, version, delay):
         raw = client.get(products.key(product_id))
-        cached = MISS if raw is None else products.decode(raw)  # the layer's own entry format
+        cached = MISS if raw is None else products.value_in(raw)  # the layer's own entry format
         if cached is not MISS and cached["version"] < version:
             inconsistent[delay] += 1
 

@@ -189,3 +189,11 @@ def test_every_protection_reads_through_the_public_format():
     for name in PROTECTIONS[1:]:
         protection = make_protection(name)
         assert protection.decode("not json {") is MISS
+
+
+@pytest.mark.parametrize("protection", PROTECTIONS)
+def test_value_in_reads_the_item_out_of_any_configurations_entry(cache, db, protection):
+    products = reader(cache, db, protection)
+    products.get(1)
+    assert products.value_in(cache.get(products.key(1))) == db.current(1)
+    assert products.value_in("123") is MISS
