@@ -29,12 +29,13 @@ import time
 
 import redis
 
+from .entries import CACHE_ERRORS, is_permission_error
 from .validation import require_count, require_positive
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
 
-# What counts as the cache failing (the same as CacheAside's CACHE_ERRORS).
-FAILURES = (redis.RedisError, OSError)
+# What counts as the cache failing: CacheAside's own CACHE_ERRORS (entries.py), less ACL refusals.
+FAILURES = CACHE_ERRORS
 
 
 class BreakerOpen(redis.ConnectionError):
@@ -140,7 +141,13 @@ class CircuitBreaker:
             )
         try:
             result = function(*args, **kwargs)
-        except FAILURES:
+        except FAILURES as error:
+            if is_permission_error(error):
+                # An ACL refusal is configuration, not an outage: it must reach the caller every
+                # time, not open the breaker and turn every read into a silent database read.
+                with self._lock:
+                    self._probe_started = None
+                raise
             self.record_failure()
             raise
         except BaseException:

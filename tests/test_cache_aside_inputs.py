@@ -199,12 +199,6 @@ def test_permission_errors_pass_through_the_breaker_and_get_many(backend, limite
         plain.get_many([1, 2, 3])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="breaker.py counts an ACL refusal as a cache failure and opens, after which the reads "
-    "are silent misses again; needs breaker.call to re-raise entries.is_permission_error errors "
-    "without record_failure (reported to the coordinator)",
-)
 def test_the_breaker_does_not_open_on_permission_errors_and_hide_them(backend, limited_user, db):
     client = limited_user(f"~{backend.namespace}someone-else:*", "+@all")
     breaker = CircuitBreaker(failure_threshold=3)
