@@ -23,6 +23,7 @@ import os
 import signal
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,7 +84,15 @@ def run_bounded(
     notebook gets ``limit`` seconds of wall clock, kernel start included. A kernel that dies or
     is killed ends the run; :attr:`BoundedRun.stopped` says why and where.
     """
-    return asyncio.run(_run_bounded(notebook, Path(cwd), env, cell_timeout, limit, interrupt_grace))
+    run = _run_bounded(notebook, Path(cwd), env, cell_timeout, limit, interrupt_grace)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # the usual case: no event loop in this thread
+        return asyncio.run(run)
+    # This thread already runs an event loop (a notebook, Playwright's sync API in a test run):
+    # asyncio.run() refuses to nest, so the watchdog's loop gets a thread of its own.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="run-bounded") as pool:
+        return pool.submit(asyncio.run, run).result()
 
 
 async def _run_bounded(notebook, cwd, env, cell_timeout, limit, interrupt_grace) -> BoundedRun:

@@ -105,7 +105,9 @@ def report(request, chromium) -> BrowserReport:
     return collected
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API runs an event loop in the main thread for as
+# long as it is open, and the notebook runners of later test modules must not share it.
+@pytest.fixture(scope="module")
 def jupyterlab(tmp_path_factory, chromium):
     base = tmp_path_factory.mktemp("jupyterlab")
     root = base / "root"
@@ -116,7 +118,7 @@ def jupyterlab(tmp_path_factory, chromium):
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium):
     from playwright.sync_api import sync_playwright
 

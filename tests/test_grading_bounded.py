@@ -82,3 +82,21 @@ def test_a_pass_line_printed_before_the_kernel_dies_does_not_count(tmp_path):
     path, _ = lab_with_first_exercise(tmp_path, fake)
     process, result, _ = check_json(path, "--timeout", "20")
     assert result["passed"] == 0 and "the kernel died" in result["exercises"][0]["message"]
+
+
+def test_the_bounded_runner_works_where_an_event_loop_is_already_running(tmp_path):
+    """Playwright's sync API (the browser tests) and notebooks keep an event loop running in the
+    main thread; asyncio.run() refuses to nest there, so the runner must bring a loop of its own."""
+    import asyncio
+
+    from cacheaside_lab.execute import kernel_env, run_bounded
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
+
+    async def from_inside_a_loop():
+        return run_bounded(notebook, cwd=tmp_path, env=kernel_env(), cell_timeout=60, limit=120)
+
+    run = asyncio.run(from_inside_a_loop())
+    assert run.stopped is None
+    assert run.replies == {0: "ok"}
+    assert "42" in notebook.cells[0].outputs[0]["text"]
