@@ -17,8 +17,8 @@ import time
 
 from _common import print_header
 from cacheaside_lab import RedisServer, connect_cache, find_redis_server, format_table
-from cacheaside_lab.backend import describe_backend
-from cacheaside_lab.keys import clear_course_keys, make_key
+from cacheaside_lab.stores.backend import describe_backend
+from cacheaside_lab.core.keys import clear_course_keys, make_key
 from cacheaside_lab.races import STRATEGY_NAMES, RaceWorld, all_executions, explore
 from cacheaside_lab.races.functions import explore_functions
 

@@ -30,13 +30,13 @@ from IPython.core.pylabtools import print_figure  # noqa: E402
 
 from _common import median, print_header  # noqa: E402
 from cacheaside_lab import ProductDB, connect_cache, format_table  # noqa: E402
-from cacheaside_lab.dashboard import render_html as dashboard_html, replay_workload  # noqa: E402
-from cacheaside_lab.herd_model import TIMELINE_PROTECTIONS, draw_timeline, expiry_timeline  # noqa: E402
-from cacheaside_lab.keys import clear_course_keys  # noqa: E402
+from cacheaside_lab.experiments.dashboard import render_html as dashboard_html, replay_workload  # noqa: E402
+from cacheaside_lab.models.herd import TIMELINE_PROTECTIONS, draw_timeline, expiry_timeline  # noqa: E402
+from cacheaside_lab.core.keys import clear_course_keys  # noqa: E402
 from cacheaside_lab.races import STRATEGY_NAMES, RaceWorld  # noqa: E402
 from cacheaside_lab.races.scheduler import Stepper  # noqa: E402
 from cacheaside_lab.races.widget import render_html as race_html  # noqa: E402
-from cacheaside_lab.ratio_explorer import ExplorerPlot, Settings, explore  # noqa: E402
+from cacheaside_lab.widgets.ratio_explorer import ExplorerPlot, Settings, explore  # noqa: E402
 
 GOAL_MEDIAN_S, GOAL_SLOWEST_S = 0.5, 1.0
 PREFIX = "widget-bench"

@@ -12,17 +12,17 @@ Start here::
 Every module is short and does one job; open any of them from a notebook with ``??``.
 """
 
-from .backend import connect_cache, describe_backend
-from .breaker import CircuitBreaker
-from .cache_aside import CACHE_ERRORS, WRITE_STRATEGIES, CacheAside
-from .db import ProductDB
-from .keys import clear_course_keys, make_key, root_namespace
+from .stores.backend import connect_cache, describe_backend
+from .failure.breaker import CircuitBreaker
+from .core.cache_aside import CACHE_ERRORS, WRITE_STRATEGIES, CacheAside
+from .stores.db import ProductDB
+from .core.keys import clear_course_keys, make_key, root_namespace
 from .protections import PROTECTIONS
-from .proxies import FaultyCache, RecordingProxy
-from .redis_server import RedisServer, RedisServerUnavailable, find_redis_server
-from .simulator import SimulationResult, Workload, replay, simulate
-from .stats import CacheStats
-from .tables import format_table, print_table
+from .failure.proxies import FaultyCache, RecordingProxy
+from .stores.redis_server import RedisServer, RedisServerUnavailable, find_redis_server
+from .models.simulator import SimulationResult, Workload, replay, simulate
+from .core.stats import CacheStats
+from .course.tables import format_table, print_table
 
 __version__ = "0.1.0"
 

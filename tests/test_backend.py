@@ -9,7 +9,7 @@ import threading
 import pytest
 import redis
 
-from cacheaside_lab.backend import (
+from cacheaside_lab.stores.backend import (
     MAX_CONCURRENT_CLIENTS,
     TLS_HINT,
     CoursePool,
@@ -18,7 +18,7 @@ from cacheaside_lab.backend import (
     fake_client,
     pool_exhausted_count,
 )
-from cacheaside_lab.redis_server import RedisServer, _free_loopback_port, find_redis_server
+from cacheaside_lab.stores.redis_server import RedisServer, _free_loopback_port, find_redis_server
 
 
 def test_pool_holds_a_connection_for_every_thread_the_course_runs(backend):
@@ -127,7 +127,7 @@ def test_rediss_to_a_closed_port_gets_no_tls_hint():
 
 
 def test_describe_backend_names_the_tls_scheme():
-    from cacheaside_lab.backend import describe_backend
+    from cacheaside_lab.stores.backend import describe_backend
 
     assert describe_backend(connect_cache("rediss://127.0.0.1:6390/0")) == "redis-server at rediss://127.0.0.1:6390"
     assert describe_backend(connect_cache("redis://127.0.0.1:6390/0")) == "redis-server at redis://127.0.0.1:6390"

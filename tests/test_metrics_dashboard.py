@@ -7,8 +7,8 @@ import threading
 import pytest
 
 from cacheaside_lab import CacheAside, ProductDB
-from cacheaside_lab.clock import VirtualClock
-from cacheaside_lab.dashboard import (
+from cacheaside_lab.failure.clock import VirtualClock
+from cacheaside_lab.experiments.dashboard import (
     LiveDashboard,
     dashboard_widget,
     frames_table,
@@ -17,7 +17,7 @@ from cacheaside_lab.dashboard import (
     replay_workload,
     sparkline_svg,
 )
-from cacheaside_lab.metrics import MeteredLoader, Snapshot, metrics_rows, operating_metrics, take_snapshot
+from cacheaside_lab.experiments.metrics import MeteredLoader, Snapshot, metrics_rows, operating_metrics, take_snapshot
 
 
 @pytest.fixture(scope="module")

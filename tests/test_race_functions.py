@@ -11,10 +11,10 @@ import json
 
 import pytest
 
-from cacheaside_lab.leases import Leases
+from cacheaside_lab.consistency.leases import Leases
 from cacheaside_lab.races import RaceWorld, explore
 from cacheaside_lab.races.functions import RaceError, explore_functions, replay_functions
-from cacheaside_lab.versions import VersionedCache, is_tombstone
+from cacheaside_lab.consistency.versions import VersionedCache, is_tombstone
 
 TTL_MS = 300_000
 
@@ -25,7 +25,7 @@ def world(cache):
 
 
 def key_of(product_id):
-    from cacheaside_lab.keys import make_key
+    from cacheaside_lab.core.keys import make_key
 
     return make_key("fn:product", product_id)
 

@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from cacheaside_lab.leases import lease_key
+from cacheaside_lab.consistency.leases import lease_key
 from cacheaside_lab.races import (
     MAX_ACTORS,
     STRATEGY_NAMES,
@@ -207,7 +207,7 @@ def test_world_without_ttl_stores_values_that_never_expire(cache):
 def test_snapshot_endings():
     row = {"id": 42, "version": 1, "stock": 1}
     from cacheaside_lab.races import Snapshot
-    from cacheaside_lab.versions import tombstone_value
+    from cacheaside_lab.consistency.versions import tombstone_value
 
     assert Snapshot(None, None, encode_row(row)).ending() == "empty"
     assert Snapshot(tombstone_value(1), None, encode_row(row)).ending() == "empty"

@@ -6,7 +6,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from cacheaside_lab import ratio_explorer as rx
+from cacheaside_lab.widgets import ratio_explorer as rx
 
 matplotlib.use("Agg")
 

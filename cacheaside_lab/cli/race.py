@@ -9,11 +9,11 @@ holding a row the database no longer has.
 
 from __future__ import annotations
 
-from ..backend import connect_cache, describe_backend
-from ..keys import clear_course_keys
+from ..stores.backend import connect_cache, describe_backend
+from ..core.keys import clear_course_keys
 from ..races import STRATEGY_NAMES, RaceWorld, explore
 from ..races.explorer import MAX_ACTORS, check_enumerable
-from ..tables import format_table
+from ..course.tables import format_table
 from .output import add_json_flag, emit
 
 HELP = "count how many interleavings of readers and writers leave the cache stale"

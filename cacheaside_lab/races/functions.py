@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from ..validation import require_callable, require_count
+from ..core.validation import require_callable, require_count
 from .explorer import Exploration
 from .scheduler import check_scenario
 from .world import RaceWorld, Snapshot

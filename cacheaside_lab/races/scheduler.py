@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..tables import format_table
-from ..validation import require_count
+from ..course.tables import format_table
+from ..core.validation import require_count
 from .strategies import Actor, get_strategy, make_actors
 from .world import RaceWorld, Snapshot
 

@@ -18,12 +18,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from ..backend import connect_cache
-from ..db import ProductDB
-from ..keys import clear_course_keys, make_key
-from ..leases import Leases, lease_key
-from ..validation import require_positive, require_text
-from ..versions import VersionedCache, is_tombstone, version_of
+from ..stores.backend import connect_cache
+from ..stores.db import ProductDB
+from ..core.keys import clear_course_keys, make_key
+from ..consistency.leases import Leases, lease_key
+from ..core.validation import require_positive, require_text
+from ..consistency.versions import VersionedCache, is_tombstone, version_of
 
 PRODUCT_ID = 42
 DEFAULT_TTL_MS = 300_000
