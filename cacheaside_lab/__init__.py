@@ -9,6 +9,15 @@ Start here::
     products = CacheAside(cache, loader=db.get_product, prefix="product", ttl=300)
     products.get(42)
 
+The modules are grouped by what they are for; each subpackage's docstring lists its modules and
+the lectures that use them:
+
+* :mod:`.core`: the pattern a service would copy; :mod:`.stores`: Redis, redis-server, SQLite;
+* :mod:`.consistency`, :mod:`.races`, :mod:`.protections`, :mod:`.failure`: one lesson's mechanism each;
+* :mod:`.models`: formulas and simulators (no Redis); :mod:`.experiments`: the same questions on the
+  real cache; :mod:`.widgets`: interactive explorers;
+* :mod:`.course`: checks, grading, lab generation; :mod:`.cli`: the ``cacheaside-lab`` command.
+
 Every module is short and does one job; open any of them from a notebook with ``??``.
 """
 

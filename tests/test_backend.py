@@ -18,7 +18,7 @@ from cacheaside_lab.stores.backend import (
     fake_client,
     pool_exhausted_count,
 )
-from cacheaside_lab.stores.redis_server import RedisServer, _free_loopback_port, find_redis_server
+from cacheaside_lab.stores.redis_server import RedisServer, free_loopback_port, find_redis_server
 
 
 def test_pool_holds_a_connection_for_every_thread_the_course_runs(backend):
@@ -120,7 +120,7 @@ def test_rediss_to_a_plain_server_hints_at_the_tls_mismatch(plain_tcp_server):
 
 
 def test_rediss_to_a_closed_port_gets_no_tls_hint():
-    client = connect_cache(f"rediss://127.0.0.1:{_free_loopback_port()}/0")
+    client = connect_cache(f"rediss://127.0.0.1:{free_loopback_port()}/0")
     with pytest.raises(redis.ConnectionError) as raised:
         client.ping()
     assert TLS_HINT not in str(raised.value)

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from cacheaside_lab.consistency.leases import Leases
-from cacheaside_lab.races import RaceWorld, explore
+from cacheaside_lab.races import RaceWorld, explore_interleavings
 from cacheaside_lab.races.functions import RaceError, explore_functions, replay_functions
 from cacheaside_lab.consistency.versions import VersionedCache, is_tombstone
 
@@ -104,7 +104,7 @@ FUNCTIONS = {
 def test_plain_functions_race_exactly_like_the_strategies(strategy, readers, writers, world, cache):
     reader, writer = FUNCTIONS[strategy]
     raced = explore_functions(reader, writer, readers, writers, world=world)
-    modelled = explore(strategy, readers, writers, world=RaceWorld(cache))
+    modelled = explore_interleavings(strategy, readers, writers, world=RaceWorld(cache))
     assert (raced.executions, raced.stale, raced.fresh, raced.empty) == (
         modelled.executions, modelled.stale, modelled.fresh, modelled.empty)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..stores.backend import connect_cache, describe_backend
 from ..core.keys import clear_course_keys
-from ..races import STRATEGY_NAMES, RaceWorld, explore
+from ..races import STRATEGY_NAMES, RaceWorld, explore_interleavings
 from ..races.explorer import MAX_ACTORS, check_enumerable
 from ..course.tables import format_table
 from .output import add_json_flag, emit
@@ -34,7 +34,7 @@ def run(args) -> int:
     check_enumerable(args.readers, args.writers)  # a clear error before touching anything
     client = connect_cache(args.redis_url)
     try:
-        result = explore(args.strategy, args.readers, args.writers, world=RaceWorld(client, prefix=PREFIX))
+        result = explore_interleavings(args.strategy, args.readers, args.writers, world=RaceWorld(client, prefix=PREFIX))
     finally:
         clear_course_keys(client, f"{PREFIX}:")
     data = result.as_dict()

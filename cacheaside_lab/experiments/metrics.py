@@ -71,7 +71,7 @@ class MeteredLoader:
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class MetricsSnapshot:
     """Every counter at one instant (``at`` in seconds, on whatever clock the caller uses)."""
 
     at: float
@@ -88,9 +88,9 @@ class Snapshot:
         return self.hits + self.misses
 
 
-def take_snapshot(stats, loader: MeteredLoader, db, at: float) -> Snapshot:
+def take_snapshot(stats, loader: MeteredLoader, db, at: float) -> MetricsSnapshot:
     """Read a ``CacheStats``, a :class:`MeteredLoader` and a ``ProductDB``'s counters at once."""
-    return Snapshot(
+    return MetricsSnapshot(
         at=at,
         hits=stats.hits,
         misses=stats.misses,
@@ -115,7 +115,7 @@ METRIC_LABELS = {
 }
 
 
-def operating_metrics(before: Snapshot, after: Snapshot, durations: list[float] | None = None) -> dict:
+def operating_metrics(before: MetricsSnapshot, after: MetricsSnapshot, durations: list[float] | None = None) -> dict:
     """The operating metrics for the interval from ``before`` to ``after``.
 
     ``durations`` is the :class:`MeteredLoader`'s list of load times (seconds); the loads that

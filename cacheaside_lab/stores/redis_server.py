@@ -75,7 +75,11 @@ def parse_memory_size(name: str, value) -> int:
     return size
 
 
-def _free_loopback_port() -> int:
+def free_loopback_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (for a server, or a test that needs a refusal).
+
+    Another process may bind it between this call and its use: a race this cannot close, rare on 127.0.0.1.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -129,7 +133,7 @@ class RedisServer:
         self.process: subprocess.Popen | None = None
         self.restarts = 0
         # Benchmarks want the network path (TCP on loopback); everything else uses the socket.
-        self.port = _free_loopback_port() if tcp else 0
+        self.port = free_loopback_port() if tcp else 0
 
     @property
     def url(self) -> str:

@@ -1,6 +1,6 @@
 """Notebook 05's read/write-ratio explorer: a pure function computes, a thin widget draws.
 
-:func:`explore` takes the settings a learner can move (read:write ratio, Zipf exponent, TTL,
+:func:`explore_ratios` takes the settings a learner can move (read:write ratio, Zipf exponent, TTL,
 latencies, write strategy), simulates the chosen point (a million requests, a fraction of a
 second) and computes the closed-form curves over every ratio from 1:1 to 1000:1. :func:`draw`
 plots them (:class:`ExplorerPlot`, which a redraw updates in place); :func:`show_widget` wires
@@ -80,7 +80,7 @@ def simulate_point(settings: Settings, ratio: float | None = None) -> Simulation
     )
 
 
-def explore(settings: Settings | None = None, **changes) -> dict:
+def explore_ratios(settings: Settings | None = None, **changes) -> dict:
     """Everything the widget draws: the simulated point and the closed-form curves over ratios."""
     settings = replace(settings or Settings(), **changes)
     return {"settings": settings, "point": simulate_point(settings), "curves": expected(settings, RATIOS)}
@@ -166,7 +166,7 @@ class ExplorerPlot:
         figure.subplots_adjust(left=0.08, right=0.98, bottom=0.09, top=0.88, hspace=0.3, wspace=0.22)
 
     def update(self, view: dict) -> ExplorerPlot:
-        """Closed-form curve and simulated point for ``view`` (from :func:`explore`), every panel from 0."""
+        """Closed-form curve and simulated point for ``view`` (from :func:`explore_ratios`), every panel from 0."""
         s, p, curves = view["settings"], view["point"], view["curves"]
         for ax, name, curve, point, without in self.panels:
             simulated = getattr(p, name)
@@ -228,7 +228,7 @@ def show_widget(settings: Settings | None = None):
 
     def redraw(_change=None):
         chosen = replace(settings, **{name: control.value for name, control in controls.items()})
-        view = explore(chosen)
+        view = explore_ratios(chosen)
         picture.value = plot.update(view).png()
         with text:
             text.clear_output(wait=True)

@@ -13,7 +13,7 @@ from collections import Counter
 
 from ...stores.backend import connect_cache
 from ...core.keys import clear_course_keys, make_key
-from ...races import RaceWorld, replay
+from ...races import RaceWorld, replay_schedule
 from ...races.functions import RaceError, explore_functions
 from .framework import CheckFailed, attempt, exercise, expect, short, where
 
@@ -80,7 +80,7 @@ def check_stale_interleaving(find_interleaving, *, cache=None):
         hint="Use each writer's name exactly twice: four steps in all.",
     )
     world = fresh_world(cache)
-    stepper = replay("update", list(schedule), writers=2, world=world)
+    stepper = replay_schedule("update", list(schedule), writers=2, world=world)
     state = stepper.state.describe()
     expect(
         stepper.stale,
