@@ -27,18 +27,18 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 # The launcher stops JupyterLab, its kernels and any redis-server a notebook started on Ctrl-C,
-# SIGTERM or SIGHUP, and removes their temporary folders (cacheaside_lab/launch.py).
+# SIGTERM or SIGHUP, and removes their temporary folders (cacheaside_lab/course/launch.py).
 lab: $(STAMP)
-	exec $(BIN)/python -m cacheaside_lab.launch -- $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb
+	exec $(BIN)/python -m cacheaside_lab.course.launch -- $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
 labs: $(STAMP)
-	$(BIN)/python -m cacheaside_lab.labgen $(if $(FORCE),--force)
+	$(BIN)/python -m cacheaside_lab.course.labgen $(if $(FORCE),--force)
 
 notebooks: $(STAMP)
-	$(BIN)/python -m cacheaside_lab.execute notebooks solutions
+	$(BIN)/python -m cacheaside_lab.course.execute notebooks solutions
 
 # stopped (server and temporary folder) by Ctrl-C, SIGTERM or SIGHUP
 redis: $(STAMP)

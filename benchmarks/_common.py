@@ -15,7 +15,7 @@ from importlib.metadata import version
 
 import redis.connection
 
-from cacheaside_lab.redis_server import find_redis_server
+from cacheaside_lab.stores.redis_server import find_redis_server
 
 
 def machine_lines() -> list[str]:

@@ -14,8 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from cacheaside_lab.execute import execute_notebook
-from cacheaside_lab.tables import format_table
+from cacheaside_lab.course.execute import execute_notebook
+from cacheaside_lab.course.tables import format_table
 
 from _common import print_header
 

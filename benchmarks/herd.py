@@ -23,8 +23,8 @@ import numpy as np
 from dogpile.cache import make_region
 
 from cacheaside_lab import ProductDB, RedisServer, connect_cache, describe_backend, print_table
-from cacheaside_lab.herd import run_herd, run_together
-from cacheaside_lab.keys import clear_course_keys, make_key
+from cacheaside_lab.experiments.herd import run_herd, run_together
+from cacheaside_lab.core.keys import clear_course_keys, make_key
 
 from _common import print_header
 

@@ -28,8 +28,8 @@ import time
 from dogpile.cache import make_region
 
 from cacheaside_lab import CacheAside, ProductDB, RedisServer
-from cacheaside_lab.keys import clear_course_keys
-from cacheaside_lab.tables import format_table
+from cacheaside_lab.core.keys import clear_course_keys
+from cacheaside_lab.course.tables import format_table
 
 from _common import describe_round_trips, median, print_header, round_trips
 

@@ -17,9 +17,9 @@ import time
 
 from _common import print_header
 from cacheaside_lab import RedisServer, connect_cache, find_redis_server, format_table
-from cacheaside_lab.backend import describe_backend
-from cacheaside_lab.keys import clear_course_keys, make_key
-from cacheaside_lab.races import STRATEGY_NAMES, RaceWorld, all_executions, explore
+from cacheaside_lab.stores.backend import describe_backend
+from cacheaside_lab.core.keys import clear_course_keys, make_key
+from cacheaside_lab.races import STRATEGY_NAMES, RaceWorld, all_executions, explore_interleavings
 from cacheaside_lab.races.functions import explore_functions
 
 PREFIX = "race-bench"
@@ -31,7 +31,7 @@ def enumerate_all(client, sizes) -> None:
     for strategy in STRATEGY_NAMES:
         for readers, writers in sizes:
             started = time.perf_counter()
-            result = explore(strategy, readers, writers, world=world)
+            result = explore_interleavings(strategy, readers, writers, world=world)
             seconds = time.perf_counter() - started
             rows.append([strategy, f"{readers}R+{writers}W", result.executions, result.stale, result.states,
                          result.steps_run, f"{seconds:.2f} s", f"{1e3 * seconds / max(result.steps_run, 1):.2f} ms"])
@@ -50,7 +50,7 @@ def memo_against_one_by_one(client) -> None:
         listed = all_executions("delete", readers, writers, world=world)
         one_by_one = time.perf_counter() - started
         started = time.perf_counter()
-        counted = explore("delete", readers, writers, world=world)
+        counted = explore_interleavings("delete", readers, writers, world=world)
         memoized = time.perf_counter() - started
         assert counted.executions == len(listed)
         rows.append([f"{readers}R+{writers}W", len(listed), f"{one_by_one:.2f} s", f"{memoized:.2f} s",

@@ -16,7 +16,7 @@ import statistics
 import time
 
 from _common import print_header
-from cacheaside_lab.simulator import simulate
+from cacheaside_lab.models.simulator import simulate
 
 READ_RATE, WRITE_RATE = 1000.0, 10.0
 

@@ -5,7 +5,7 @@
 Every widget is thin: a pure function computes, the widget draws what it returns. This times
 that whole path for each one, without a browser, the way the kernel does it on a change:
 
-* notebook 05's read/write explorer: ``ratio_explorer.explore`` (1M simulated requests and the
+* notebook 05's read/write explorer: ``ratio_explorer.explore_ratios`` (1M simulated requests and the
   closed forms) + ``ExplorerPlot.update`` + the PNG its ``Image`` widget receives;
 * notebook 06's expiry timeline: ``herd_model.expiry_timeline`` + ``draw_timeline`` + the PNG
   the inline backend sends (``interactive_output``), up to the slider maxima (5,000/s, 500 ms);
@@ -30,13 +30,13 @@ from IPython.core.pylabtools import print_figure  # noqa: E402
 
 from _common import median, print_header  # noqa: E402
 from cacheaside_lab import ProductDB, connect_cache, format_table  # noqa: E402
-from cacheaside_lab.dashboard import render_html as dashboard_html, replay_workload  # noqa: E402
-from cacheaside_lab.herd_model import TIMELINE_PROTECTIONS, draw_timeline, expiry_timeline  # noqa: E402
-from cacheaside_lab.keys import clear_course_keys  # noqa: E402
+from cacheaside_lab.experiments.dashboard import render_html as dashboard_html, replay_workload  # noqa: E402
+from cacheaside_lab.models.herd import TIMELINE_PROTECTIONS, draw_timeline, expiry_timeline  # noqa: E402
+from cacheaside_lab.core.keys import clear_course_keys  # noqa: E402
 from cacheaside_lab.races import STRATEGY_NAMES, RaceWorld  # noqa: E402
 from cacheaside_lab.races.scheduler import Stepper  # noqa: E402
 from cacheaside_lab.races.widget import render_html as race_html  # noqa: E402
-from cacheaside_lab.ratio_explorer import ExplorerPlot, Settings, explore  # noqa: E402
+from cacheaside_lab.widgets.ratio_explorer import ExplorerPlot, Settings, explore_ratios  # noqa: E402
 
 GOAL_MEDIAN_S, GOAL_SLOWEST_S = 0.5, 1.0
 PREFIX = "widget-bench"
@@ -55,7 +55,7 @@ def ratio_explorer() -> tuple[str, int, list[float]]:
     plot = ExplorerPlot(Figure(figsize=(10, 6)))  # what show_widget keeps between redraws
 
     def redraw(changes):
-        plot.update(explore(Settings(), **changes)).png()  # the bytes the Image widget receives
+        plot.update(explore_ratios(Settings(), **changes)).png()  # the bytes the Image widget receives
 
     positions = [{"ratio": r, "zipf": z, "ttl": t, "strategy": s}
                  for r, z, t, s in itertools.product((1, 100, 1000), (0.0, 1.5), (1, 10_000), ("delete", "update"))]

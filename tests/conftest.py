@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import fakeredis
 import pytest
 
-from cacheaside_lab import backend as backend_module
-from cacheaside_lab.backend import REDIS_URL_ENV, connect_cache, fake_client
-from cacheaside_lab.keys import NAMESPACE_ENV, clear_course_keys
-from cacheaside_lab.redis_server import RedisServer, find_redis_server
+from cacheaside_lab.stores import backend as backend_module
+from cacheaside_lab.stores.backend import REDIS_URL_ENV, connect_cache, fake_client
+from cacheaside_lab.core.keys import NAMESPACE_ENV, clear_course_keys
+from cacheaside_lab.stores.redis_server import RedisServer, find_redis_server
 
 BACKENDS = ("fakeredis", "redis-server")
 NO_REDIS_MESSAGE = (

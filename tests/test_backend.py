@@ -9,7 +9,7 @@ import threading
 import pytest
 import redis
 
-from cacheaside_lab.backend import (
+from cacheaside_lab.stores.backend import (
     MAX_CONCURRENT_CLIENTS,
     TLS_HINT,
     CoursePool,
@@ -18,7 +18,7 @@ from cacheaside_lab.backend import (
     fake_client,
     pool_exhausted_count,
 )
-from cacheaside_lab.redis_server import RedisServer, _free_loopback_port, find_redis_server
+from cacheaside_lab.stores.redis_server import RedisServer, free_loopback_port, find_redis_server
 
 
 def test_pool_holds_a_connection_for_every_thread_the_course_runs(backend):
@@ -120,14 +120,14 @@ def test_rediss_to_a_plain_server_hints_at_the_tls_mismatch(plain_tcp_server):
 
 
 def test_rediss_to_a_closed_port_gets_no_tls_hint():
-    client = connect_cache(f"rediss://127.0.0.1:{_free_loopback_port()}/0")
+    client = connect_cache(f"rediss://127.0.0.1:{free_loopback_port()}/0")
     with pytest.raises(redis.ConnectionError) as raised:
         client.ping()
     assert TLS_HINT not in str(raised.value)
 
 
 def test_describe_backend_names_the_tls_scheme():
-    from cacheaside_lab.backend import describe_backend
+    from cacheaside_lab.stores.backend import describe_backend
 
     assert describe_backend(connect_cache("rediss://127.0.0.1:6390/0")) == "redis-server at rediss://127.0.0.1:6390"
     assert describe_backend(connect_cache("redis://127.0.0.1:6390/0")) == "redis-server at redis://127.0.0.1:6390"

@@ -6,8 +6,8 @@ import pytest
 import redis
 
 from cacheaside_lab import CacheAside, FaultyCache, ProductDB
-from cacheaside_lab.breaker import CLOSED, HALF_OPEN, OPEN, BreakerOpen, CircuitBreaker, GuardedCache
-from cacheaside_lab.clock import VirtualClock
+from cacheaside_lab.failure.breaker import CLOSED, HALF_OPEN, OPEN, BreakerOpen, CircuitBreaker, GuardedCache
+from cacheaside_lab.failure.clock import VirtualClock
 
 
 def failing():

@@ -23,6 +23,7 @@ Without Chromium these tests skip with one line saying how to enable them; under
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import time
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from cacheaside_lab import labgen
+from cacheaside_lab.course import labgen
 from jupyterlab_ui import (
     CHROMIUM_ARGS,
     ENABLE_HINT,
@@ -47,9 +48,7 @@ from notebook_files import LABS, NOTEBOOKS, ROOT, SOLUTIONS, read, tags
 def _browser_missing() -> str | None:
     if find_chromium() is None:
         return "no Chromium found"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("playwright") is None:
         return "Playwright is not installed (pip install -e '.[test]')"
     return None
 

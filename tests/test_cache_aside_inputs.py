@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from cacheaside_lab import CacheAside, CircuitBreaker, ProductDB
-from cacheaside_lab.entries import MAX_TTL_SECONDS, CachePermissionError
+from cacheaside_lab.core.entries import MAX_TTL_SECONDS, CachePermissionError
 from cacheaside_lab.protections import LeaseProtection, RedisLock, StaleWhileRevalidate
 
 PROTECTIONS = ("none", "single-flight", "lock", "lease", "stale-while-revalidate", "xfetch")

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from cacheaside_lab import CacheAside, FaultyCache, ProductDB
-from cacheaside_lab.changelog import (
+from cacheaside_lab.consistency.changelog import (
     CHANGES_TABLE,
     ChangeLogInvalidator,
     FanOut,
@@ -15,8 +15,8 @@ from cacheaside_lab.changelog import (
     install_change_log,
     run_bulk_job,
 )
-from cacheaside_lab.clock import VirtualClock
-from cacheaside_lab.consistency import (
+from cacheaside_lab.failure.clock import VirtualClock
+from cacheaside_lab.consistency.measure import (
     LossyDeletes,
     Timeline,
     describe_nines,

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from cacheaside_lab.cli import main
-from cacheaside_lab.keys import make_key
+from cacheaside_lab.core.keys import make_key
 
 
 def run(capsys, *argv):
@@ -134,7 +134,7 @@ def test_clean_refuses_a_bad_prefix(capsys, cache, backend, prefix):
 
 
 def test_redis_command_without_the_binary_is_a_clear_error(capsys, monkeypatch):
-    from cacheaside_lab import redis_server
+    from cacheaside_lab.stores import redis_server
 
     monkeypatch.setattr(redis_server, "find_redis_server", lambda: None)
     code, _, err = run(capsys, "redis")

@@ -108,7 +108,7 @@ def test_300_clients_with_a_lock_load_once_and_print_every_kind_of_error(capsys,
 
 
 def test_failures_reach_the_json_and_the_exit_status(capsys, backend, monkeypatch):
-    from cacheaside_lab import herd as herd_module
+    from cacheaside_lab.experiments import herd as herd_module
     from cacheaside_lab.cli import herd as cli_herd
 
     real_run_herd = herd_module.run_herd
@@ -133,8 +133,8 @@ def test_failures_reach_the_json_and_the_exit_status(capsys, backend, monkeypatc
 
 
 def test_rediss_to_a_plain_server_fails_once_with_the_tls_hint(capsys):
-    from cacheaside_lab.backend import TLS_HINT
-    from cacheaside_lab.redis_server import RedisServer, find_redis_server
+    from cacheaside_lab.stores.backend import TLS_HINT
+    from cacheaside_lab.stores.redis_server import RedisServer, find_redis_server
 
     if find_redis_server() is None:
         pytest.skip("redis-server is not installed")

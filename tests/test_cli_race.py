@@ -56,14 +56,14 @@ def test_race_bad_numbers_are_one_clear_line_and_exit_2(capsys, argv, message):
 
 
 def test_race_help_and_errors_state_the_one_real_limit(capsys):
-    from cacheaside_lab.races import MAX_ACTORS, explore
+    from cacheaside_lab.races import MAX_ACTORS, explore_interleavings
 
     with pytest.raises(SystemExit):
         main(["race", "--help"])
     assert f"At most {MAX_ACTORS} actors" in capsys.readouterr().out
     for readers, writers in ((MAX_ACTORS, 1), (5, 5), (20, 0)):
         with pytest.raises(ValueError, match=f"the limit is {MAX_ACTORS} actors"):
-            explore("delete", readers, writers)
+            explore_interleavings("delete", readers, writers)
 
 
 def test_race_unknown_strategy_is_refused_by_the_parser(capsys):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cacheaside_lab.clock import MIN_REAL_TTL_MS, ClockedCache, VirtualClock
+from cacheaside_lab.failure.clock import MIN_REAL_TTL_MS, ClockedCache, VirtualClock
 
 
 def test_virtual_clock_moves_only_forward():

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from cacheaside_lab import db as db_module
-from cacheaside_lab.db import ProductDB, seeded_products
+from cacheaside_lab.stores import db as db_module
+from cacheaside_lab.stores.db import ProductDB, seeded_products
 
 
 def test_catalogue_is_deterministic():

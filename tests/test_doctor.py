@@ -8,8 +8,8 @@ import uuid
 import pytest
 
 from cacheaside_lab.cli import main
-from cacheaside_lab.keys import NAMESPACE_ENV
-from cacheaside_lab.redact import redact_secrets, redact_url
+from cacheaside_lab.core.keys import NAMESPACE_ENV
+from cacheaside_lab.stores.redact import redact_secrets, redact_url
 
 PASSWORD = "s3cret-Pa55"  # distinctive, so a leak anywhere in the output is found by a plain `in`
 
@@ -133,7 +133,7 @@ def test_redact_secrets(text, expected):
 
 
 def test_doctor_hints_at_a_tls_mismatch_once(capsys, redis_server):
-    from cacheaside_lab.redis_server import RedisServer
+    from cacheaside_lab.stores.redis_server import RedisServer
 
     with RedisServer(tcp=True) as plain:
         url = plain.url.replace("redis://", "rediss://")

@@ -6,7 +6,7 @@ import pytest
 import redis
 
 from cacheaside_lab import FaultyCache
-from cacheaside_lab.clock import VirtualClock
+from cacheaside_lab.failure.clock import VirtualClock
 
 
 def test_spikes_cost_virtual_time_and_then_succeed(cache):

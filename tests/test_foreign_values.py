@@ -13,7 +13,7 @@ import threading
 import pytest
 
 from cacheaside_lab import CacheAside, ProductDB
-from cacheaside_lab.entries import MISS, decode_envelope, decode_plain, encode_envelope, encode_plain
+from cacheaside_lab.core.entries import MISS, decode_envelope, decode_plain, encode_envelope, encode_plain
 from cacheaside_lab.protections import LeaseProtection, make_protection
 
 PROTECTIONS = ("none", "single-flight", "lock", "lease", "stale-while-revalidate", "xfetch")

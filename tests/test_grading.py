@@ -15,12 +15,12 @@ import sys
 import nbformat
 import pytest
 
-from cacheaside_lab import labgen
-from cacheaside_lab.checks.framework import NOT_PASSED, PASSED, pass_line
+from cacheaside_lab.course import labgen
+from cacheaside_lab.course.checks.framework import NOT_PASSED, PASSED, pass_line
 from cacheaside_lab.cli import main
-from cacheaside_lab.grading import grade_notebook, read_lab, reference_lab
-from cacheaside_lab.keys import clear_course_keys
-from cacheaside_lab.redis_server import RedisServer, find_redis_server
+from cacheaside_lab.course.grading import grade_notebook, read_lab, reference_lab
+from cacheaside_lab.core.keys import clear_course_keys
+from cacheaside_lab.stores.redis_server import RedisServer, find_redis_server
 from notebook_files import LABS, SOLUTIONS, code_cells, read, tags
 
 LAB, SOLUTION = LABS[0], SOLUTIONS[0]

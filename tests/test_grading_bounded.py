@@ -14,7 +14,7 @@ import time
 
 import nbformat
 
-from cacheaside_lab import labgen
+from cacheaside_lab.course import labgen
 from notebook_files import LABS, code_cells, read, tags
 
 LAB = LABS[0]

@@ -15,10 +15,10 @@ import uuid
 
 import pytest
 
-from cacheaside_lab.execute import kernel_env
-from cacheaside_lab.grading import PRIVATE_NAMESPACE_STEM, grading_namespace
-from cacheaside_lab.grading_lock import lock_key, namespace_lock
-from cacheaside_lab.keys import NAMESPACE_ENV, clear_course_keys
+from cacheaside_lab.course.execute import kernel_env
+from cacheaside_lab.course.grading import PRIVATE_NAMESPACE_STEM, grading_namespace
+from cacheaside_lab.course.grading_lock import lock_key, namespace_lock
+from cacheaside_lab.core.keys import NAMESPACE_ENV, clear_course_keys
 from notebook_files import SOLUTIONS, code_cells, read, tags
 
 SOLUTION = SOLUTIONS[0]

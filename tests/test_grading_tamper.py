@@ -12,12 +12,12 @@ import json
 import nbformat
 import pytest
 
-from cacheaside_lab import labgen
-from cacheaside_lab.checks import lab01
-from cacheaside_lab.checks.guard import TamperedCheck, package_fingerprints, verify
+from cacheaside_lab.course import labgen
+from cacheaside_lab.course.checks import lab01
+from cacheaside_lab.course.checks.guard import TamperedCheck, package_fingerprints, verify
 from cacheaside_lab.cli import main
-from cacheaside_lab.grading import exercise_titles
-from cacheaside_lab.grading_scan import scan_cell, scan_notebook
+from cacheaside_lab.course.grading import exercise_titles
+from cacheaside_lab.course.grading_scan import scan_cell, scan_notebook
 from notebook_files import LABS, SOLUTIONS, read
 
 LAB = LABS[0]
@@ -36,9 +36,9 @@ def test_the_course_own_notebooks_are_not_refused(path):
         (f"def check_read_path(f):\n    {FAKE_PASS}", "redefines the check check_read_path"),
         ("check_read_path = print", "redefines the check check_read_path"),
         ("from mylib import check_read_path", "not the course's check"),
-        ("from cacheaside_lab.checks.lab01 import check_write_path as check_read_path", "not the course's check"),
-        ("import cacheaside_lab.checks.lab01 as m\nm.check_read_path = print", "changes m.check_read_path"),
-        ("from cacheaside_lab.checks import framework\nframework.pass_line = str", "changes framework.pass_line"),
+        ("from cacheaside_lab.course.checks.lab01 import check_write_path as check_read_path", "not the course's check"),
+        ("import cacheaside_lab.course.checks.lab01 as m\nm.check_read_path = print", "changes m.check_read_path"),
+        ("from cacheaside_lab.course.checks import framework\nframework.pass_line = str", "changes framework.pass_line"),
         ("import sys\nsys.stdout = None", "changes sys.stdout"),
         ("exec('check_read_path = print')", "calls exec()"),
         ("globals()['check_read_path'] = print", "calls globals()"),
@@ -86,7 +86,7 @@ def test_patching_the_check_module_the_scan_cannot_see_is_caught_in_the_kernel(c
     # a wrong answer (no TTL, never reads the cache) and lab01's expect switched off through a list,
     # which the static scan does not follow: without the guard the check printed its pass line
     sneaky = (
-        "from cacheaside_lab.checks import lab01\n"
+        "from cacheaside_lab.course.checks import lab01\n"
         "box = [lab01]\n"
         "box[0].expect = lambda *args, **kwargs: None\n"
         "def get_product(cache, db, product_id):\n"
@@ -99,7 +99,7 @@ def test_patching_the_check_module_the_scan_cannot_see_is_caught_in_the_kernel(c
     result = json.loads(capsys.readouterr().out)
     assert code == 1 and result["passed"] == 0 and result["refused"] == []
     first = result["exercises"][0]
-    assert "not graded" in first["message"] and "cacheaside_lab.checks.lab01 was changed" in first["message"]
+    assert "not graded" in first["message"] and "cacheaside_lab.course.checks.lab01 was changed" in first["message"]
 
 
 def test_verify_accepts_the_real_checks_and_refuses_others(monkeypatch):
@@ -108,5 +108,5 @@ def test_verify_accepts_the_real_checks_and_refuses_others(monkeypatch):
     with pytest.raises(TamperedCheck, match="is not the course's check any more"):
         verify({"check_read_path": lambda f: None}, {"check_read_path": lab01.__name__}, fingerprints)
     monkeypatch.setattr(lab01, "TTL_SECONDS", 1)
-    with pytest.raises(TamperedCheck, match="cacheaside_lab.checks.lab01 was changed"):
+    with pytest.raises(TamperedCheck, match="cacheaside_lab.course.checks.lab01 was changed"):
         verify({"check_read_path": lab01.check_read_path}, {"check_read_path": lab01.__name__}, fingerprints)

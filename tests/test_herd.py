@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from cacheaside_lab.herd import (
+from cacheaside_lab.experiments.herd import (
     HerdResult,
     comparison_rows,
     expected_herd,
@@ -145,7 +145,7 @@ def test_300_threads_on_a_cold_key_with_a_lock_load_once_and_report_no_errors(ba
 
 
 def test_an_exhausted_pool_is_counted_and_named_not_hidden(backend, monkeypatch):
-    from cacheaside_lab import herd
+    from cacheaside_lab.experiments import herd
 
     client = backend.client(pool_size=2, pool_wait_s=0.01)
     held = [client.connection_pool.get_connection() for _ in range(2)]  # nobody gets a connection
@@ -164,7 +164,7 @@ def test_an_exhausted_pool_is_counted_and_named_not_hidden(backend, monkeypatch)
 
 
 def test_herd_clients_have_a_stated_upper_bound(cache):
-    from cacheaside_lab.herd import MAX_HERD_CLIENTS
+    from cacheaside_lab.experiments.herd import MAX_HERD_CLIENTS
 
     assert MAX_HERD_CLIENTS == 1024
     with pytest.raises(ValueError, match=r"clients must be from 1 to 1024 \(got 1025\)"):

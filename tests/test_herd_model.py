@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from cacheaside_lab.herd_model import (
+from cacheaside_lab.models.herd import (
     HIT,
     LOAD,
     STALE,

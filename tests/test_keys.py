@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from cacheaside_lab.keys import (
+from cacheaside_lab.core.keys import (
     clear_course_keys,
     course_keys,
     glob_escape,

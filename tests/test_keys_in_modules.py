@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cacheaside_lab.db import ProductDB
-from cacheaside_lab.keys import make_key
-from cacheaside_lab.splitting import InventoryDB, SplitProductCache
+from cacheaside_lab.stores.db import ProductDB
+from cacheaside_lab.core.keys import make_key
+from cacheaside_lab.experiments.splitting import InventoryDB, SplitProductCache
 
 
 @pytest.fixture

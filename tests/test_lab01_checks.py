@@ -7,8 +7,8 @@ import json
 import pytest
 import redis
 
-from cacheaside_lab.checks import CheckFailed
-from cacheaside_lab.checks.lab01 import (
+from cacheaside_lab.course.checks import CheckFailed
+from cacheaside_lab.course.checks.lab01 import (
     TTL_SECONDS,
     check_cache_down,
     check_read_path,

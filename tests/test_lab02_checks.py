@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from cacheaside_lab.checks import CheckFailed
-from cacheaside_lab.checks.lab02 import TTL_SECONDS, check_delete_writer, check_stale_interleaving, product_key
+from cacheaside_lab.course.checks import CheckFailed
+from cacheaside_lab.course.checks.lab02 import TTL_SECONDS, check_delete_writer, check_stale_interleaving, product_key
 
 
 def returns(value):

@@ -12,8 +12,8 @@ import secrets
 
 import pytest
 
-from cacheaside_lab.checks import CheckFailed
-from cacheaside_lab.checks.lab03 import (
+from cacheaside_lab.course.checks import CheckFailed
+from cacheaside_lab.course.checks.lab03 import (
     LEASE_MS,
     TTL_MS,
     check_fill,

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from cacheaside_lab.checks import CheckFailed
-from cacheaside_lab.checks.lab04 import check_pick_ttl, check_set_with_jitter
+from cacheaside_lab.course.checks import CheckFailed
+from cacheaside_lab.course.checks.lab04 import check_pick_ttl, check_set_with_jitter
 
 
 def pick_ttl_right(read_rate, write_rate, window, target):

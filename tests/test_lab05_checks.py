@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from cacheaside_lab.checks import CheckFailed
-from cacheaside_lab.checks.lab05 import DURATION, READ_RATE, TTL, check_break_even_ratio, check_simulated_gain
-from cacheaside_lab.simulator import simulate
+from cacheaside_lab.course.checks import CheckFailed
+from cacheaside_lab.course.checks.lab05 import DURATION, READ_RATE, TTL, check_break_even_ratio, check_simulated_gain
+from cacheaside_lab.models.simulator import simulate
 
 
 def break_even_right(cache_ms, db_ms):

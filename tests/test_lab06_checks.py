@@ -10,8 +10,8 @@ import time
 import pytest
 import redis
 
-from cacheaside_lab.checks import CheckFailed
-from cacheaside_lab.checks.lab06 import (
+from cacheaside_lab.course.checks import CheckFailed
+from cacheaside_lab.course.checks.lab06 import (
     LOCK_MS,
     POLL_S,
     TTL_SECONDS,

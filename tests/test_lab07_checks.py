@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from cacheaside_lab.checks import CheckFailed
-from cacheaside_lab.checks.lab07 import (
+from cacheaside_lab.course.checks import CheckFailed
+from cacheaside_lab.course.checks.lab07 import (
     CACHE_DELETE_ON_WRITE,
     CACHE_SHORT_TTL,
     INFO_TTL,

@@ -8,8 +8,8 @@ import time
 import pytest
 import redis
 
-from cacheaside_lab.checks import CheckFailed
-from cacheaside_lab.checks.lab08 import TTL_SECONDS, check_breaker, check_survives_outage, product_key
+from cacheaside_lab.course.checks import CheckFailed
+from cacheaside_lab.course.checks.lab08 import TTL_SECONDS, check_breaker, check_survives_outage, product_key
 
 
 class GoodBreaker:

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import redis
 
-from cacheaside_lab.checks import CheckFailed
-from cacheaside_lab.checks.lab09 import (
+from cacheaside_lab.course.checks import CheckFailed
+from cacheaside_lab.course.checks.lab09 import (
     TTL_SECONDS,
     check_consistency_figure,
     check_instrumented_read,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import matplotlib
 import pytest
 
-from cacheaside_lab.checks import CheckFailed
+from cacheaside_lab.course.checks import CheckFailed
 from notebook_files import LABS, SOLUTIONS, run_cells_in_process, tags
 
 matplotlib.use("Agg")

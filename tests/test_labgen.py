@@ -17,8 +17,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from cacheaside_lab import labgen
-from cacheaside_lab.execute import execute_notebook
+from cacheaside_lab.course import labgen
+from cacheaside_lab.course.execute import execute_notebook
 from notebook_files import ROOT
 
 NAMES = ("01_the_pattern", "02_delete_vs_update")
@@ -255,7 +255,7 @@ def test_new_versions_and_backups_are_not_collected_by_pytest_or_committed():
 
 def test_the_command_line_entry_point_runs(course):
     process = subprocess.run(
-        [sys.executable, "-m", "cacheaside_lab.labgen", "--solutions", "solutions", "--labs", "labs", "--check"],
+        [sys.executable, "-m", "cacheaside_lab.course.labgen", "--solutions", "solutions", "--labs", "labs", "--check"],
         capture_output=True,
         text=True,
         timeout=120,

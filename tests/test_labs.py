@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from cacheaside_lab import labgen
-from cacheaside_lab.execute import execute_notebook
+from cacheaside_lab.course import labgen
+from cacheaside_lab.course.execute import execute_notebook
 from notebook_files import LABS, ROOT, SOLUTIONS, code_cells, read, tags
 
 STUB_SOURCE = '''def answer(x):

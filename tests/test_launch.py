@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cacheaside_lab.launch import main as launch_main
+from cacheaside_lab.course.launch import main as launch_main
 from test_redis_server import pid_alive, wait_until
 
 KERNEL = """
@@ -22,7 +22,7 @@ import signal, sys, time
 if sys.argv[1] == "ignore-sigterm":  # a kernel that will not stop: only SIGKILL ends it
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-from cacheaside_lab.redis_server import RedisServer
+from cacheaside_lab.stores.redis_server import RedisServer
 server = RedisServer().start()
 print(server.pid, server.directory, flush=True)
 time.sleep(120)
@@ -31,7 +31,7 @@ time.sleep(120)
 
 def start_launcher(mode: str, stop_timeout_s: float = 20):
     process = subprocess.Popen(
-        [sys.executable, "-m", "cacheaside_lab.launch", "--stop-timeout", str(stop_timeout_s), "--",
+        [sys.executable, "-m", "cacheaside_lab.course.launch", "--stop-timeout", str(stop_timeout_s), "--",
          sys.executable, "-c", KERNEL, mode],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )

@@ -7,8 +7,8 @@ import time
 import pytest
 import time_machine
 
-from cacheaside_lab.keys import make_key
-from cacheaside_lab.leases import Leases, lease_key
+from cacheaside_lab.core.keys import make_key
+from cacheaside_lab.consistency.leases import Leases, lease_key
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import threading
 import pytest
 
 from cacheaside_lab import CacheAside, ProductDB
-from cacheaside_lab.clock import VirtualClock
-from cacheaside_lab.dashboard import (
+from cacheaside_lab.failure.clock import VirtualClock
+from cacheaside_lab.experiments.dashboard import (
     LiveDashboard,
     dashboard_widget,
     frames_table,
@@ -17,7 +17,7 @@ from cacheaside_lab.dashboard import (
     replay_workload,
     sparkline_svg,
 )
-from cacheaside_lab.metrics import MeteredLoader, Snapshot, metrics_rows, operating_metrics, take_snapshot
+from cacheaside_lab.experiments.metrics import MeteredLoader, MetricsSnapshot, metrics_rows, operating_metrics, take_snapshot
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +52,8 @@ def test_overlapping_loads_of_one_key_are_duplicates():
 
 
 def test_operating_metrics_from_two_snapshots():
-    before = Snapshot(at=0, hits=0, misses=0, errors=0, loads=0, duplicate_loads=0, db_queries=0, timed_loads=0)
-    after = Snapshot(at=10, hits=900, misses=100, errors=50, loads=100, duplicate_loads=20, db_queries=240,
+    before = MetricsSnapshot(at=0, hits=0, misses=0, errors=0, loads=0, duplicate_loads=0, db_queries=0, timed_loads=0)
+    after = MetricsSnapshot(at=10, hits=900, misses=100, errors=50, loads=100, duplicate_loads=20, db_queries=240,
                      timed_loads=4)
     metrics = operating_metrics(before, after, [0.002, 0.004, 0.006, 0.100])
     assert metrics["requests_per_s"] == 105
@@ -67,8 +67,8 @@ def test_operating_metrics_from_two_snapshots():
 
 
 def test_empty_intervals_do_not_fail():
-    quiet = Snapshot(at=0, hits=5, misses=1, errors=0, loads=1, duplicate_loads=0, db_queries=1, timed_loads=1)
-    later = Snapshot(**{**quiet.__dict__, "at": 1})
+    quiet = MetricsSnapshot(at=0, hits=5, misses=1, errors=0, loads=1, duplicate_loads=0, db_queries=1, timed_loads=1)
+    later = MetricsSnapshot(**{**quiet.__dict__, "at": 1})
     metrics = operating_metrics(quiet, later, [0.01])
     assert metrics["hit_rate"] == 0 and metrics["fill_p99_ms"] is None and metrics["db_amplification"] is None
     with pytest.raises(ValueError, match="after must be later than before"):

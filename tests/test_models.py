@@ -14,8 +14,8 @@ import math
 import numpy as np
 import pytest
 
-from cacheaside_lab import models
-from cacheaside_lab.simulator import simulate
+from cacheaside_lab.models import closed_forms as models
+from cacheaside_lab.models.simulator import simulate
 
 Z = 5.0  # standard errors allowed
 

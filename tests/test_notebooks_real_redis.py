@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from cacheaside_lab.execute import execute_notebook
-from cacheaside_lab.redis_server import RedisServer
+from cacheaside_lab.course.execute import execute_notebook
+from cacheaside_lab.stores.redis_server import RedisServer
 from notebook_files import CHECK_MARK, NOTEBOOKS, SOLUTIONS, code_cells, load_sanitizers, read, sanitize, text_of
 
 SANITIZERS = load_sanitizers()

@@ -6,7 +6,7 @@ import pytest
 import redis
 
 from cacheaside_lab import FaultyCache, ProductDB
-from cacheaside_lab.patterns import OWNERSHIP, OWNERSHIP_HEADERS, ReadThroughCache, WriteBehindCache, WriteThroughCache
+from cacheaside_lab.core.patterns import OWNERSHIP, OWNERSHIP_HEADERS, ReadThroughCache, WriteBehindCache, WriteThroughCache
 
 
 @pytest.fixture

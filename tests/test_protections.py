@@ -12,9 +12,9 @@ import time
 import pytest
 
 from cacheaside_lab import CacheAside, FaultyCache, ProductDB
-from cacheaside_lab.herd import run_herd, run_together
-from cacheaside_lab.keys import make_key
-from cacheaside_lab.leases import lease_key
+from cacheaside_lab.experiments.herd import run_herd, run_together
+from cacheaside_lab.core.keys import make_key
+from cacheaside_lab.consistency.leases import lease_key
 from cacheaside_lab.protections import (
     PROTECTIONS,
     LeaseProtection,

@@ -11,10 +11,10 @@ import json
 
 import pytest
 
-from cacheaside_lab.leases import Leases
-from cacheaside_lab.races import RaceWorld, explore
+from cacheaside_lab.consistency.leases import Leases
+from cacheaside_lab.races import RaceWorld, explore_interleavings
 from cacheaside_lab.races.functions import RaceError, explore_functions, replay_functions
-from cacheaside_lab.versions import VersionedCache, is_tombstone
+from cacheaside_lab.consistency.versions import VersionedCache, is_tombstone
 
 TTL_MS = 300_000
 
@@ -25,7 +25,7 @@ def world(cache):
 
 
 def key_of(product_id):
-    from cacheaside_lab.keys import make_key
+    from cacheaside_lab.core.keys import make_key
 
     return make_key("fn:product", product_id)
 
@@ -104,7 +104,7 @@ FUNCTIONS = {
 def test_plain_functions_race_exactly_like_the_strategies(strategy, readers, writers, world, cache):
     reader, writer = FUNCTIONS[strategy]
     raced = explore_functions(reader, writer, readers, writers, world=world)
-    modelled = explore(strategy, readers, writers, world=RaceWorld(cache))
+    modelled = explore_interleavings(strategy, readers, writers, world=RaceWorld(cache))
     assert (raced.executions, raced.stale, raced.fresh, raced.empty) == (
         modelled.executions, modelled.stale, modelled.fresh, modelled.empty)
 

@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from cacheaside_lab.leases import lease_key
+from cacheaside_lab.consistency.leases import lease_key
 from cacheaside_lab.races import (
     MAX_ACTORS,
     STRATEGY_NAMES,
@@ -21,8 +21,8 @@ from cacheaside_lab.races import (
     Stepper,
     all_executions,
     compare,
-    explore,
-    replay,
+    explore_interleavings,
+    replay_schedule,
 )
 from cacheaside_lab.races.world import encode_row
 
@@ -36,13 +36,13 @@ def world(cache):
 
 
 def test_update_with_two_writers_has_6_executions_2_stale(world):
-    result = explore("update", readers=0, writers=2, world=world)
+    result = explore_interleavings("update", readers=0, writers=2, world=world)
     assert (result.executions, result.stale) == (6, 2)
     assert result.fresh == 4 and result.empty == 0
 
 
 def test_delete_with_one_reader_and_one_writer_has_10_executions_1_stale(world):
-    result = explore("delete", readers=1, writers=1, world=world)
+    result = explore_interleavings("delete", readers=1, writers=1, world=world)
     assert (result.executions, result.stale) == (10, 1)
     # the one stale run is the fill race: the reader reads v0, the writer updates and deletes,
     # then the reader's SET puts v0 back
@@ -58,8 +58,8 @@ def test_every_stale_update_execution_is_the_two_writers_crossing(world):
 
 def test_delete_never_leaves_writers_stale(world):
     for writers in (2, 3):
-        assert explore("delete", 0, writers, world=world).stale == 0
-        assert explore("delete", 0, writers, world=world, warm=True).stale == 0
+        assert explore_interleavings("delete", 0, writers, world=world).stale == 0
+        assert explore_interleavings("delete", 0, writers, world=world, warm=True).stale == 0
 
 
 # -- the memo is exact: it agrees with listing every execution --------------------------------
@@ -74,7 +74,7 @@ SIZES = [(1, 1), (0, 2), (2, 1), (1, 2)]
     [(s, r, w) for s in STRATEGY_NAMES for r, w in SIZES if s != "double-delete" or r + w == 2],
 )
 def test_memoized_counts_equal_one_by_one_enumeration(strategy, readers, writers, world):
-    counted = explore(strategy, readers, writers, world=world)
+    counted = explore_interleavings(strategy, readers, writers, world=world)
     listed = all_executions(strategy, readers, writers, world=world)
     endings = Counter(run.ending for run in listed)
     assert counted.executions == len(listed) == len({tuple(run.steps) for run in listed})
@@ -83,8 +83,8 @@ def test_memoized_counts_equal_one_by_one_enumeration(strategy, readers, writers
 
 
 def test_the_stale_example_replays_to_a_stale_ending(world):
-    result = explore("delete", 2, 1, world=world)
-    stepper = replay("delete", result.example_schedule, readers=2, writers=1, world=world)
+    result = explore_interleavings("delete", 2, 1, world=world)
+    stepper = replay_schedule("delete", result.example_schedule, readers=2, writers=1, world=world)
     assert stepper.done and stepper.stale
 
 
@@ -95,12 +95,12 @@ def test_leases_and_versions_close_the_races_that_delete_leaves(world):
     # (notebook 03 shows the same for 2 readers and 2 writers)
     for strategy in ("lease", "versioned"):
         for readers, writers in ((1, 1), (2, 1), (1, 2)):
-            assert explore(strategy, readers, writers, world=world).stale == 0, (strategy, readers, writers)
+            assert explore_interleavings(strategy, readers, writers, world=world).stale == 0, (strategy, readers, writers)
 
 
 def test_double_delete_narrows_but_a_late_enough_fill_still_lands(world):
-    single = explore("delete", 1, 1, world=world)
-    double = explore("double-delete", 1, 1, world=world)
+    single = explore_interleavings("delete", 1, 1, world=world)
+    double = explore_interleavings("double-delete", 1, 1, world=world)
     assert double.stale == single.stale == 1
     assert double.stale_share < single.stale_share
     # the stale run: the reader's SET comes after the *second* delete
@@ -114,20 +114,20 @@ def test_compare_builds_a_strategy_by_size_table(world):
 
 
 def test_exploring_leaves_the_key_cold_and_the_row_at_version_0(world, cache):
-    explore("update", 1, 2, world=world)
+    explore_interleavings("update", 1, 2, world=world)
     assert cache.get(world.key) is None and cache.get(world.lease_key) is None
     assert world.db.current(42)["version"] == 0
 
 
 def test_too_large_a_scenario_is_refused_with_the_limit(world):
     with pytest.raises(ValueError, match=f"the limit is {MAX_ACTORS} actors"):
-        explore("delete", 3, 2, world=world)
+        explore_interleavings("delete", 3, 2, world=world)
     with pytest.raises(ValueError, match="readers must be 0 or more"):
-        explore("delete", -1, 2, world=world)
+        explore_interleavings("delete", -1, 2, world=world)
     with pytest.raises(ValueError, match="at least one actor"):
-        explore("delete", 0, 0, world=world)
+        explore_interleavings("delete", 0, 0, world=world)
     with pytest.raises(ValueError, match="unknown strategy 'upsert'"):
-        explore("upsert", 1, 1, world=world)
+        explore_interleavings("upsert", 1, 1, world=world)
 
 
 # -- the stepper: one interleaving, the state after every step -----------------------------------
@@ -150,7 +150,7 @@ def test_stepper_records_the_state_after_each_step(world):
 
 
 def test_the_stepper_drives_the_real_cache_and_database(world, cache):
-    stepper = replay("update", ["W1", "W2", "W2", "W1"], writers=2, world=world)
+    stepper = replay_schedule("update", ["W1", "W2", "W2", "W1"], writers=2, world=world)
     cached = json.loads(cache.get(world.key))
     assert cached == json.loads(stepper.history[0].after.row)  # W1's row, as read back from SQLite
     assert world.db.current(42)["version"] == 2 and world.db.current(42)["stock"] == 2
@@ -183,7 +183,7 @@ def test_steppers_sharing_a_key_do_not_disturb_each_other(world, cache):
 
 
 def test_lease_steps_show_the_token_and_the_refusal(world, cache):
-    stepper = replay("lease", ["R1", "R1", "W1", "W1", "R1"], readers=1, writers=1, world=world)
+    stepper = replay_schedule("lease", ["R1", "R1", "W1", "W1", "R1"], readers=1, writers=1, world=world)
     results = [record.result for record in stepper.history]
     assert results[0] == "miss, lease granted to R1"
     assert stepper.history[0].after.lease == "R1"
@@ -192,7 +192,7 @@ def test_lease_steps_show_the_token_and_the_refusal(world, cache):
 
 
 def test_versioned_steps_leave_a_tombstone_and_refuse_older_fills(world):
-    stepper = replay("versioned", ["R1", "R1", "W1", "W1", "R1"], readers=1, writers=1, world=world)
+    stepper = replay_schedule("versioned", ["R1", "R1", "W1", "W1", "R1"], readers=1, writers=1, world=world)
     assert stepper.history[3].after.describe()["cache"] == "tombstone v1"
     assert stepper.history[-1].result == "refused: the key knows a version ≥ v0"
     assert stepper.state.ending() == "empty"
@@ -200,20 +200,20 @@ def test_versioned_steps_leave_a_tombstone_and_refuse_older_fills(world):
 
 def test_world_without_ttl_stores_values_that_never_expire(cache):
     world = RaceWorld(cache, ttl_ms=None)
-    replay("update", ["W1", "W1"], writers=1, world=world)
+    replay_schedule("update", ["W1", "W1"], writers=1, world=world)
     assert cache.pttl(world.key) == -1
 
 
 def test_snapshot_endings():
     row = {"id": 42, "version": 1, "stock": 1}
-    from cacheaside_lab.races import Snapshot
-    from cacheaside_lab.versions import tombstone_value
+    from cacheaside_lab.races import WorldSnapshot
+    from cacheaside_lab.consistency.versions import tombstone_value
 
-    assert Snapshot(None, None, encode_row(row)).ending() == "empty"
-    assert Snapshot(tombstone_value(1), None, encode_row(row)).ending() == "empty"
-    assert Snapshot(encode_row(row), None, encode_row(row)).ending() == "fresh"
-    assert Snapshot(encode_row({**row, "version": 0}), None, encode_row(row)).ending() == "stale"
-    assert Snapshot("not json", None, encode_row(row)).ending() == "stale"
+    assert WorldSnapshot(None, None, encode_row(row)).ending() == "empty"
+    assert WorldSnapshot(tombstone_value(1), None, encode_row(row)).ending() == "empty"
+    assert WorldSnapshot(encode_row(row), None, encode_row(row)).ending() == "fresh"
+    assert WorldSnapshot(encode_row({**row, "version": 0}), None, encode_row(row)).ending() == "stale"
+    assert WorldSnapshot("not json", None, encode_row(row)).ending() == "stale"
 
 
 # -- timed schedules: what a *delayed* double delete bets on -------------------------------------
@@ -237,7 +237,7 @@ def test_a_delayed_double_delete_only_saves_readers_faster_than_the_delay(world)
 
     def ending(gap_ms, delay_ms):
         times = {"R1": [0, 0.5, 0.5 + gap_ms], "W1": [1, 2, 2 + delay_ms]}
-        return replay("double-delete", schedule_from_times(times), readers=1, writers=1, world=world).state.ending()
+        return replay_schedule("double-delete", schedule_from_times(times), readers=1, writers=1, world=world).state.ending()
 
     assert ending(gap_ms=5, delay_ms=50) == "empty"  # the second delete removes the old row
     assert ending(gap_ms=500, delay_ms=50) == "stale"  # a reader slower than the delay still lands

@@ -6,13 +6,13 @@ import matplotlib
 import numpy as np
 import pytest
 
-from cacheaside_lab import ratio_explorer as rx
+from cacheaside_lab.widgets import ratio_explorer as rx
 
 matplotlib.use("Agg")
 
 
 def test_the_simulated_point_sits_on_the_closed_form_curve():
-    view = rx.explore(ratio=30, requests=400_000)
+    view = rx.explore_ratios(ratio=30, requests=400_000)
     point, model = view["point"], rx.expected(view["settings"], 30)
     assert point.reads / point.writes == pytest.approx(30, rel=0.05)
     assert point.hit_ratio == pytest.approx(float(model["hit_ratio"]), abs=0.01)
@@ -30,8 +30,8 @@ def test_curves_say_reads_must_dominate_for_the_cache_to_pay():
 
 
 def test_ttl_only_shows_stale_reads_and_delete_does_not():
-    ttl_only = rx.explore(strategy="ttl-only", requests=200_000)
-    delete = rx.explore(strategy="delete", requests=200_000)
+    ttl_only = rx.explore_ratios(strategy="ttl-only", requests=200_000)
+    delete = rx.explore_ratios(strategy="delete", requests=200_000)
     assert ttl_only["point"].stale_read_fraction > 0.5 and delete["point"].stale_read_fraction == 0
     assert "stale reads" in rx.describe(ttl_only) and "100:1" in rx.describe(ttl_only)
 
@@ -44,7 +44,7 @@ def test_summary_rows_cover_every_ratio():
 
 
 def test_draw_labels_every_panel():
-    figure = rx.draw(rx.explore(requests=100_000))
+    figure = rx.draw(rx.explore_ratios(requests=100_000))
     axes = figure.get_axes()
     assert len(axes) == 4
     assert all(ax.get_title() and ax.get_ylabel() for ax in axes)
@@ -56,8 +56,8 @@ def test_a_redraw_moves_the_data_of_the_same_panels():
 
     plot = rx.ExplorerPlot(Figure(figsize=(10, 6)))
     axes = plot.figure.get_axes()
-    first = plot.update(rx.explore(requests=100_000)).png()
-    view = rx.explore(ratio=2, db_latency_ms=20, requests=100_000)
+    first = plot.update(rx.explore_ratios(requests=100_000)).png()
+    view = rx.explore_ratios(ratio=2, db_latency_ms=20, requests=100_000)
     second = plot.update(view).png()
     assert plot.figure.get_axes() == axes  # nothing rebuilt
     assert first.startswith(b"\x89PNG") and second.startswith(b"\x89PNG") and first != second

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from cacheaside_lab import redis_server as redis_server_module
-from cacheaside_lab.redis_server import RedisServer, RedisServerUnavailable
+from cacheaside_lab.stores import redis_server as redis_server_module
+from cacheaside_lab.stores.redis_server import RedisServer, RedisServerUnavailable
 
 
 def pid_alive(pid: int) -> bool:
@@ -190,7 +190,7 @@ def test_cli_server_is_stopped_and_its_folder_removed_on_every_stop_signal(signu
 
 SCRIPT = """
 import sys, time
-from cacheaside_lab.redis_server import RedisServer
+from cacheaside_lab.stores.redis_server import RedisServer
 server = RedisServer().start()
 print(server.pid, server.directory, flush=True)
 time.sleep(60)

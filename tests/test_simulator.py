@@ -17,9 +17,10 @@ import numpy as np
 import pytest
 import time_machine
 
-from cacheaside_lab import CacheAside, models
-from cacheaside_lab.keys import clear_course_keys
-from cacheaside_lab.simulator import TICKS_PER_SECOND, Trace, Workload, replay, simulate
+from cacheaside_lab import CacheAside
+from cacheaside_lab.models import closed_forms as models
+from cacheaside_lab.core.keys import clear_course_keys
+from cacheaside_lab.models.simulator import TICKS_PER_SECOND, Trace, Workload, replay, simulate
 from test_models import cycle_estimate
 
 STRATEGIES = ["ttl-only", "delete", "update"]
@@ -209,7 +210,7 @@ def test_keywords_override_a_workload():
 
 def test_many_batches_give_the_same_answer_as_one(monkeypatch):
     """Keys are played in batches; splitting the same requests differently changes nothing."""
-    from cacheaside_lab import simulator
+    from cacheaside_lab.models import simulator
 
     reads, writes, lost = random_requests(3, reads=2000, writes=300, keys=40, horizon=400, step=0.05)
     whole = replay(reads, writes, ttl=1.0, strategy="delete", lost=lost)
@@ -294,7 +295,7 @@ def test_replay_checks_its_input():
 @pytest.mark.parametrize("warm_start", [False, True])
 def test_a_hot_key_played_in_windows_gives_the_same_answer(strategy, warm_start, monkeypatch):
     """A key with more reads than a batch is played window by window, carrying the cached entry over."""
-    from cacheaside_lab import simulator
+    from cacheaside_lab.models import simulator
 
     rng = np.random.default_rng(8)
     shift = 30
@@ -313,7 +314,7 @@ def test_a_hot_key_played_in_windows_gives_the_same_answer(strategy, warm_start,
 
 
 def test_simulate_plays_a_hot_key_in_windows(monkeypatch):
-    from cacheaside_lab import simulator
+    from cacheaside_lab.models import simulator
 
     calls = []
     original = simulator._play_in_windows

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from cacheaside_lab.simulator import (
+from cacheaside_lab.models.simulator import (
     MAX_KEYS,
     MAX_REPLAY_REQUESTS,
     MAX_REQUESTS,

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from cacheaside_lab import validation
-from cacheaside_lab.stats import CacheStats
-from cacheaside_lab.tables import format_table
+from cacheaside_lab.core import validation
+from cacheaside_lab.core.stats import CacheStats
+from cacheaside_lab.course.tables import format_table
 
 
 @pytest.mark.parametrize(

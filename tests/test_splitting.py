@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from cacheaside_lab import ProductDB, RecordingProxy
-from cacheaside_lab.clock import ClockedCache, VirtualClock
-from cacheaside_lab.models import expected_results
-from cacheaside_lab.splitting import (
+from cacheaside_lab.failure.clock import ClockedCache, VirtualClock
+from cacheaside_lab.models.closed_forms import expected_results
+from cacheaside_lab.experiments.splitting import (
     PLANS,
     InventoryDB,
     SplitProductCache,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cacheaside_lab.keys import make_key
-from cacheaside_lab.redis_server import RedisServer, find_redis_server
-from cacheaside_lab.total_miss import (
+from cacheaside_lab.core.keys import make_key
+from cacheaside_lab.stores.redis_server import RedisServer, find_redis_server
+from cacheaside_lab.experiments.total_miss import (
     DelayedFills,
     clear_event,
     eviction_storm,

@@ -8,8 +8,8 @@ import time
 import pytest
 import time_machine
 
-from cacheaside_lab.keys import make_key
-from cacheaside_lab.versions import VersionedCache, is_tombstone, read_at_least, tombstone_value, version_of
+from cacheaside_lab.core.keys import make_key
+from cacheaside_lab.consistency.versions import VersionedCache, is_tombstone, read_at_least, tombstone_value, version_of
 
 
 def row(version):

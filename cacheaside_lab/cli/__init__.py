@@ -13,8 +13,8 @@ import sys
 
 import redis
 
-from ..redact import redact_secrets
-from ..redis_server import RedisServerUnavailable
+from ..stores.redact import redact_secrets
+from ..stores.redis_server import RedisServerUnavailable
 
 COMMANDS = ("doctor", "redis", "clean", "race", "simulate", "herd", "check")
 

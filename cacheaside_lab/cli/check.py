@@ -10,8 +10,8 @@ collect results, complete even when the learner's code killed its kernel:
     for lab in submissions/*.ipynb; do cacheaside-lab check "$lab" --json > "$lab.json"; done
 """
 
-from ..grading import DEFAULT_NOTEBOOK_TIMEOUT_S, DEFAULT_TIMEOUT_S, grade
-from ..validation import require_non_negative, require_positive
+from ..course.grading import DEFAULT_NOTEBOOK_TIMEOUT_S, DEFAULT_TIMEOUT_S, grade
+from ..core.validation import require_non_negative, require_positive
 from .output import add_json_flag, emit
 
 HELP = "grade a lab notebook: run it in a fresh kernel, report each exercise passed/failed"

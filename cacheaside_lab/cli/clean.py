@@ -6,8 +6,8 @@ is one ``:``-terminated segment (checked before anything is deleted), so cleanin
 selects ``product:…`` only, never ``products:…``.
 """
 
-from ..backend import connect_cache, describe_backend
-from ..keys import clear_course_keys, prefix_start, root_namespace
+from ..stores.backend import connect_cache, describe_backend
+from ..core.keys import clear_course_keys, prefix_start, root_namespace
 from .output import add_json_flag, emit
 
 HELP = "delete the course's own keys (never anything outside its namespace)"

@@ -1,6 +1,6 @@
 """Check that this machine is ready for the course: Python, packages, cache backend, widgets."""
 
-from ..doctor import format_report, report
+from ..course.environment import format_report, report
 from .output import add_json_flag, emit
 
 HELP = "check Python, packages, the cache backend and the widgets extension"

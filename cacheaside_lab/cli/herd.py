@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import redis
 
-from ..backend import connect_cache, describe_backend
-from ..herd import MAX_HERD_CLIENTS, run_herd
-from ..herd_model import simulate_expiries
-from ..validation import require_count, require_non_negative, require_positive
+from ..stores.backend import connect_cache, describe_backend
+from ..experiments.herd import MAX_HERD_CLIENTS, run_herd
+from ..models.herd import simulate_expiries
+from ..core.validation import require_count, require_non_negative, require_positive
 from .output import add_json_flag, emit
 
 HELP = "thundering herd: N threads on one cold key, or --simulate many expiries"

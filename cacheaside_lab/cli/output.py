@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from ..redact import redact_secrets
+from ..stores.redact import redact_secrets
 
 
 def add_json_flag(parser) -> None:

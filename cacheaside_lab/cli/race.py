@@ -9,11 +9,11 @@ holding a row the database no longer has.
 
 from __future__ import annotations
 
-from ..backend import connect_cache, describe_backend
-from ..keys import clear_course_keys
-from ..races import STRATEGY_NAMES, RaceWorld, explore
+from ..stores.backend import connect_cache, describe_backend
+from ..core.keys import clear_course_keys
+from ..races import STRATEGY_NAMES, RaceWorld, explore_interleavings
 from ..races.explorer import MAX_ACTORS, check_enumerable
-from ..tables import format_table
+from ..course.tables import format_table
 from .output import add_json_flag, emit
 
 HELP = "count how many interleavings of readers and writers leave the cache stale"
@@ -34,7 +34,7 @@ def run(args) -> int:
     check_enumerable(args.readers, args.writers)  # a clear error before touching anything
     client = connect_cache(args.redis_url)
     try:
-        result = explore(args.strategy, args.readers, args.writers, world=RaceWorld(client, prefix=PREFIX))
+        result = explore_interleavings(args.strategy, args.readers, args.writers, world=RaceWorld(client, prefix=PREFIX))
     finally:
         clear_course_keys(client, f"{PREFIX}:")
     data = result.as_dict()

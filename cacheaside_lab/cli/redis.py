@@ -6,7 +6,7 @@ and its temporary directory is removed. Point the course at it with the
 ``CACHEASIDE_REDIS_URL`` line it prints.
 """
 
-from ..redis_server import EVICTION_POLICIES, serve_forever
+from ..stores.redis_server import EVICTION_POLICIES, serve_forever
 
 HELP = "run a private redis-server for the course (needs the redis-server binary)"
 

@@ -3,12 +3,12 @@
 Rates are per second for the whole catalogue, times in seconds. Prints hit ratio, database load,
 latency and stale reads; ``--json`` prints one object (``elapsed_s`` is the wall time of the
 simulation itself). The model fills instantly, so stale reads under ``delete`` and ``update``
-come only from ``--lost-invalidations``; see ``cacheaside_lab/simulator.py``.
+come only from ``--lost-invalidations``; see ``cacheaside_lab/models/simulator.py``.
 """
 
-from ..cache_aside import WRITE_STRATEGIES
-from ..simulator import Workload, simulate
-from ..tables import format_table
+from ..core.cache_aside import WRITE_STRATEGIES
+from ..models.simulator import Workload, simulate
+from ..course.tables import format_table
 from .output import add_json_flag, emit
 
 HELP = "simulate a workload: hit ratio, database load, latency and stale reads"

@@ -19,6 +19,8 @@ Pass a name (a fresh protection with default settings) or an instance for other 
 ``protection=RedisLock(lock_ms=2_000)``. TTL jitter (``CacheAside(ttl_jitter=0.1)``) and
 :func:`warm` are the two remedies for synchronized expiry and cold starts; they combine with any
 of the above.
+
+Used by lecture 06 and lab 06 (the thundering herd), and by ``cacheaside-lab herd``.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ extra data next to the value (stale-while-revalidate, XFetch) also take over the
 
 Protections talk to ``CacheAside`` only through its public hooks: ``load``, ``decode``, ``store``,
 ``cache_error`` (and ``key``, ``ttl_ms``, ``encode``), and to the stored format only through
-:mod:`cacheaside_lab.entries`.
+:mod:`cacheaside_lab.core.entries`.
 
 A protection is made for one ``CacheAside`` (``make_protection`` builds a fresh one from a name),
 so its counters describe that cache's traffic only.
@@ -21,8 +21,8 @@ import threading
 import time
 from dataclasses import dataclass, field, fields
 
-from ..entries import CACHE_ERRORS, MAX_TTL_SECONDS, MISS, decode_plain
-from ..validation import require_positive
+from ..core.entries import CACHE_ERRORS, MAX_TTL_SECONDS, MISS, decode_plain
+from ..core.validation import require_positive
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Plain cache-aside stores the value and lets Redis expire it; once Redis has dropped it nobody
 can tell how old it was. The two protections that act *around* the expiry store an envelope
-instead, as JSON (the format lives in :mod:`cacheaside_lab.entries`)::
+instead, as JSON (the format lives in :mod:`cacheaside_lab.core.entries`)::
 
     {"v":1,"kind":"xfetch","value":{...the row...},"expires_at":1767225600.25,"delta":0.0213}
 
@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import time
 
-from ..entries import MISS, decode_envelope, encode_envelope
-from ..validation import require_non_negative
+from ..core.entries import MISS, decode_envelope, encode_envelope
+from ..core.validation import require_non_negative
 
 
 class EnvelopeMixin:

@@ -1,6 +1,6 @@
 """Memcache-style leases as a herd protection (the herd half of leases).
 
-This reuses :mod:`cacheaside_lab.leases`. On a miss the reader calls ``get_or_lease``, one atomic
+This reuses :mod:`cacheaside_lab.consistency.leases`. On a miss the reader calls ``get_or_lease``, one atomic
 Lua step that GETs the key and, if it is missing, hands out a lease token unless one is already
 outstanding:
 
@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import time
 
-from ..entries import CACHE_ERRORS, MISS
-from ..leases import Leases, lease_key, new_token
-from ..validation import require_positive
+from ..core.entries import CACHE_ERRORS, MISS
+from ..consistency.leases import Leases, lease_key, new_token
+from ..core.validation import require_positive
 from .base import Protection, backoff_ms, require_expiry_ms
 
 

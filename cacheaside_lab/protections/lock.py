@@ -28,8 +28,8 @@ from __future__ import annotations
 import secrets
 import time
 
-from ..entries import CACHE_ERRORS, MISS
-from ..validation import require_positive
+from ..core.entries import CACHE_ERRORS, MISS
+from ..core.validation import require_positive
 from .base import Protection, backoff_ms, require_expiry_ms
 
 LOCK_SUFFIX = ":lock"

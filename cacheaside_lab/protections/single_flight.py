@@ -23,8 +23,8 @@ import threading
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from ..entries import CACHE_ERRORS, MISS
-from ..validation import require_positive
+from ..core.entries import CACHE_ERRORS, MISS
+from ..core.validation import require_positive
 from .base import Protection
 
 

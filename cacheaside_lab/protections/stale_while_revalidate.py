@@ -23,7 +23,7 @@ and a "win" flag for the one client that should refresh).
 
 from __future__ import annotations
 
-from ..entries import CACHE_ERRORS, require_ttl
+from ..core.entries import CACHE_ERRORS, require_ttl
 from .envelope import EnvelopeMixin
 from .lock import RedisLock, acquire, release
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..validation import require_count
+from ..core.validation import require_count
 
 
 def warm(cache_aside, item_ids: Iterable, *, batch: int = 100) -> int:

@@ -25,7 +25,7 @@ import random
 
 import numpy as np
 
-from ..validation import require_positive
+from ..core.validation import require_positive
 from .base import Protection
 from .envelope import EnvelopeMixin
 

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 
 from .scheduler import check_scenario
 from .strategies import Actor, Strategy, get_strategy, make_actors
-from .world import RaceWorld, Snapshot
+from .world import RaceWorld, WorldSnapshot
 
 # What "small enough to enumerate" means: at most this many actors, readers and writers together.
 # Four actors take a few seconds (every step is a real command; benchmarks/race_enumeration.py
@@ -96,7 +96,7 @@ class Exploration:
 
     @property
     def example_schedule(self) -> list[str] | None:
-        """The stale example as a schedule for :func:`replay` (a list of actor names)."""
+        """The stale example as a schedule for :func:`replay_schedule` (a list of actor names)."""
         return None if self.example_stale is None else [actor for actor, _ in self.example_stale]
 
     def as_dict(self) -> dict:
@@ -114,7 +114,7 @@ def _count(number: int, noun: str) -> str:
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
-def _ending_tally(snapshot: Snapshot) -> Tally:
+def _ending_tally(snapshot: WorldSnapshot) -> Tally:
     ending = snapshot.ending()
     return Tally(1, ending == "stale", ending == "fresh", ending == "empty", () if ending == "stale" else None)
 
@@ -126,12 +126,12 @@ def _settled(actor: Actor) -> Actor:
     return Actor(actor.name, actor.role, actor.index, done=True) if actor.done else actor
 
 
-def explore(strategy, readers: int = 0, writers: int = 2, *, cache=None, world: RaceWorld | None = None,
+def explore_interleavings(strategy, readers: int = 0, writers: int = 2, *, cache=None, world: RaceWorld | None = None,
             warm: bool = False) -> Exploration:
     """Count every interleaving of ``readers`` and ``writers`` under ``strategy``, and the stale ones.
 
-    >>> explore("update", writers=2)          # 6 executions, 2 stale
-    >>> explore("delete", readers=1, writers=1)  # 10 executions, 1 stale
+    >>> explore_interleavings("update", writers=2)          # 6 executions, 2 stale
+    >>> explore_interleavings("delete", readers=1, writers=1)  # 10 executions, 1 stale
     """
     check_enumerable(readers, writers)
     strategy = get_strategy(strategy)
@@ -140,7 +140,7 @@ def explore(strategy, readers: int = 0, writers: int = 2, *, cache=None, world: 
     memo: dict[tuple, Tally] = {}
     steps_run = 0
 
-    def count(actors: tuple[Actor, ...], snapshot: Snapshot) -> Tally:
+    def count(actors: tuple[Actor, ...], snapshot: WorldSnapshot) -> Tally:
         nonlocal steps_run
         state = (actors, snapshot)
         if state in memo:
@@ -198,7 +198,7 @@ def all_executions(strategy, readers: int = 0, writers: int = 2, *, cache=None,
         if not movable:
             if len(found) >= limit:
                 raise ValueError(
-                    f"more than {limit:,} executions: too many to list one by one; use explore() to count them."
+                    f"more than {limit:,} executions: too many to list one by one; use explore_interleavings() to count them."
                 )
             found.append(Execution(tuple(path), snapshot.ending(), snapshot.describe()))
             return
@@ -215,4 +215,4 @@ def all_executions(strategy, readers: int = 0, writers: int = 2, *, cache=None,
 def compare(strategies, sizes, *, cache=None, world: RaceWorld | None = None) -> list[Exploration]:
     """Explore every strategy at every (readers, writers) size, for a strategy × size table."""
     world = world if world is not None else RaceWorld(cache)
-    return [explore(strategy, readers, writers, world=world) for strategy in strategies for readers, writers in sizes]
+    return [explore_interleavings(strategy, readers, writers, world=world) for strategy in strategies for readers, writers in sizes]

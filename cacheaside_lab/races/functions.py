@@ -23,10 +23,10 @@ import threading
 import time
 from collections.abc import Callable
 
-from ..validation import require_callable, require_count
+from ..core.validation import require_callable, require_count
 from .explorer import Exploration
 from .scheduler import check_scenario
-from .world import RaceWorld, Snapshot
+from .world import RaceWorld, WorldSnapshot
 
 DEFAULT_MAX_CALLS = 25  # per actor and run: a read or a write makes a handful of calls
 DEFAULT_MAX_EXECUTIONS = 5_000
@@ -370,7 +370,7 @@ def explore_functions(reader, writer, readers: int, writers: int, *, world: Race
 
 
 def replay_functions(reader, writer, schedule: list[str], *, readers: int, writers: int,
-                     world: RaceWorld | None = None, cache=None, warm: bool = False) -> tuple[list, Snapshot]:
+                     world: RaceWorld | None = None, cache=None, warm: bool = False) -> tuple[list, WorldSnapshot]:
     """Run plain functions in the order ``schedule`` gives; returns ``(steps, final snapshot)``."""
     world = world if world is not None else RaceWorld(cache)
     race = FunctionRace(reader, writer, readers, writers, world=world, warm=warm)

@@ -3,7 +3,7 @@
 ``Stepper("update", writers=2)`` sets up product 42 (cold cache, row at version 0) and two
 writers. ``stepper.step("W1")`` runs W1's next step against the real cache and database and
 records what was sent, what came back, and the database and cache state right after it.
-``replay("update", ["W1", "W2", "W2", "W1"], writers=2)`` does a whole schedule in one call.
+``replay_schedule("update", ["W1", "W2", "W2", "W1"], writers=2)`` does a whole schedule in one call.
 
 Nothing here is a model of Redis or SQLite: the steps are the real calls, and the state shown
 after each one is read back from the real cache and database.
@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..tables import format_table
-from ..validation import require_count
+from ..course.tables import format_table
+from ..core.validation import require_count
 from .strategies import Actor, get_strategy, make_actors
-from .world import RaceWorld, Snapshot
+from .world import RaceWorld, WorldSnapshot
 
 MAX_STEPPER_ACTORS = 8
 
@@ -31,7 +31,7 @@ class StepRecord:
     step: str
     command: str
     result: str
-    after: Snapshot
+    after: WorldSnapshot
 
     def row(self) -> list:
         state = self.after.describe()
@@ -154,7 +154,7 @@ class Stepper:
         return f"<Stepper {self.strategy.name}: {self.summary()}>"
 
 
-def replay(strategy, schedule: Iterable[str], *, readers: int = 0, writers: int = 2, cache=None,
+def replay_schedule(strategy, schedule: Iterable[str], *, readers: int = 0, writers: int = 2, cache=None,
            world: RaceWorld | None = None, warm: bool = False) -> Stepper:
     """Run one interleaving from the start and return the :class:`Stepper` holding its history."""
     return Stepper(strategy, readers, writers, cache=cache, world=world, warm=warm).run(schedule)

@@ -28,8 +28,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ..validation import require_choice
-from ..versions import is_tombstone, version_of
+from ..core.validation import require_choice
+from ..consistency.versions import is_tombstone, version_of
 from .world import RaceWorld, encode_row, row_label, value_label
 
 

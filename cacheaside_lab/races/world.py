@@ -18,12 +18,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from ..backend import connect_cache
-from ..db import ProductDB
-from ..keys import clear_course_keys, make_key
-from ..leases import Leases, lease_key
-from ..validation import require_positive, require_text
-from ..versions import VersionedCache, is_tombstone, version_of
+from ..stores.backend import connect_cache
+from ..stores.db import ProductDB
+from ..core.keys import clear_course_keys, make_key
+from ..consistency.leases import Leases, lease_key
+from ..core.validation import require_positive, require_text
+from ..consistency.versions import VersionedCache, is_tombstone, version_of
 
 PRODUCT_ID = 42
 DEFAULT_TTL_MS = 300_000
@@ -95,7 +95,7 @@ def value_label(value: str | None) -> str:
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class WorldSnapshot:
     """The shared state at one instant: the cached value, the lease holder, the row (JSON)."""
 
     value: str | None
@@ -160,7 +160,7 @@ class RaceWorld:
         self.leases = Leases(self.cache, lease_ms=lease_ms)
         self.versions = VersionedCache(self.cache, ttl_ms=ttl_ms or DEFAULT_TTL_MS)
         self.initial_row = self.db.current(PRODUCT_ID)
-        self._known: Snapshot | None = None
+        self._known: WorldSnapshot | None = None
 
     # -- what the actors' steps use ------------------------------------------------------
 
@@ -176,14 +176,14 @@ class RaceWorld:
 
     # -- the scheduler's bookkeeping -----------------------------------------------------
 
-    def reset(self, *, warm: bool = False, clear_prefix: bool = False) -> Snapshot:
+    def reset(self, *, warm: bool = False, clear_prefix: bool = False) -> WorldSnapshot:
         """Cold cache (or ``warm``: holding version 0), no lease, the row back at version 0."""
         if clear_prefix:
             clear_course_keys(self.cache, f"{self.prefix}:")
         value = encode_row(self.initial_row) if warm else None
-        return self.restore(Snapshot(value, None, encode_row(self.initial_row)), force=True)
+        return self.restore(WorldSnapshot(value, None, encode_row(self.initial_row)), force=True)
 
-    def snapshot(self, touched: str | None = None) -> Snapshot:
+    def snapshot(self, touched: str | None = None) -> WorldSnapshot:
         """Read the real state back: GET the key and the lease (one MGET), SELECT the row.
 
         ``touched="cache"`` (or ``"database"``) says the only command since the last snapshot
@@ -198,10 +198,10 @@ class RaceWorld:
             row = known.row
         else:
             row = encode_row(self.db.current(self.product_id))
-        self._known = Snapshot(value, lease, row)
+        self._known = WorldSnapshot(value, lease, row)
         return self._known
 
-    def restore(self, snapshot: Snapshot, *, force: bool = False) -> Snapshot:
+    def restore(self, snapshot: WorldSnapshot, *, force: bool = False) -> WorldSnapshot:
         """Make the real cache and database hold ``snapshot`` again (only what differs)."""
         known = None if force else self._known
         if known is None or known.value != snapshot.value or known.lease != snapshot.lease:

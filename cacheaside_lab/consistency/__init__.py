@@ -1,0 +1,12 @@
+"""Keeping the cache close to the database: leases, versions, a change log, and measuring it.
+
+* :mod:`.leases`: memcache-style leases on Redis (``get_or_lease`` in Lua, compare-and-set ``fill``,
+  ``release``, ``invalidate``): the fix for the fill race (lecture 03; also the ``lease`` herd
+  protection, :mod:`cacheaside_lab.protections.lease`);
+* :mod:`.versions`: versioned entries with tombstones (Lua fill-if-newer) and ``read_at_least``
+  for read-your-writes (lecture 03);
+* :mod:`.changelog`: change-log invalidation (a trigger-fed table tailed by an invalidator),
+  fan-out to several caches, bulk jobs (lecture 09);
+* :mod:`.measure`: consistency in nines within M seconds, read-your-writes markers (lecture 09 and
+  lab 09).
+"""

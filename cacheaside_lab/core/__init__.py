@@ -1,0 +1,17 @@
+"""The pattern itself: the part a service would copy into its own code base.
+
+* :mod:`.cache_aside`: :class:`CacheAside` (get / get_many / invalidate / set / update, write
+  strategies, mandatory TTL, JSON values) and the hooks protections build on;
+* :mod:`.entries`: what a stored value looks like (plain JSON or an envelope), the miss sentinel and
+  the cache errors the layer treats as "the cache is unavailable";
+* :mod:`.stats`: :class:`CacheStats`, thread-safe hit/miss/error counters;
+* :mod:`.keys`: the course's root namespace, ``make_key`` and ``clear_course_keys`` (SCAN + DEL of
+  its own keys, never anything else);
+* :mod:`.validation`: one clear message per bad argument, used by every public function;
+* :mod:`.patterns`: read-through, write-through and write-behind, for comparison.
+
+Used by every lecture and lab (01 builds the pattern by hand, then uses :class:`CacheAside`;
+notebook 01 compares it with :mod:`.patterns`). :class:`CacheAside` reaches outside ``core`` for
+two options only: ``protection=`` (:mod:`cacheaside_lab.protections`) and ``breaker=``
+(:mod:`cacheaside_lab.failure.breaker`).
+"""

@@ -1,0 +1,15 @@
+"""Course tooling: lab checks, grading, lab generation, notebook execution, the environment report.
+
+* :mod:`.checks`: ``framework`` (``CheckFailed``, ``@exercise``, ``attempt``, ``expect``), ``guard``
+  (checks verified in the kernel) and one ``labNN`` module per lab (labs 01 to 09);
+* :mod:`.grading`, :mod:`.grading_scan`, :mod:`.grading_lock`: ``cacheaside-lab check``: run a lab
+  in a fresh kernel, refuse cells that tamper with checks, one grader per namespace at a time;
+* :mod:`.labgen`: generates ``labs/`` from ``solutions/`` (``python -m cacheaside_lab.course.labgen``,
+  ``make labs``);
+* :mod:`.execute`: re-executes notebooks in place (``python -m cacheaside_lab.course.execute``,
+  ``make notebooks``);
+* :mod:`.environment`: the environment report of notebook 00 and ``cacheaside-lab doctor`` (named
+  so it is not confused with the subcommand :mod:`cacheaside_lab.cli.doctor`);
+* :mod:`.launch`: ``make lab``'s launcher, which stops JupyterLab, kernels and servers on Ctrl-C;
+* :mod:`.tables`: plain-text tables, what nbval compares (every lecture prints with them).
+"""

@@ -1,0 +1,15 @@
+"""Experiments on the real cache and the real database, one module per lesson.
+
+* :mod:`.herd`: thundering-herd experiments with real threads (barrier start, arrival rates),
+  ``run_together`` (lecture 06, ``cacheaside-lab herd``);
+* :mod:`.total_miss`: total-miss experiments in virtual time: clear, restart, eviction storm,
+  warming (lecture 06);
+* :mod:`.splitting`: split payloads (a stable slice and a volatile key, one MGET) and field planning
+  (lecture 07 and lab 07);
+* :mod:`.outage`: faults, a real ``redis-server`` crash, the breaker, database capacity (lecture 08);
+* :mod:`.metrics`: operating metrics from counters: hit/miss rate, fill latency, database
+  amplification (lecture 09);
+* :mod:`.dashboard`: replayed and live dashboards, pure frames and a thin widget (lecture 09).
+
+Their formulas and pure simulations are in :mod:`cacheaside_lab.models`.
+"""

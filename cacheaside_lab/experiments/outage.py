@@ -1,0 +1,385 @@
+"""A cache outage in the middle of a workload, replayed in virtual time (notebook 08).
+
+:func:`run_outage` sends a steady stream of product reads (and a few writes) through the real
+:class:`~cacheaside_lab.core.cache_aside.CacheAside`, on the real cache and the real SQLite
+catalogue, and takes the cache away for a while:
+
+* ``failure="refused"``: the cache host answers "connection refused" at once (a crashed process);
+* ``failure="timeout"``: nothing answers and every command waits ``timeout_ms`` (a dead host, a
+  network partition), which is the expensive kind;
+* ``comes_back="empty"``: the cache returns with no data (a restart without persistence), so the
+  database also takes the cold-cache wave after the outage; ``"with-data"``: it returns with what it
+  held (a partition that heals), including entries whose invalidations were lost meanwhile.
+
+Time is virtual (:mod:`cacheaside_lab.failure.clock`): reads arrive at seeded Poisson times, and what a
+read *costs* (cache commands, timeouts, the database query) is added up on a separate meter, so a
+60-second run takes about a second and gives the same numbers on every machine and on both
+backends. Each read's answer is compared with the database, so "slower but correct" is counted,
+not assumed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..failure.breaker import CircuitBreaker
+from ..core.cache_aside import CacheAside
+from ..failure.clock import ClockedCache, VirtualClock
+from ..core.keys import clear_course_keys
+from ..failure.proxies import FaultyCache
+from ..core.validation import require_choice, require_count, require_non_negative, require_positive
+
+FAILURES = ("refused", "timeout")
+COMEBACKS = ("empty", "with-data")
+
+
+class CostMeter:
+    """Adds up what the current request has spent waiting (a ``sleep`` that costs no real time)."""
+
+    def __init__(self):
+        self.seconds = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.seconds += seconds
+
+
+def db_load_multiplier(hit_ratio: float) -> float:
+    """How many times the database's read load grows when the cache stops answering.
+
+    With hit ratio ``h`` the database sees ``(1 − h)`` of the reads; with no cache it sees all of
+    them: ``1 / (1 − h)`` times as many. 0.95 → 20×, 0.99 → 100×.
+    """
+    h = require_non_negative("hit_ratio", hit_ratio)
+    if h >= 1:
+        raise ValueError(f"hit_ratio must be below 1 (got {hit_ratio!r}); at 1 the database sees no reads at all.")
+    return 1 / (1 - h)
+
+
+@dataclass
+class OutageRun:
+    """Per-second series of one run, plus totals. Times are virtual seconds; costs milliseconds."""
+
+    seconds: np.ndarray  # start of each one-second bucket
+    reads: np.ndarray
+    hits: np.ndarray
+    db_reads: np.ndarray
+    cache_errors: np.ndarray  # reads whose GET failed or was refused by the breaker
+    mean_read_ms: np.ndarray
+    max_read_ms: np.ndarray
+    wrong_answers: int  # reads whose answer differed from the database at that moment
+    stale_answers: int  # of those, answers served from the cache
+    outage: tuple[float, float]
+    breaker: CircuitBreaker | None
+    cache_commands: int  # commands that reached (or tried to reach) the cache
+    failed_commands: int  # of those, how many failed
+    read_ms: np.ndarray = field(repr=False)  # cost of every read, in arrival order
+    read_at: np.ndarray = field(repr=False)  # arrival time of every read
+
+    @property
+    def total_reads(self) -> int:
+        return int(self.reads.sum())
+
+    def window(self, start: float, end: float) -> dict:
+        """Totals for reads that arrived in ``[start, end)``."""
+        mask = (self.read_at >= start) & (self.read_at < end)
+        in_buckets = (self.seconds >= start) & (self.seconds < end)
+        reads = int(mask.sum())
+        return {
+            "reads": reads,
+            "db_reads": int(self.db_reads[in_buckets].sum()),
+            "hit_ratio": float(self.hits[in_buckets].sum() / reads) if reads else 0.0,
+            "mean_read_ms": float(self.read_ms[mask].mean()) if reads else 0.0,
+            "max_read_ms": float(self.read_ms[mask].max()) if reads else 0.0,
+        }
+
+    def summary_rows(self, phases: dict[str, tuple[float, float]]) -> list[list]:
+        """One row per named phase: reads, DB reads per second, hit ratio, mean and max read cost."""
+        rows = []
+        for name, (start, end) in phases.items():
+            w = self.window(start, end)
+            rows.append(
+                [name, w["reads"], w["db_reads"] / (end - start), w["hit_ratio"], w["mean_read_ms"], w["max_read_ms"]]
+            )
+        return rows
+
+
+SUMMARY_HEADERS = ["phase", "reads", "DB reads/s", "hit ratio", "mean read (ms)", "max read (ms)"]
+
+
+def run_outage(
+    cache,
+    db,
+    *,
+    prefix: str = "outage-product",
+    seconds: float = 60.0,
+    read_rate: float = 100.0,
+    write_rate: float = 2.0,
+    keys: int = 100,
+    zipf: float = 1.0,
+    ttl: float = 300.0,
+    outage: tuple[float, float] = (20.0, 35.0),
+    failure: str = "timeout",
+    comes_back: str = "empty",
+    timeout_ms: float = 250.0,
+    cache_ms: float = 0.5,
+    db_ms: float = 10.0,
+    db_capacity: float | None = None,
+    breaker: CircuitBreaker | None = None,
+    warm: bool = True,
+    seed: int = 0,
+) -> OutageRun:
+    """Replay ``seconds`` of reads at ``read_rate``/s over ``keys`` products (Zipf ``zipf``) and
+    stock writes at ``write_rate``/s, with the cache failing during ``outage``.
+
+    ``breaker``: a :class:`CircuitBreaker` to put in front of the cache. Its clock is replaced by
+    the run's virtual clock. ``db_capacity``: queries per second the database can serve; beyond
+    it queries queue (one server, first come first served) and wait their turn. Returns an
+    :class:`OutageRun`.
+    """
+    require_positive("seconds", seconds, unit="seconds")
+    require_positive("read_rate", read_rate, unit="reads per second")
+    require_non_negative("write_rate", write_rate, unit="writes per second")
+    require_count("keys", keys, minimum=1, maximum=db.count())
+    require_non_negative("zipf", zipf)
+    require_choice("failure", failure, FAILURES)
+    require_choice("comes_back", comes_back, COMEBACKS)
+    start, end = outage
+    if not 0 <= start <= end <= seconds:
+        raise ValueError(f"outage must be (start, end) with 0 ≤ start ≤ end ≤ seconds (got {outage!r}).")
+
+    rng = np.random.default_rng(seed)
+    clock = VirtualClock()
+    meter = CostMeter()
+    clear_course_keys(cache, f"{prefix}:")
+    faulty = FaultyCache(
+        ClockedCache(cache, clock), latency_ms=cache_ms, timeout_ms=timeout_ms, sleep=meter.sleep, seed=seed
+    )
+    if breaker is not None:
+        breaker.clock = clock
+
+    if db_capacity is not None:
+        require_positive("db_capacity", db_capacity, unit="queries per second")
+    db_free_at = 0.0  # when the database finishes the work already queued
+
+    def load(product_id):
+        nonlocal db_free_at
+        if db_capacity is not None:
+            now = clock() + meter.seconds
+            meter.sleep(max(0.0, db_free_at - now))  # wait in the database's queue
+            db_free_at = max(now, db_free_at) + 1 / db_capacity
+        meter.sleep(db_ms / 1000)
+        return db.get_product(product_id)
+
+    products = CacheAside(
+        faulty, loader=load, writer=db.update_product, prefix=prefix, ttl=ttl, breaker=breaker
+    )
+
+    # the workload: Poisson arrivals, Zipf-popular products, a few stock writes
+    weights = 1.0 / np.arange(1, keys + 1) ** zipf
+    weights /= weights.sum()
+    n_reads = rng.poisson(read_rate * seconds)
+    read_at = np.sort(rng.uniform(0, seconds, n_reads))
+    read_ids = rng.choice(np.arange(1, keys + 1), size=n_reads, p=weights)
+    n_writes = rng.poisson(write_rate * seconds)
+    write_at = np.sort(rng.uniform(0, seconds, n_writes))
+    write_ids = rng.choice(np.arange(1, keys + 1), size=n_writes, p=weights)
+    new_stock = rng.integers(0, 500, n_writes)
+
+    if warm:  # a cache that has been running for a while: every product cached
+        products.get_many(range(1, keys + 1))
+        products.stats.reset()
+        faulty.commands = faulty.failures = 0
+        db_free_at = 0.0
+    db.reset_counters()
+    truth = {product_id: db.current(product_id) for product_id in range(1, keys + 1)}  # kept current below
+
+    events = sorted(
+        [(t, 0, "read", i) for i, t in enumerate(read_at)]
+        + [(t, 1, "write", i) for i, t in enumerate(write_at)]
+        + [(start, -2, "down", 0), (end, -1, "up", 0)]
+    )
+    costs = np.zeros(n_reads)
+    hit = np.zeros(n_reads, dtype=bool)
+    from_db = np.zeros(n_reads, dtype=bool)
+    errored = np.zeros(n_reads, dtype=bool)
+    wrong = stale = 0
+    for when, _order, kind, index in events:
+        clock.set(when)
+        if kind == "down":
+            if failure == "refused":
+                faulty.go_down()
+            else:
+                faulty.timeout_rate = 1.0
+        elif kind == "up":
+            faulty.come_back()
+            faulty.timeout_rate = 0.0
+            if comes_back == "empty":
+                clear_course_keys(cache, f"{prefix}:")
+        elif kind == "write":
+            product_id = int(write_ids[index])
+            truth[product_id] = products.update(product_id, stock=int(new_stock[index]))
+        else:
+            product_id = int(read_ids[index])
+            stats = products.stats
+            before = (stats.hits, stats.loader_calls, stats.errors)
+            meter.seconds = 0.0
+            answer = products.get(product_id)
+            costs[index] = meter.seconds * 1000
+            hit[index] = stats.hits > before[0]
+            from_db[index] = stats.loader_calls > before[1]
+            errored[index] = stats.errors > before[2]
+            if answer != truth[product_id]:
+                wrong += 1
+                stale += bool(hit[index])
+
+    buckets = np.arange(int(np.ceil(seconds)))
+    which = np.minimum(read_at.astype(int), len(buckets) - 1)
+
+    def per_second(values):
+        return np.bincount(which, weights=values, minlength=len(buckets))
+
+    reads = per_second(np.ones(n_reads)).astype(int)
+    sums = per_second(costs)
+    maxima = np.zeros(len(buckets))
+    np.maximum.at(maxima, which, costs)
+    return OutageRun(
+        seconds=buckets.astype(float),
+        reads=reads,
+        hits=per_second(hit).astype(int),
+        db_reads=per_second(from_db).astype(int),
+        cache_errors=per_second(errored).astype(int),
+        mean_read_ms=np.divide(sums, reads, out=np.zeros(len(buckets)), where=reads > 0),
+        max_read_ms=maxima,
+        wrong_answers=wrong,
+        stale_answers=stale,
+        outage=(float(start), float(end)),
+        breaker=breaker,
+        cache_commands=faulty.commands,
+        failed_commands=faulty.failures,
+        read_ms=costs,
+        read_at=read_at,
+    )
+
+
+@dataclass
+class LiveRestart:
+    """What a real-time loop of reads saw while a real redis-server crashed and came back."""
+
+    reads: int
+    correct: int
+    by_phase: dict  # phase -> {"reads", "hits", "errors", "db_reads", "mean_ms", "max_ms"}
+    breaker: CircuitBreaker | None
+
+
+def live_restart(
+    server,
+    db,
+    *,
+    prefix: str = "live-outage-product",
+    seconds: float = 1.5,
+    crash_at: float = 0.5,
+    restart_at: float = 1.0,
+    keys: int = 50,
+    breaker: CircuitBreaker | None = None,
+    seed: int = 0,
+) -> LiveRestart:
+    """Read products in a loop for ``seconds`` of real time through ``CacheAside`` on a real
+    ``server`` (a :class:`~cacheaside_lab.stores.redis_server.RedisServer`), kill it with SIGKILL at
+    ``crash_at`` and start it again at ``restart_at``. Every answer is checked against the
+    database. Timings are real, so they differ from run to run; the correctness does not.
+    """
+    import random
+    import time
+
+    require_positive("seconds", seconds, unit="seconds")
+    if not 0 <= crash_at <= restart_at <= seconds:
+        raise ValueError("need 0 ≤ crash_at ≤ restart_at ≤ seconds.")
+    rng = random.Random(seed)
+    client = server.client()
+    clear_course_keys(client, f"{prefix}:")
+    products = CacheAside(client, loader=db.get_product, prefix=prefix, ttl=300, breaker=breaker)
+    products.get_many(range(1, keys + 1))  # warm
+    products.stats.reset()
+    phases = {name: {"reads": 0, "hits": 0, "errors": 0, "db_reads": 0, "total_ms": 0.0, "max_ms": 0.0}
+              for name in ("before", "down", "after")}
+    reads = correct = 0
+    crashed = restarted = False
+    started = time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < seconds:
+        if not crashed and elapsed >= crash_at:
+            server.crash()
+            crashed = True
+        if crashed and not restarted and elapsed >= restart_at:
+            server.start()
+            restarted = True
+        phase = phases["before" if not crashed else "down" if not restarted else "after"]
+        product_id = rng.randint(1, keys)
+        stats = products.stats
+        before = (stats.hits, stats.errors, stats.loader_calls)
+        t0 = time.perf_counter()
+        answer = products.get(product_id)
+        ms = (time.perf_counter() - t0) * 1000
+        reads += 1
+        correct += answer == db.current(product_id)
+        phase["reads"] += 1
+        phase["hits"] += stats.hits - before[0]
+        phase["errors"] += stats.errors - before[1]
+        phase["db_reads"] += stats.loader_calls - before[2]
+        phase["total_ms"] += ms
+        phase["max_ms"] = max(phase["max_ms"], ms)
+    if not server.running:
+        server.start()
+    clear_course_keys(client, f"{prefix}:")
+    client.close()
+    for phase in phases.values():
+        phase["mean_ms"] = phase.pop("total_ms") / phase["reads"] if phase["reads"] else 0.0
+    return LiveRestart(reads=reads, correct=correct, by_phase=phases, breaker=breaker)
+
+
+FAULT_HEADERS = ["cache", "correct", "cache errors", "DB reads", "mean read (ms)", "max read (ms)"]
+
+
+def compare_faults(
+    cache,
+    db,
+    scenarios: dict[str, dict],
+    *,
+    prefix: str = "faults-product",
+    reads: int = 400,
+    keys: int = 20,
+    db_ms: float = 10.0,
+    seed: int = 0,
+) -> list[list]:
+    """Read ``reads`` products through ``CacheAside`` over a warm cache made sick in each way.
+
+    ``scenarios`` maps a name to :class:`FaultyCache` options (``{"down": True}``,
+    ``{"spike_rate": 0.05, "spike_ms": 800}`` …). Waiting is virtual: a read's cost is what its
+    cache commands, timeouts and database query added up to. One row per scenario, under
+    :data:`FAULT_HEADERS`.
+    """
+    require_count("reads", reads, minimum=1)
+    require_count("keys", keys, minimum=1, maximum=db.count())
+    ids = np.random.default_rng(seed).integers(1, keys + 1, reads)
+    rows = []
+    for name, options in scenarios.items():
+        meter = CostMeter()
+        clear_course_keys(cache, f"{prefix}:")
+        CacheAside(cache, loader=db.get_product, prefix=prefix, ttl=300).get_many(range(1, keys + 1))
+        faulty = FaultyCache(cache, sleep=meter.sleep, seed=seed, **options)
+
+        def load(product_id):
+            meter.sleep(db_ms / 1000)
+            return db.get_product(product_id)
+
+        products = CacheAside(faulty, loader=load, prefix=prefix, ttl=300)
+        costs, correct = [], 0
+        for product_id in ids:
+            meter.seconds = 0.0
+            correct += products.get(int(product_id)) == db.current(int(product_id))
+            costs.append(meter.seconds * 1000)
+        rows.append([name, correct, products.stats.errors, products.stats.loader_calls,
+                     float(np.mean(costs)), float(np.max(costs))])
+    clear_course_keys(cache, f"{prefix}:")
+    return rows

@@ -1,0 +1,278 @@
+"""Total-miss events: the cache empties at once and the database takes every read.
+
+A cache with hit ratio h lets through a share 1 − h of the reads. When it loses everything (a
+restart, a failover to an empty replica, somebody clearing it, an eviction storm) every read
+misses until the hot keys are back, so the database's load jumps by about ``1 / (1 − h)``: ×20
+at a 95% hit ratio, ×100 at 99%. A database sized for the steady state falls over; the cache
+was postponing the overload, not preventing it.
+
+:func:`total_miss_experiment` shows it on the real cache. A seeded stream of reads (Zipf
+popularity over the catalogue) and writes (each one updates the database and deletes the key) is
+replayed through ``CacheAside`` in *logical* time, so the result does not depend on the speed of
+the machine, and the same stream gives the same counts on fakeredis and on a real Redis. Fills
+land ``fill_ms`` of logical time after their miss (:class:`DelayedFills`), as they would with a
+database that takes that long: reads of a hot key that arrive meanwhile miss too. At
+``event_at_s`` an event empties the cache:
+
+* :func:`clear_event` deletes the lab's prefix (with ``clear_course_keys``, never a flush);
+* :func:`restart_event` restarts a throwaway redis-server (it keeps nothing on disk);
+* :func:`eviction_storm` floods a redis-server that has a small ``maxmemory`` with large values
+  until LRU eviction has pushed the products out (fakeredis does not evict).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core.cache_aside import CacheAside
+from ..stores.db import ProductDB
+from ..models.herd import total_miss_multiplier
+from ..core.keys import clear_course_keys, make_key
+from ..protections import warm as warm_keys
+from ..core.validation import require_count, require_non_negative, require_positive
+
+TOTAL_MISS_PREFIX = "total-miss"
+
+
+class DelayedFills:
+    """A cache client whose SETs land ``fill_s`` seconds of *logical* time after they are sent.
+
+    The experiment moves ``now`` forward as it replays requests; every command first applies
+    the SETs that are due. Everything else is passed through to the real client unchanged.
+    """
+
+    def __init__(self, client, fill_s: float):
+        self._client = client
+        self.fill_s = require_non_negative("fill_s", fill_s, unit="seconds")
+        self.now = 0.0
+        self._pending: list = []
+        self._order = itertools.count()
+
+    def _land(self) -> None:
+        while self._pending and self._pending[0][0] <= self.now:
+            _, _, key, value, px = heapq.heappop(self._pending)
+            self._client.set(key, value, px=px)
+
+    def get(self, key):
+        self._land()
+        return self._client.get(key)
+
+    def set(self, key, value, px=None, **kwargs):
+        if self.fill_s == 0 or kwargs:
+            return self._client.set(key, value, px=px, **kwargs)
+        heapq.heappush(self._pending, (self.now + self.fill_s, next(self._order), key, value, px))
+        return True
+
+    def __getattr__(self, name):
+        self._land()
+        return getattr(self._client, name)
+
+
+@dataclass
+class TotalMissResult:
+    event: str
+    bucket_s: float
+    event_at_s: float
+    reads_per_s: float
+    bucket_starts_s: np.ndarray = field(repr=False)
+    db_qps: np.ndarray = field(repr=False)  # loader calls per second, per bucket
+    hit_ratio_by_bucket: np.ndarray = field(repr=False)
+    steady_hit_ratio: float = 0.0
+    steady_db_qps: float = 0.0
+    peak_db_qps: float = 0.0
+    warm_queries: int = 0
+    details: dict = field(default_factory=dict)
+
+    @property
+    def measured_multiplier(self) -> float:
+        return self.peak_db_qps / self.steady_db_qps if self.steady_db_qps else float("inf")
+
+    @property
+    def predicted_multiplier(self) -> float:
+        return total_miss_multiplier(self.steady_hit_ratio)
+
+    def seconds_over(self, capacity_qps: float) -> float:
+        """How long (logical seconds) the database's load stayed above ``capacity_qps``."""
+        require_positive("capacity_qps", capacity_qps, unit="queries per second")
+        return float((self.db_qps > capacity_qps).sum() * self.bucket_s)
+
+    def summary(self) -> dict:
+        return {
+            "event": self.event,
+            "steady_hit_ratio": round(self.steady_hit_ratio, 4),
+            "steady_db_qps": round(self.steady_db_qps, 1),
+            "peak_db_qps": round(self.peak_db_qps, 1),
+            "measured_multiplier": round(self.measured_multiplier, 2),
+            "predicted_multiplier": round(self.predicted_multiplier, 2),
+            "warm_queries": self.warm_queries,
+            **self.details,
+        }
+
+
+def request_stream(
+    *,
+    reads_per_s: float,
+    writes_per_s: float,
+    seconds: float,
+    products: int,
+    zipf_s: float,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A seeded stream ``(times, is_write, product_ids)`` sorted by time.
+
+    Reads and writes are Poisson processes; both pick products by Zipf popularity (product 1 the
+    most popular), since what is viewed most tends to sell, and so change, most.
+    """
+    rng = np.random.default_rng(seed)
+    weights = 1.0 / np.arange(1, products + 1) ** zipf_s
+    weights /= weights.sum()
+    n_reads = rng.poisson(reads_per_s * seconds)
+    n_writes = rng.poisson(writes_per_s * seconds)
+    times = np.concatenate([rng.uniform(0, seconds, n_reads), rng.uniform(0, seconds, n_writes)])
+    is_write = np.concatenate([np.zeros(n_reads, bool), np.ones(n_writes, bool)])
+    ids = rng.choice(np.arange(1, products + 1), size=n_reads + n_writes, p=weights)
+    order = np.argsort(times, kind="stable")
+    return times[order], is_write[order], ids[order]
+
+
+def clear_event(client, prefix: str = TOTAL_MISS_PREFIX) -> Callable[[], dict]:
+    """The event "the cache was emptied": delete the lab's prefix, and only that."""
+
+    def event() -> dict:
+        return {"deleted_keys": clear_course_keys(client, f"{prefix}:")}
+
+    event.__name__ = "clear"
+    return event
+
+
+def restart_event(server) -> Callable[[], dict]:
+    """The event "the cache restarted": stop a throwaway ``RedisServer`` and start it again.
+    It keeps nothing on disk, so it comes back empty (like a failover to a cold replica)."""
+
+    def event() -> dict:
+        server.restart()
+        return {"restarts": server.restarts}
+
+    event.__name__ = "restart"
+    return event
+
+
+def eviction_storm(client, *, megabytes: float = 4.0, value_kb: int = 16, prefix: str = TOTAL_MISS_PREFIX) -> Callable[[], dict]:
+    """The event "a bulk job floods the cache": write ``megabytes`` of large values (a report
+    cache, say) under the lab's prefix. On a server with a small ``maxmemory`` and an LRU policy
+    the products are evicted to make room. Needs a real redis-server: fakeredis never evicts."""
+    require_positive("megabytes", megabytes, unit="MB")
+    require_count("value_kb", value_kb, minimum=1, maximum=1024)
+
+    def event() -> dict:
+        before = int(client.info("stats").get("evicted_keys", 0))
+        blob = "x" * (value_kb * 1024)
+        count = int(megabytes * 1024 / value_kb)
+        pipe = client.pipeline(transaction=False)
+        for n in range(count):
+            pipe.set(make_key(f"{prefix}:report", n), blob, ex=3600)
+        pipe.execute()
+        return {"flood_keys": count, "evicted_keys": int(client.info("stats").get("evicted_keys", 0)) - before}
+
+    event.__name__ = "eviction storm"
+    return event
+
+
+def total_miss_experiment(
+    client,
+    event: Callable[[], dict | None] | None,
+    *,
+    reads_per_s: float = 2_000,
+    writes_per_s: float = 20,
+    products: int = 1_000,
+    zipf_s: float = 1.0,
+    seconds: float = 3.0,
+    event_at_s: float = 2.0,
+    steady_window_s: float = 1.0,
+    fill_ms: float = 50.0,
+    bucket_s: float = 0.05,
+    warm_top: int = 0,
+    db: ProductDB | None = None,
+    prefix: str = TOTAL_MISS_PREFIX,
+    seed: int = 6,
+) -> TotalMissResult:
+    """Replay a seeded read/write stream through ``CacheAside`` and fire ``event`` at ``event_at_s``.
+
+    ``warm_top=K`` warms the K most popular products right after the event, in batches of 100
+    with one database query each (``loader_many``), as a restart procedure would before taking
+    traffic; those queries are reported as ``warm_queries``, not as traffic.
+    Returns the database's load per ``bucket_s`` of logical time, the hit ratio in the
+    ``steady_window_s`` before the event, and the peak after it.
+    """
+    require_positive("reads_per_s", reads_per_s, unit="reads per second")
+    require_non_negative("writes_per_s", writes_per_s, unit="writes per second")
+    require_count("products", products, minimum=1)
+    require_non_negative("zipf_s", zipf_s)
+    require_positive("seconds", seconds, unit="seconds")
+    require_positive("bucket_s", bucket_s, unit="seconds")
+    require_positive("steady_window_s", steady_window_s, unit="seconds")
+    require_non_negative("fill_ms", fill_ms, unit="ms")
+    require_count("warm_top", warm_top, minimum=0, maximum=products)
+    if not steady_window_s <= event_at_s < seconds:
+        raise ValueError(
+            f"event_at_s must leave a steady window before it and time after it: "
+            f"{steady_window_s} <= event_at_s < {seconds} (got {event_at_s})."
+        )
+    db = ProductDB(products=products) if db is None else db
+    if db.count() < products:
+        raise ValueError(f"the catalogue has {db.count()} products; the experiment needs {products}.")
+    clear_course_keys(client, f"{prefix}:")
+    cache = DelayedFills(client, fill_ms / 1000)
+    reader = CacheAside(cache, db.get_product, loader_many=db.get_products, prefix=f"{prefix}:product", ttl=3600)
+    times, is_write, ids = request_stream(
+        reads_per_s=reads_per_s, writes_per_s=writes_per_s, seconds=seconds, products=products, zipf_s=zipf_s, seed=seed
+    )
+    loaded = np.zeros(times.size, dtype=bool)
+    fired, details, warm_queries = False, {}, 0
+    for i, (t, write, product_id) in enumerate(zip(times.tolist(), is_write.tolist(), ids.tolist())):
+        cache.now = t
+        if not fired and t >= event_at_s:
+            fired = True
+            details = (event() if event is not None else None) or {}
+            if warm_top:
+                before = reader.stats.loader_calls
+                warm_keys(reader, range(1, warm_top + 1))  # pipelined SETs: they land at once
+                warm_queries = reader.stats.loader_calls - before
+        if write:
+            # A write changes the row and deletes the key. Only the delete matters to the read
+            # load (and committing 100 SQLite writes would take longer than the whole replay).
+            reader.invalidate(product_id)
+        else:
+            before = reader.stats.loader_calls
+            reader.get(product_id)
+            loaded[i] = reader.stats.loader_calls > before
+    reads = ~is_write
+    buckets = int(np.ceil(seconds / bucket_s))
+    bucket = np.minimum((times / bucket_s).astype(int), buckets - 1)
+    db_loads = np.bincount(bucket[reads & loaded], minlength=buckets)
+    read_counts = np.bincount(bucket[reads], minlength=buckets)
+    steady = reads & (times >= event_at_s - steady_window_s) & (times < event_at_s)
+    steady_hit = 1 - loaded[steady].sum() / max(1, steady.sum())
+    after = np.arange(buckets) * bucket_s >= event_at_s - 1e-9
+    with np.errstate(invalid="ignore", divide="ignore"):
+        hit_by_bucket = np.where(read_counts > 0, 1 - db_loads / np.maximum(read_counts, 1), np.nan)
+    clear_course_keys(client, f"{prefix}:")
+    return TotalMissResult(
+        event=getattr(event, "__name__", "none") if event is not None else "none",
+        bucket_s=bucket_s,
+        event_at_s=event_at_s,
+        reads_per_s=reads_per_s,
+        bucket_starts_s=np.arange(buckets) * bucket_s,
+        db_qps=db_loads / bucket_s,
+        hit_ratio_by_bucket=hit_by_bucket,
+        steady_hit_ratio=float(steady_hit),
+        steady_db_qps=float(loaded[steady].sum() / steady_window_s),
+        peak_db_qps=float((db_loads[after] / bucket_s).max()) if after.any() else 0.0,
+        warm_queries=warm_queries,
+        details=details,
+    )

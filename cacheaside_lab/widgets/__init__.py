@@ -1,0 +1,10 @@
+"""Interactive explorers: a pure function computes, a thin widget draws, a text fallback prints.
+
+* :mod:`.ratio_explorer`: lecture 05's read/write-ratio explorer: ``explore_ratios`` (pure),
+  ``summary_rows``, ``draw``, ``show_widget``.
+
+The other widgets sit beside what they show: the race step-through in
+:mod:`cacheaside_lab.races.widget` (lecture 02), the expiry timeline in
+:mod:`cacheaside_lab.models.herd` (lecture 06) and the dashboard in
+:mod:`cacheaside_lab.experiments.dashboard` (lecture 09).
+"""
