@@ -89,7 +89,7 @@ def test_the_bounded_runner_works_where_an_event_loop_is_already_running(tmp_pat
     main thread; asyncio.run() refuses to nest there, so the runner must bring a loop of its own."""
     import asyncio
 
-    from cacheaside_lab.execute import kernel_env, run_bounded
+    from cacheaside_lab.course.execute import kernel_env, run_bounded
 
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
 
