@@ -124,11 +124,6 @@ def _update(world, actor):
     return actor.advance(row=encode_row(row)), f"row now {row_label(row)}"
 
 
-def _set_new_row(world, actor):
-    world.set_value(actor.row)
-    return actor.finish(), f"cache now {value_label(actor.row)}"
-
-
 def _delete(world, actor):
     removed = world.cache.delete(world.key)
     return actor.advance(), "deleted" if removed else "nothing to delete"
@@ -169,7 +164,6 @@ SET = Step("SET", _says("SET {key} {row}"), _set)
 FILL_IF_LEASE = Step("fill if lease", _says("SET {key} {row} if lease is {name} (Lua)"), _fill_if_lease)
 FILL_IF_NEWER = Step("fill if newer", _says("SET {key} {row} if newer (Lua)"), _fill_if_newer)
 UPDATE = Step("UPDATE", _says("UPDATE product {id} SET stock = {index}"), _update, "database")
-SET_NEW_ROW = Step("SET", _says("SET {key} {row}"), _set_new_row)
 DELETE = Step("DEL", _says("DEL {key}"), _delete)
 DELETE_AGAIN = Step("DEL again", _says("DEL {key} (again, after a delay)"), _delete)
 DELETE_WITH_LEASE = Step("DEL", _says("DEL {key} {lease}"), _delete_key_and_lease)
@@ -202,16 +196,13 @@ class Strategy:
             moved = replace(moved, done=True)
         return moved, step, result
 
-    def max_steps(self, role: str) -> int:
-        return len(self.reader if role == "reader" else self.writer)
-
 
 READER = (GET, SELECT, SET)
 
 STRATEGIES: dict[str, Strategy] = {
     strategy.name: strategy
     for strategy in (
-        Strategy("update", "writer updates the database, then SETs the new row", READER, (UPDATE, SET_NEW_ROW)),
+        Strategy("update", "writer updates the database, then SETs the new row", READER, (UPDATE, SET)),
         Strategy("delete", "writer updates the database, then DELs the key", READER, (UPDATE, DELETE)),
         Strategy("lease", "misses take a lease; a delete voids it; a fill needs the live lease",
                  (GET_OR_LEASE, SELECT, FILL_IF_LEASE), (UPDATE, DELETE_WITH_LEASE)),
