@@ -9,59 +9,67 @@ from __future__ import annotations
 
 import json
 
-from ...stores.backend import connect_cache
 from ...core.cache_aside import CacheAside
-from ...stores.db import ProductDB
-from ...core.keys import clear_course_keys, make_key
 from ...failure.proxies import FaultyCache, RecordingProxy
 from .framework import CheckFailed, attempt, exercise, expect, short
+from .setups import fresh_catalogue, key_function
 
-LAB_PREFIX = "lab01:"
+LAB = "lab01"
 TTL_SECONDS = 300
 READS = 1_000
 SET_COMMANDS = {"set", "setex", "psetex", "mset", "getset", "hset"}
+HINT_MISS = (
+    "On a miss, load the row with db.get_product(product_id), store it with "
+    "cache.set(key, json.dumps(row), ex=TTL_SECONDS), then return the row."
+)
 
-
-def product_key(product_id) -> str:
-    """The key the lab stores a product under: ``cacheaside-lab:lab01:product:42``."""
-    return make_key(f"{LAB_PREFIX}product", product_id)
+product_key = key_function(LAB, doc="The key the lab stores a product under: ``cacheaside-lab:lab01:product:42``.")
 
 
 def fresh_setup(cache=None) -> tuple:
     """An empty lab namespace on the configured cache, and a fresh 100-product catalogue."""
-    cache = cache if cache is not None else connect_cache()
-    clear_course_keys(cache, LAB_PREFIX)
-    return cache, ProductDB(products=100)
+    return fresh_catalogue(cache, LAB)
 
 
 def reference_reader(cache, db) -> CacheAside:
     """The course's own read path over the same keys, so exercise 2 does not depend on exercise 1."""
-    return CacheAside(cache, db.get_product, prefix=f"{LAB_PREFIX}product", ttl=TTL_SECONDS)
+    return CacheAside(cache, db.get_product, prefix=f"{LAB}:product", ttl=TTL_SECONDS)
+
+
+# -- exercise 1: one scenario per function ---------------------------------------------------
 
 
 @exercise("Exercise 1 · the read path")
 def check_read_path(get_product, *, cache=None):
     cache, db = fresh_setup(cache)
-    key = product_key(42)
+    ttl = _cold_read(get_product, cache, db)
+    _reads_after_the_first_hit(get_product, cache, db)
+    _another_product(get_product, cache, db)
+    _unknown_product(get_product, cache, db)
+    return f"1 database query for {READS + 1:,} reads of product 42, JSON value, TTL {ttl} s."
+
+
+def _cold_read(get_product, cache, db) -> int:
+    """A miss returns the row and caches it as JSON with the lab's TTL; returns that TTL."""
     tried = "get_product(cache, db, 42) on an empty cache"
-    hint_miss = (
-        "On a miss, load the row with db.get_product(product_id), store it with "
-        "cache.set(key, json.dumps(row), ex=TTL_SECONDS), then return the row."
-    )
-    row = attempt(get_product, cache, db, 42, tried=tried, hint=hint_miss)
+    row = attempt(get_product, cache, db, 42, tried=tried, hint=HINT_MISS)
     truth = db.current(42)
     expect(
         row == truth,
         tried=tried,
         wrong=f"it returned {short(row)}, but product 42 in the database is {short(truth)}.",
-        hint=hint_miss,
+        hint=HINT_MISS,
     )
+    return _cached_entry(cache, product_key(42), truth, tried)
+
+
+def _cached_entry(cache, key, truth, tried) -> int:
     stored = cache.get(key)
     expect(
         stored is not None,
         tried=tried,
         wrong="nothing was stored under product_key(42) after the miss, so every read will miss.",
-        hint=hint_miss,
+        hint=HINT_MISS,
     )
     try:
         decoded = json.loads(stored)
@@ -91,9 +99,13 @@ def check_read_path(get_product, *, cache=None):
         wrong=f"the key's TTL is {ttl} s; this lab's TTL is {TTL_SECONDS} s.",
         hint="Use ex=TTL_SECONDS when you set the key.",
     )
+    return ttl
 
+
+def _reads_after_the_first_hit(get_product, cache, db) -> None:
     tried = f"{READS:,} more calls of get_product(cache, db, 42) right after the first"
-    results = [attempt(get_product, cache, db, 42, tried=tried, hint=hint_miss) for _ in range(READS)]
+    truth = db.current(42)
+    results = [attempt(get_product, cache, db, 42, tried=tried, hint=HINT_MISS) for _ in range(READS)]
     expect(
         db.queries == 1,
         tried=tried,
@@ -108,8 +120,10 @@ def check_read_path(get_product, *, cache=None):
         hint="Decode the cached JSON on a hit: return json.loads(value).",
     )
 
+
+def _another_product(get_product, cache, db) -> None:
     tried = "get_product(cache, db, 7) after product 42 was cached"
-    other = attempt(get_product, cache, db, 7, tried=tried, hint=hint_miss)
+    other = attempt(get_product, cache, db, 7, tried=tried, hint=HINT_MISS)
     expect(
         other == db.current(7),
         tried=tried,
@@ -117,15 +131,15 @@ def check_read_path(get_product, *, cache=None):
         hint="Build the key from the product id you were given: product_key(product_id).",
     )
 
+
+def _unknown_product(get_product, cache, db) -> None:
     tried = "get_product(cache, db, 4242) for a product that does not exist"
-    missing = attempt(get_product, cache, db, 4242, tried=tried, hint="db.get_product returns None for an unknown id; return that None.")
-    expect(
-        missing is None,
-        tried=tried,
-        wrong=f"it returned {short(missing)}.",
-        hint="db.get_product returns None for an unknown id; return that None.",
-    )
-    return f"1 database query for {READS + 1:,} reads of product 42, JSON value, TTL {ttl} s."
+    hint = "db.get_product returns None for an unknown id; return that None."
+    missing = attempt(get_product, cache, db, 4242, tried=tried, hint=hint)
+    expect(missing is None, tried=tried, wrong=f"it returned {short(missing)}.", hint=hint)
+
+
+# -- exercises 2 and 3 -----------------------------------------------------------------------
 
 
 @exercise("Exercise 2 · the write path")

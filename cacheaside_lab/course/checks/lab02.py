@@ -11,27 +11,22 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from ...stores.backend import connect_cache
-from ...core.keys import clear_course_keys, make_key
 from ...races import RaceWorld, replay_schedule
-from ...races.functions import RaceError, explore_functions
-from .framework import CheckFailed, attempt, exercise, expect, short, where
+from .framework import CheckFailed, attempt, exercise, expect, short
+from .setups import describe_steps, explore_or_fail, fresh_race_world, key_function
 
-LAB_PREFIX = "lab02"
+LAB = "lab02"
 TTL_SECONDS = 300
 WRITERS = ("W1", "W2")
+HINT_WRITER = ("Update the database with db.update_product(product_id, **fields), then delete the key: "
+               "cache.delete(product_key(product_id)).")
 
-
-def product_key(product_id) -> str:
-    """The key the lab stores a product under: ``cacheaside-lab:lab02:product:42``."""
-    return make_key(f"{LAB_PREFIX}:product", product_id)
+product_key = key_function(LAB, doc="The key the lab stores a product under: ``cacheaside-lab:lab02:product:42``.")
 
 
 def fresh_world(cache=None) -> RaceWorld:
     """Product 42 in a fresh catalogue and an empty lab namespace on the configured cache."""
-    cache = cache if cache is not None else connect_cache()
-    clear_course_keys(cache, f"{LAB_PREFIX}:")
-    return RaceWorld(cache, prefix=LAB_PREFIX, ttl_ms=TTL_SECONDS * 1000)
+    return fresh_race_world(cache, LAB, ttl_ms=TTL_SECONDS * 1000)
 
 
 def reference_reader(cache, db, product_id):
@@ -42,10 +37,6 @@ def reference_reader(cache, db, product_id):
     row = db.get_product(product_id)
     cache.set(product_key(product_id), json.dumps(row), ex=TTL_SECONDS)
     return row
-
-
-def describe_steps(steps) -> str:
-    return ", ".join(f"{actor} {label}" for actor, label in steps or ())
 
 
 @exercise("Exercise 1 · an interleaving that leaves update-on-write stale")
@@ -97,14 +88,20 @@ def check_stale_interleaving(find_interleaving, *, cache=None):
 @exercise("Exercise 2 · the delete-based writer")
 def check_delete_writer(write_product, *, cache=None):
     world = fresh_world(cache)
-    cache, db = world.cache, world.db
-    key = product_key(world.product_id)
-    hint = "Update the database with db.update_product(product_id, **fields), then delete the key: cache.delete(product_key(product_id))."
+    _one_write_deletes_the_key(write_product, world)
+    writer_runs = _writers_never_end_stale(write_product, world)
+    result = _a_reader_and_a_writer(write_product, world)
+    world.reset()
+    return (f"no stale ending in any of the {writer_runs} interleavings of 3 writers; with a reader, "
+            f"only the fill race remains ({result.stale} of {result.executions}).")
 
-    # 1. One write, product 42 cached beforehand: the database changes and the old row leaves the cache.
+
+def _one_write_deletes_the_key(write_product, world) -> None:
+    """One write, product 42 cached beforehand: the database changes and the old row leaves the cache."""
+    cache, db = world.cache, world.db
     world.reset(warm=True)
     tried = "write_product(cache, db, 42, stock=7) while product 42 (version 0) is cached"
-    attempt(write_product, cache, db, 42, stock=7, tried=tried, hint=hint)
+    attempt(write_product, cache, db, 42, stock=7, tried=tried, hint=HINT_WRITER)
     row = db.current(42)
     expect(
         row["stock"] == 7,
@@ -112,7 +109,7 @@ def check_delete_writer(write_product, *, cache=None):
         wrong=f"the database still says stock={row['stock']}.",
         hint="The database is the source of truth: call db.update_product(product_id, **fields).",
     )
-    cached = cache.get(key)
+    cached = cache.get(product_key(world.product_id))
     if cached is not None:
         cached_row = json.loads(cached)
         if cached_row.get("version") == row["version"]:
@@ -124,14 +121,17 @@ def check_delete_writer(write_product, *, cache=None):
         raise CheckFailed(
             tried,
             f"the cache still holds the old row (version {cached_row.get('version')}) after the write.",
-            hint,
+            HINT_WRITER,
         )
 
-    # 2. Every interleaving of two or three writers, call by call, from a cold and from a warm cache.
+
+def _writers_never_end_stale(write_product, world) -> int:
+    """Every interleaving of two or three writers, call by call, from a cold and from a warm cache."""
     for writers, warm in ((2, False), (2, True), (3, True)):
         start = "a warm cache (version 0 cached)" if warm else "a cold cache"
         tried = f"every interleaving of {writers} copies of write_product (W{{i}} sets stock to i), starting from {start}"
-        result = _explore(write_product, 0, writers, world, warm, tried, hint)
+        result = explore_or_fail(reference_reader, write_product, 0, writers, world=world, warm=warm,
+                                 tried=tried, hint=HINT_WRITER)
         expect(
             result.stale == 0,
             tried=tried,
@@ -140,11 +140,14 @@ def check_delete_writer(write_product, *, cache=None):
             hint="Do not write rows into the cache on the write path: delete the key. Two deletes in "
             "either order leave the same empty key, so the order of writers no longer matters.",
         )
-    writer_runs = result.executions
+    return result.executions
 
-    # 3. With one reader: only the fill race of notebook 03 may remain (1 of 10 interleavings).
+
+def _a_reader_and_a_writer(write_product, world):
+    """With one reader, only the fill race of notebook 03 may remain (1 of 10 interleavings)."""
     tried = "every interleaving of one reader (GET, on a miss SELECT then SET) and one write_product"
-    result = _explore(write_product, 1, 1, world, False, tried, hint)
+    result = explore_or_fail(reference_reader, write_product, 1, 1, world=world, warm=False,
+                             tried=tried, hint=HINT_WRITER)
     expect(
         result.stale <= 1,
         tried=tried,
@@ -154,14 +157,4 @@ def check_delete_writer(write_product, *, cache=None):
         hint="Delete the key *after* updating the database: a key deleted first can be refilled with "
         "the old row by a reader before the update lands, and nothing removes it afterwards.",
     )
-    world.reset()
-    return (f"no stale ending in any of the {writer_runs} interleavings of 3 writers; with a reader, "
-            f"only the fill race remains ({result.stale} of {result.executions}).")
-
-
-def _explore(write_product, readers, writers, world, warm, tried, hint):
-    try:
-        return explore_functions(reference_reader, write_product, readers, writers, world=world, warm=warm)
-    except RaceError as error:
-        detail = f"{error}{where(error.error) if error.error is not None else ''}"
-        raise CheckFailed(tried, detail, hint) from None
+    return result

@@ -13,41 +13,32 @@ import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from ...stores.backend import connect_cache
-from ...core.keys import clear_course_keys, make_key
 from ...consistency.leases import Leases, lease_key
 from ...races import RaceDB, RaceWorld
-from ...races.functions import RaceError, explore_functions
 from .framework import CheckFailed, attempt, exercise, expect, short, where
+from .setups import describe_steps, empty_namespace, explore_or_fail, fresh_race_world, key_function
 
-LAB_PREFIX = "lab03"
+LAB = "lab03"
 LEASE_MS = 10_000
 TTL_MS = 300_000
 THREAD_ROUNDS = 25
 THREAD_READERS = 4
 THREAD_WRITERS = 2
+HINT_FILL = ("In one Lua script (cache.eval): if GET of KEYS[2] (the lease) equals ARGV[1] (your token), "
+             "SET KEYS[1] to the value with PX, DEL the lease and return 1; otherwise return 0.")
 
 __all__ = ["LEASE_MS", "TTL_MS", "lease_key", "product_key", "check_get_or_lease", "check_fill",
            "check_lease_protected_cache"]
 
-
-def product_key(product_id) -> str:
-    """The key the lab stores a product under: ``cacheaside-lab:lab03:product:42``."""
-    return make_key(f"{LAB_PREFIX}:product", product_id)
+product_key = key_function(LAB, doc="The key the lab stores a product under: ``cacheaside-lab:lab03:product:42``.")
 
 
 def fresh_cache(cache=None):
-    cache = cache if cache is not None else connect_cache()
-    clear_course_keys(cache, f"{LAB_PREFIX}:")
-    return cache
+    return empty_namespace(cache, LAB)
 
 
 def fresh_world(cache=None) -> RaceWorld:
-    return RaceWorld(fresh_cache(cache), prefix=LAB_PREFIX, ttl_ms=TTL_MS, lease_ms=LEASE_MS)
-
-
-def describe_steps(steps) -> str:
-    return ", ".join(f"{actor} {label}" for actor, label in steps or ())
+    return fresh_race_world(cache, LAB, ttl_ms=TTL_MS, lease_ms=LEASE_MS)
 
 
 def _pair(result, tried, name):
@@ -102,24 +93,29 @@ def check_get_or_lease(get_or_lease, *, cache=None):
            hint="On a hit return (value, None) and take no lease.")
     expect(cache.get(lease_key(product_key(4))) is None, tried=tried,
            wrong="a lease was taken although the key was cached.", hint="Only a miss takes a lease.")
-    clear_course_keys(cache, f"{LAB_PREFIX}:")
+    empty_namespace(cache, LAB)
     return f"one token per cold key, held under {lease_key('…')} for {ttl} ms; a second reader gets none."
 
 
 @exercise("Exercise 2 · fill only with the live lease")
 def check_fill(fill, *, cache=None):
     world = fresh_world(cache)
-    cache = world.cache
-    leases = Leases(cache, lease_ms=LEASE_MS)
-    key = product_key(1)
-    hint = ("In one Lua script (cache.eval): if GET of KEYS[2] (the lease) equals ARGV[1] (your token), "
-            "SET KEYS[1] to the value with PX, DEL the lease and return 1; otherwise return 0.")
+    leases = Leases(world.cache, lease_ms=LEASE_MS)
+    _fill_with_the_live_lease(fill, world.cache, leases)
+    _fill_after_a_writer_deleted(fill, world.cache, leases)
+    _fill_without_the_token(fill, world.cache, leases)
+    total = _fill_enumerated(fill, world)
+    world.reset()
+    return f"refuses voided and foreign tokens; 0 stale endings in all {total} interleavings, call by call."
 
+
+def _fill_with_the_live_lease(fill, cache, leases) -> None:
     tried = "fill(cache, key, token, value) with the live lease"
+    key = product_key(1)
     _, token = leases.get_or_lease(key)
-    landed = attempt(fill, cache, key, token, '{"v":1}', tried=tried, hint=hint)
+    landed = attempt(fill, cache, key, token, '{"v":1}', tried=tried, hint=HINT_FILL)
     expect(cache.get(key) == '{"v":1}', tried=tried, wrong="the value was not stored although the token was the live lease.",
-           hint=hint)
+           hint=HINT_FILL)
     expect(bool(landed), tried=tried, wrong=f"it stored the value but returned {short(landed)}; return True when it lands.",
            hint="Return whether the value landed (the script's 1 or 0, as a bool).")
     ttl = cache.pttl(key)
@@ -130,27 +126,34 @@ def check_fill(fill, *, cache=None):
            wrong="the lease is still there after the fill, so the next miss on this key gets no lease until it expires.",
            hint="Release the lease in the same script: DEL KEYS[2] after the SET.")
 
+
+def _fill_after_a_writer_deleted(fill, cache, leases) -> None:
     tried = "fill(cache, key, token, value) after a writer deleted the key and its lease"
     key = product_key(2)
     _, token = leases.get_or_lease(key)
     leases.invalidate(key)  # DEL key key:lease: the writer's delete
-    landed = attempt(fill, cache, key, token, '{"v":0}', tried=tried, hint=hint)
+    landed = attempt(fill, cache, key, token, '{"v":0}', tried=tried, hint=HINT_FILL)
     expect(cache.get(key) is None, tried=tried,
            wrong="the late fill stored the old row although the writer's delete voided the lease: this is the fill race.",
            hint="Store the value only if the lease key still holds your token.")
     expect(not landed, tried=tried, wrong=f"nothing was stored but it returned {short(landed)}.",
            hint="Return False (0) when the token is not the live lease.")
 
+
+def _fill_without_the_token(fill, cache, leases) -> None:
     tried = "fill(cache, key, token, value) with someone else's token, and with token None"
     key = product_key(3)
     leases.get_or_lease(key)
-    attempt(fill, cache, key, "not-the-token", '{"v":0}', tried=tried, hint=hint)
+    attempt(fill, cache, key, "not-the-token", '{"v":0}', tried=tried, hint=HINT_FILL)
     attempt(fill, cache, key, None, '{"v":0}', tried=tried,
             hint="A reader that got no lease passes token None: return False without storing anything.")
-    expect(cache.get(key) is None, tried=tried, wrong="a fill without the live token stored its value.", hint=hint)
+    expect(cache.get(key) is None, tried=tried, wrong="a fill without the live token stored its value.", hint=HINT_FILL)
 
-    # Every interleaving, call by call: the course's lease reader with your fill, against writers
-    # that update the database and delete the key and its lease.
+
+def _fill_enumerated(fill, world) -> int:
+    """Every interleaving, call by call: the course's lease reader with your fill, against writers
+    that update the database and delete the key and its lease."""
+
     def reader(cache, db, product_id):
         key = product_key(product_id)
         value, token = Leases(cache, lease_ms=LEASE_MS).get_or_lease(key)
@@ -165,11 +168,9 @@ def check_fill(fill, *, cache=None):
         db.update_product(product_id, **fields)
         cache.delete(product_key(product_id), lease_key(product_key(product_id)))
 
-    total = _enumerate(reader, writer, world, [(1, 1, "cold"), (1, 2, "cold")], hint=(
+    return _enumerate(reader, writer, world, [(1, 1, "cold"), (1, 2, "cold")], hint=(
         "Check the token and set the value in ONE Lua script. As two commands (GET the lease, then "
         "SET), a writer's update and delete can come between them, and the old row lands."))
-    world.reset()
-    return f"refuses voided and foreign tokens; 0 stale endings in all {total} interleavings, call by call."
 
 
 @exercise("Exercise 3 · a lease-protected cache, enumerated and threaded")
@@ -219,12 +220,8 @@ def _enumerate(reader, writer, world, scenarios, *, hint) -> int:
         described, options = SCENARIOS[start]
         tried = (f"every interleaving of {readers} reader(s) and {writers} writer(s) on {described}, "
                  "one cache or database call per step")
-        try:
-            result = explore_functions(reader, writer, readers, writers, world=world, stop_at_first_stale=True,
-                                       **options)
-        except RaceError as error:
-            detail = f"{error}{where(error.error) if error.error is not None else ''}"
-            raise CheckFailed(tried, detail, hint) from None
+        result = explore_or_fail(reader, writer, readers, writers, world=world, tried=tried, hint=hint,
+                                 stop_at_first_stale=True, **options)
         expect(result.stale == 0, tried=tried,
                wrong=f"an interleaving ends with the cache holding a row the database no longer has: "
                f"{describe_steps(result.example_stale)}.", hint=hint)
@@ -242,7 +239,7 @@ def _threads(read_product, write_product, cache, hint) -> int:
     workers = THREAD_READERS + THREAD_WRITERS
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for round_ in range(THREAD_ROUNDS):
-            clear_course_keys(cache, f"{LAB_PREFIX}:")
+            empty_namespace(cache, LAB)
             db.put_row(start)
             barrier = threading.Barrier(workers)
 
@@ -263,5 +260,5 @@ def _threads(read_product, write_product, cache, hint) -> int:
                                   f"{json.loads(cached).get('version')} but the database holds version "
                                   f"{row['version']}.", hint)
     db.close()
-    clear_course_keys(cache, f"{LAB_PREFIX}:")
+    empty_namespace(cache, LAB)
     return THREAD_ROUNDS

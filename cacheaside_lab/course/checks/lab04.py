@@ -15,12 +15,11 @@ import random
 import numpy as np
 
 from ...models import closed_forms
-from ...stores.backend import connect_cache
-from ...core.keys import clear_course_keys, make_key
 from ...models.simulator import simulate
 from .framework import attempt, exercise, expect, short
+from .setups import empty_namespace, key_function
 
-LAB_PREFIX = "lab04:"
+LAB = "lab04"
 RULE_OF_THUMB = 10  # TTL at most this many staleness windows
 
 # (read rate, write rate, staleness window s, hit-ratio target): one hot product each
@@ -32,6 +31,9 @@ SCENARIOS = [
     (50.0, 1.0, 30.0, 0.99),  # impossible: writes cap the hit ratio at 50/51 < 0.99
     (2.0, 0.01, 2.0, 0.98),  # impossible: needs a TTL of 28 s, and the cap is 20 s
 ]
+
+
+product_key = key_function(LAB, doc="Where exercise 2 stores its keys: ``cacheaside-lab:lab04:product:42``.")
 
 
 def smallest_ttl(read_rate, write_rate, target):
@@ -106,15 +108,14 @@ def check_pick_ttl(pick_ttl, *, cache=None):  # pure arithmetic: ``cache`` is ac
 
 @exercise("Exercise 2 · jitter the TTL")
 def check_set_with_jitter(set_with_jitter, *, cache=None):
-    cache = cache if cache is not None else connect_cache()
-    clear_course_keys(cache, LAB_PREFIX)
+    cache = empty_namespace(cache, LAB)
     ttl, jitter, count = 600.0, 0.2, 400
     rng = random.Random(4)
     tried = f"set_with_jitter(cache, key, value, ttl={ttl:g}, jitter={jitter:g}, rng) for {count} keys"
     hint = ("Draw a share u uniformly between 0 and jitter (rng.uniform(0, jitter)), shorten the TTL "
             "by it (ttl × (1 − u)) and store with cache.set(key, value, px=round(that × 1000)).")
     try:
-        keys = [make_key(f"{LAB_PREFIX}product", n) for n in range(count)]
+        keys = [product_key(n) for n in range(count)]
         for n, key in enumerate(keys):
             attempt(set_with_jitter, cache, key, f"row {n}", ttl, jitter, rng, tried=tried, hint=hint)
         pipe = cache.pipeline(transaction=False)
@@ -123,7 +124,7 @@ def check_set_with_jitter(set_with_jitter, *, cache=None):
             pipe.get(key)
         replies = pipe.execute()
     finally:
-        clear_course_keys(cache, LAB_PREFIX)
+        empty_namespace(cache, LAB)
     lifetimes = np.array(replies[0::2], float) / 1000
     values = replies[1::2]
     expect(all(value == f"row {n}" for n, value in enumerate(values)), tried=tried,

@@ -14,14 +14,12 @@ import math
 import random
 import threading
 
-from ...stores.backend import connect_cache
-from ...stores.db import ProductDB
 from ...experiments.herd import run_together
-from ...core.keys import clear_course_keys, make_key
 from ...failure.proxies import FaultyCache
 from .framework import CheckFailed, attempt, exercise, expect, short, where
+from .setups import empty_namespace, fresh_catalogue, key_function
 
-LAB_PREFIX = "lab06:"
+LAB = "lab06"
 TTL_SECONDS = 300
 LOCK_MS = 500  # how long a fill lock lives if its holder never releases it
 POLL_S = 0.01  # how long a waiting reader sleeps before it looks again
@@ -29,9 +27,7 @@ READERS = 32
 SLOW_DB_MS = 200
 
 
-def product_key(product_id) -> str:
-    """Where the lab caches a product: ``cacheaside-lab:lab06:product:42``."""
-    return make_key(f"{LAB_PREFIX}product", product_id)
+product_key = key_function(LAB, doc="Where the lab caches a product: ``cacheaside-lab:lab06:product:42``.")
 
 
 def lock_key(product_id) -> str:
@@ -68,9 +64,7 @@ class _Guard:
 
 
 def fresh_setup(cache=None, *, latency_ms: float = 0.0) -> tuple:
-    cache = cache if cache is not None else connect_cache()
-    clear_course_keys(cache, LAB_PREFIX)
-    return cache, ProductDB(products=100, latency_ms=latency_ms)
+    return fresh_catalogue(cache, LAB, latency_ms=latency_ms)
 
 
 def _in_threads(function, args_for, count: int, *, tried: str, hint: str, timeout_s: float, cache, db):
@@ -100,26 +94,41 @@ def _raise(error):
     return stub
 
 
-# -- exercise 1 ------------------------------------------------------------------------------
+# -- exercise 1: one scenario per function ---------------------------------------------------
+
+HINT_TAKE = (
+    "Take the lock with one atomic command that both refuses an existing lock and sets an "
+    "expiry: cache.set(lock_key(product_id), token, nx=True, px=LOCK_MS). Return the token "
+    "when it succeeded, None when it did not."
+)
+HINT_RELEASE = (
+    "Delete the lock only if it still holds your token: compare cache.get(lock_key(product_id)) "
+    "with the token first (or do both atomically with a small Lua script)."
+)
 
 
 @exercise("Exercise 1 · take and release a fill lock")
 def check_lock(acquire_lock, release_lock, *, cache=None):
     cache, db = fresh_setup(cache)
-    hint_take = (
-        "Take the lock with one atomic command that both refuses an existing lock and sets an "
-        "expiry: cache.set(lock_key(product_id), token, nx=True, px=LOCK_MS). Return the token "
-        "when it succeeded, None when it did not."
-    )
+    token = _take_a_free_lock(acquire_lock, cache)
+    _second_taker_is_refused(acquire_lock, cache, token)
+    _only_the_holder_releases(release_lock, cache, token)
+    _taken_again_with_a_new_token(acquire_lock, cache, token)
+    _one_of_many_concurrent_takers(acquire_lock, cache, db)
+    empty_namespace(cache, LAB)
+    return f"exclusive, expires after {LOCK_MS} ms, released only by its holder, 1 of {READERS} concurrent callers won."
+
+
+def _take_a_free_lock(acquire_lock, cache):
     tried = "acquire_lock(cache, 42) on a free lock"
-    token = attempt(acquire_lock, cache, 42, tried=tried, hint=hint_take)
-    expect(token, tried=tried, wrong=f"it returned {short(token)}, so nobody could ever fill the key.", hint=hint_take)
+    token = attempt(acquire_lock, cache, 42, tried=tried, hint=HINT_TAKE)
+    expect(token, tried=tried, wrong=f"it returned {short(token)}, so nobody could ever fill the key.", hint=HINT_TAKE)
     held = cache.get(lock_key(42))
     expect(
         held is not None,
         tried=tried,
         wrong="nothing was stored under lock_key(42), so other readers cannot see the lock.",
-        hint=hint_take,
+        hint=HINT_TAKE,
     )
     expect(
         held == str(token),
@@ -140,41 +149,45 @@ def check_lock(acquire_lock, release_lock, *, cache=None):
         wrong=f"the lock expires in {ttl_ms} ms; this lab's locks live LOCK_MS = {LOCK_MS} ms.",
         hint="Use px=LOCK_MS.",
     )
+    return token
 
+
+def _second_taker_is_refused(acquire_lock, cache, token) -> None:
     tried = "acquire_lock(cache, 42) a second time while the first lock is held"
-    second = attempt(acquire_lock, cache, 42, tried=tried, hint=hint_take)
+    second = attempt(acquire_lock, cache, 42, tried=tried, hint=HINT_TAKE)
     expect(
         not second,
         tried=tried,
         wrong=f"the second caller got the lock too ({short(second)}): two fillers would load the same row.",
         hint="SET with nx=True refuses to overwrite an existing key; return None when it refuses.",
     )
-    expect(cache.get(lock_key(42)) == str(token), tried=tried, wrong="the second call replaced the first holder's token.", hint=hint_take)
+    expect(cache.get(lock_key(42)) == str(token), tried=tried, wrong="the second call replaced the first holder's token.", hint=HINT_TAKE)
 
-    hint_release = (
-        "Delete the lock only if it still holds your token: compare cache.get(lock_key(product_id)) "
-        "with the token first (or do both atomically with a small Lua script)."
-    )
+
+def _only_the_holder_releases(release_lock, cache, token) -> None:
     tried = "release_lock(cache, 42, 'somebody-else') while the lock holds another token"
-    attempt(release_lock, cache, 42, "somebody-else", tried=tried, hint=hint_release)
+    attempt(release_lock, cache, 42, "somebody-else", tried=tried, hint=HINT_RELEASE)
     expect(
         cache.get(lock_key(42)) == str(token),
         tried=tried,
         wrong="the lock was deleted although it was not yours. A filler slower than LOCK_MS would delete the lock "
         "of the filler that took over after it expired, letting a third one in.",
-        hint=hint_release,
+        hint=HINT_RELEASE,
     )
     tried = "release_lock(cache, 42, token) with the holder's own token"
-    attempt(release_lock, cache, 42, token, tried=tried, hint=hint_release)
+    attempt(release_lock, cache, 42, token, tried=tried, hint=HINT_RELEASE)
     expect(
         cache.get(lock_key(42)) is None,
         tried=tried,
         wrong="the lock is still there after its holder released it, so every later miss waits LOCK_MS.",
-        hint=hint_release,
+        hint=HINT_RELEASE,
     )
+
+
+def _taken_again_with_a_new_token(acquire_lock, cache, token) -> None:
     tried = "acquire_lock(cache, 42) again after the release"
-    again = attempt(acquire_lock, cache, 42, tried=tried, hint=hint_take)
-    expect(again, tried=tried, wrong="the lock could not be taken again after it was released.", hint=hint_take)
+    again = attempt(acquire_lock, cache, 42, tried=tried, hint=HINT_TAKE)
+    expect(again, tried=tried, wrong="the lock could not be taken again after it was released.", hint=HINT_TAKE)
     expect(
         str(again) != str(token),
         tried=tried,
@@ -183,9 +196,11 @@ def check_lock(acquire_lock, release_lock, *, cache=None):
     )
     cache.delete(lock_key(42))
 
+
+def _one_of_many_concurrent_takers(acquire_lock, cache, db) -> None:
     tried = f"{READERS} threads calling acquire_lock(cache, 7) at the same moment"
     outcomes = _in_threads(
-        acquire_lock, lambda i, c, d: (c, 7), READERS, tried=tried, hint=hint_take, timeout_s=10, cache=cache, db=db
+        acquire_lock, lambda i, c, d: (c, 7), READERS, tried=tried, hint=HINT_TAKE, timeout_s=10, cache=cache, db=db
     )
     winners = sum(bool(o.value) for o in outcomes)
     expect(
@@ -194,35 +209,52 @@ def check_lock(acquire_lock, release_lock, *, cache=None):
         wrong=f"{winners} threads got the lock at once.",
         hint="Checking with GET and then SETting leaves a gap another thread can use; one SET with nx=True cannot be split.",
     )
-    clear_course_keys(cache, LAB_PREFIX)
-    return f"exclusive, expires after {LOCK_MS} ms, released only by its holder, 1 of {READERS} concurrent callers won."
 
 
-# -- exercise 2 ------------------------------------------------------------------------------
+# -- exercise 2: one scenario per function ---------------------------------------------------
+
+HINT_READ = (
+    "On a miss, try acquire_lock. The winner loads with db.get_product, SETs the JSON with "
+    "ex=TTL_SECONDS and releases the lock (in a finally). Everyone else sleeps POLL_S, reads "
+    "the cache again, and if it is still empty tries the lock again: that retry is what lets "
+    "a reader take over when a crashed filler's lock expires."
+)
 
 
 @exercise("Exercise 2 · a read path protected by the lock")
 def check_protected_read(get_product, *, cache=None):
-    hint = (
-        "On a miss, try acquire_lock. The winner loads with db.get_product, SETs the JSON with "
-        "ex=TTL_SECONDS and releases the lock (in a finally). Everyone else sleeps POLL_S, reads "
-        "the cache again, and if it is still empty tries the lock again: that retry is what lets "
-        "a reader take over when a crashed filler's lock expires."
-    )
     cache, db = fresh_setup(cache)
+    _cold_read_fills_and_releases(get_product, cache, db)
+    _second_read_hits(get_product, cache, db)
+    _herd_on_a_slow_database(get_product, cache)
+    _lock_of_a_crashed_filler(get_product, cache)
+    _unknown_product_releases(get_product, cache)
+    _cache_down(get_product, cache)
+    return (
+        f"{READERS} readers, 1 database query; a crashed filler's lock delayed readers until it expired; "
+        "correct with the cache down."
+    )
 
+
+def _read_in_threads(get_product, product_id, count, *, tried, hint, timeout_s, cache, db):
+    """``count`` threads calling get_product(cache, db, product_id) at once."""
+    return _in_threads(get_product, lambda i, c, d: (c, d, product_id), count, tried=tried, hint=hint,
+                       timeout_s=timeout_s, cache=cache, db=db)
+
+
+def _cold_read_fills_and_releases(get_product, cache, db) -> None:
     tried = "get_product(cache, db, 42) on an empty cache"
-    (outcome,) = _in_threads(get_product, lambda i, c, d: (c, d, 42), 1, tried=tried, hint=hint, timeout_s=10, cache=cache, db=db)
-    _finished([outcome], tried, hint, "the call never returned")
+    (outcome,) = _read_in_threads(get_product, 42, 1, tried=tried, hint=HINT_READ, timeout_s=10, cache=cache, db=db)
+    _finished([outcome], tried, HINT_READ, "the call never returned")
     truth = db.current(42)
-    expect(outcome.value == truth, tried=tried, wrong=f"it returned {short(outcome.value)} instead of product 42.", hint=hint)
+    expect(outcome.value == truth, tried=tried, wrong=f"it returned {short(outcome.value)} instead of product 42.", hint=HINT_READ)
     stored = cache.get(product_key(42))
-    expect(stored is not None, tried=tried, wrong="nothing was cached under product_key(42).", hint=hint)
+    expect(stored is not None, tried=tried, wrong="nothing was cached under product_key(42).", hint=HINT_READ)
     try:
         decoded = json.loads(stored)
     except ValueError:
         raise CheckFailed(tried, f"the cached value is not JSON: {short(stored)}.", "Store json.dumps(row).") from None
-    expect(decoded == truth, tried=tried, wrong=f"the cache holds {short(decoded)}, not product 42's row.", hint=hint)
+    expect(decoded == truth, tried=tried, wrong=f"the cache holds {short(decoded)}, not product 42's row.", hint=HINT_READ)
     expect(
         0 < cache.ttl(product_key(42)) <= TTL_SECONDS,
         tried=tried,
@@ -235,7 +267,12 @@ def check_protected_read(get_product, *, cache=None):
         wrong="the lock is still held after the fill, so the next miss on this key waits LOCK_MS for nothing.",
         hint="Release the lock once the value is stored; a try/finally makes sure it happens even if loading fails.",
     )
-    (outcome,) = _in_threads(get_product, lambda i, c, d: (c, d, 42), 1, tried=tried, hint=hint, timeout_s=10, cache=cache, db=db)
+
+
+def _second_read_hits(get_product, cache, db) -> None:
+    # errors raised in the thread are still reported against the first read's scenario
+    (outcome,) = _read_in_threads(get_product, 42, 1, tried="get_product(cache, db, 42) on an empty cache",
+                                  hint=HINT_READ, timeout_s=10, cache=cache, db=db)
     tried = "a second get_product(cache, db, 42)"
     expect(
         db.queries == 1,
@@ -244,17 +281,19 @@ def check_protected_read(get_product, *, cache=None):
         hint="Read the cache first and return json.loads(value) on a hit.",
     )
     expect(
-        outcome.value == truth,
+        outcome.value == db.current(42),
         tried=tried,
         wrong=f"the cache hit returned {short(outcome.value)} instead of the row as a dict.",
         hint="Decode the cached JSON on a hit: return json.loads(value).",
     )
 
-    # The herd: many readers at once on a cold key and a slow database.
+
+def _herd_on_a_slow_database(get_product, cache) -> None:
+    """The herd: many readers at once on a cold key and a slow database."""
     cache, db = fresh_setup(cache, latency_ms=SLOW_DB_MS)
     tried = f"{READERS} threads calling get_product(cache, db, 7) at once, with a {SLOW_DB_MS} ms database"
-    outcomes = _in_threads(get_product, lambda i, c, d: (c, d, 7), READERS, tried=tried, hint=hint, timeout_s=15, cache=cache, db=db)
-    _finished(outcomes, tried, hint, "they never returned")
+    outcomes = _read_in_threads(get_product, 7, READERS, tried=tried, hint=HINT_READ, timeout_s=15, cache=cache, db=db)
+    _finished(outcomes, tried, HINT_READ, "they never returned")
     truth = db.current(7)
     wrong = [o.value for o in outcomes if o.value != truth]
     expect(
@@ -271,13 +310,14 @@ def check_protected_read(get_product, *, cache=None):
         "Also have the winner look in the cache once more after taking the lock: a filler may have finished in between.",
     )
 
-    # A filler that crashed while holding the lock.
+
+def _lock_of_a_crashed_filler(get_product, cache) -> None:
+    """A filler that crashed while holding the lock: one waiter takes over once it expires."""
     cache, db = fresh_setup(cache, latency_ms=50)
     cache.set(lock_key(3), "crashed-filler", px=LOCK_MS)
     tried = f"8 readers of product 3 while a crashed filler's lock (never released) is still held for {LOCK_MS} ms"
-    outcomes = _in_threads(
-        get_product, lambda i, c, d: (c, d, 3), 8, tried=tried, hint=hint, timeout_s=LOCK_MS / 1000 + 5, cache=cache, db=db
-    )
+    outcomes = _read_in_threads(get_product, 3, 8, tried=tried, hint=HINT_READ, timeout_s=LOCK_MS / 1000 + 5,
+                                cache=cache, db=db)
     _finished(
         outcomes,
         tried,
@@ -288,7 +328,7 @@ def check_protected_read(get_product, *, cache=None):
         all(o.value == db.current(3) for o in outcomes),
         tried=tried,
         wrong="some readers returned the wrong value after the lock expired.",
-        hint=hint,
+        hint=HINT_READ,
     )
     expect(
         db.queries == 1,
@@ -297,12 +337,15 @@ def check_protected_read(get_product, *, cache=None):
         hint="After the lock expires, only the reader whose acquire_lock succeeds loads; the others go on waiting.",
     )
 
-    # A product that does not exist must not leave anyone waiting.
+
+def _unknown_product_releases(get_product, cache) -> None:
+    """A product that does not exist must not leave anyone waiting."""
     cache, db = fresh_setup(cache)
     tried = "get_product(cache, db, 4242) twice, for a product that does not exist"
     outcomes = []
     for _ in range(2):
-        outcomes += _in_threads(get_product, lambda i, c, d: (c, d, 4242), 1, tried=tried, hint=hint, timeout_s=LOCK_MS / 1000 + 3, cache=cache, db=db)
+        outcomes += _read_in_threads(get_product, 4242, 1, tried=tried, hint=HINT_READ,
+                                     timeout_s=LOCK_MS / 1000 + 3, cache=cache, db=db)
     _finished(outcomes, tried, "Release the lock even when there is nothing to cache.", "a call never returned")
     expect(all(o.value is None for o in outcomes), tried=tried, wrong=f"it returned {short(outcomes[0].value)}.", hint="Return None, as db.get_product does.")
     expect(
@@ -312,7 +355,8 @@ def check_protected_read(get_product, *, cache=None):
         hint="Release the lock even when there is nothing to cache (try/finally).",
     )
 
-    # The cache is down.
+
+def _cache_down(get_product, cache) -> None:
     healthy, db = fresh_setup(cache)
     down = FaultyCache(healthy, down=True)
     tried = "get_product(cache, db, 9) with a cache that refuses every command"
@@ -320,7 +364,7 @@ def check_protected_read(get_product, *, cache=None):
         "Wrap the cache calls in try/except redis.RedisError; if the cache cannot be asked, "
         "answer from db.get_product(product_id) (there is no lock to coordinate through)."
     )
-    outcomes = _in_threads(get_product, lambda i, c, d: (c, d, 9), 4, tried=tried, hint=hint_down, timeout_s=10, cache=down, db=db)
+    outcomes = _read_in_threads(get_product, 9, 4, tried=tried, hint=hint_down, timeout_s=10, cache=down, db=db)
     _finished(outcomes, tried, hint_down, "a call never returned")
     expect(
         all(o.value == db.current(9) for o in outcomes),
@@ -328,11 +372,7 @@ def check_protected_read(get_product, *, cache=None):
         wrong=f"it returned {short(outcomes[0].value)} instead of product 9 from the database.",
         hint=hint_down,
     )
-    clear_course_keys(healthy, LAB_PREFIX)
-    return (
-        f"{READERS} readers, 1 database query; a crashed filler's lock delayed readers until it expired; "
-        "correct with the cache down."
-    )
+    empty_namespace(healthy, LAB)
 
 
 def _finished(outcomes, tried, hint, what) -> None:

@@ -12,38 +12,33 @@ import json
 
 import numpy as np
 
-from ...stores.backend import connect_cache
 from ...failure.clock import ClockedCache, VirtualClock
-from ...stores.db import ProductDB
-from ...core.keys import clear_course_keys, make_key
 from ...failure.proxies import RecordingProxy
 from ...experiments.splitting import PAGE_FIELDS, PLANS, STABLE_FIELDS, InventoryDB, stable_slice
 from ...experiments.splitting import plan_field as reference_plan
 from .framework import CheckFailed, attempt, exercise, expect, short
+from .setups import fresh_catalogue, key_function
 
-LAB_PREFIX = "lab07:"
+LAB = "lab07"
 INFO_TTL = 3600  # seconds: the stable slice
 STOCK_TTL_MS = 2000  # milliseconds: the stock figure, never invalidated by sales
 TARGET = 0.9
 CACHE_DELETE_ON_WRITE, CACHE_SHORT_TTL, READ_LIVE = PLANS
-READ_COMMANDS = {"get", "mget", "exists", "ttl", "pttl"}
 WRITE_COMMANDS = {"set", "setex", "psetex", "mset", "delete", "unlink", "getset"}
+HINT_SPLIT_READ = (
+    "One cache.mget([info_key(id), stock_key(id)]). On a stable-slice miss, db.get_product(id) gives the "
+    "whole page: cache its id, name, description and price (ex=INFO_TTL) and its stock "
+    "(px=STOCK_TTL_MS). If only the stock is missing, db.get_stock(id) and cache that. Return the page."
+)
 
 
-def info_key(product_id) -> str:
-    """Where the stable slice lives: ``cacheaside-lab:lab07:info:42``."""
-    return make_key(f"{LAB_PREFIX}info", product_id)
-
-
-def stock_key(product_id) -> str:
-    """Where the stock figure lives: ``cacheaside-lab:lab07:stock:42``."""
-    return make_key(f"{LAB_PREFIX}stock", product_id)
+info_key = key_function(LAB, "info", doc="Where the stable slice lives: ``cacheaside-lab:lab07:info:42``.")
+stock_key = key_function(LAB, "stock", doc="Where the stock figure lives: ``cacheaside-lab:lab07:stock:42``.")
 
 
 def fresh_setup(cache=None, clock=None):
-    cache = cache if cache is not None else connect_cache()
-    clear_course_keys(cache, LAB_PREFIX)
-    return cache, InventoryDB(ProductDB(products=100), document_ms=20, stock_ms=1, clock=clock)
+    cache, catalogue = fresh_catalogue(cache, LAB)
+    return cache, InventoryDB(catalogue, document_ms=20, stock_ms=1, clock=clock)
 
 
 def round_trips(log: list) -> int:
@@ -100,17 +95,30 @@ def check_split_read(get_product, *, cache=None):
     real, db = fresh_setup(cache, clock)
     log: list = []
     watched = RecordingProxy(ClockedCache(real, clock), log, "cache")
-    hint = ("One cache.mget([info_key(id), stock_key(id)]). On a stable-slice miss, db.get_product(id) gives the "
-            "whole page: cache its id, name, description and price (ex=INFO_TTL) and its stock "
-            "(px=STOCK_TTL_MS). If only the stock is missing, db.get_stock(id) and cache that. Return the page.")
+    _cold_read(get_product, watched, real, db)
+    _warm_read_is_one_round_trip(get_product, watched, db, log)
+    documents, stocks, stale, worst = _a_minute_of_page_views_and_sales(get_product, watched, db, log, clock)
+    _unknown_product(get_product, watched, db)
+    return (f"one MGET per read; 600 reads cost {documents} page and {stocks} stock queries; "
+            f"{stale} showed a stock figure at most {worst:.2f} s out of date (bound {STOCK_TTL_MS / 1000:g} s).")
 
+
+def _cold_read(get_product, watched, real, db) -> None:
     tried = "get_product(cache, db, 42) on an empty cache"
-    page = attempt(get_product, watched, db, 42, tried=tried, hint=hint)
+    page = attempt(get_product, watched, db, 42, tried=tried, hint=HINT_SPLIT_READ)
     truth = db.current(42)
     expect(page == truth, tried=tried, wrong=f"it returned {short(page)}, not product 42's page {short(truth)}.",
            hint=f"Return a dict with exactly the page's fields: {', '.join(PAGE_FIELDS)}.")
+    _stable_slice_cached(watched, real, truth, tried)
+    _stock_cached(watched, real, tried)
+    expect(db.document_queries == 1 and db.stock_queries == 0, tried=tried,
+           wrong=f"a cold read cost {db.document_queries} page queries and {db.stock_queries} stock queries.",
+           hint="On a cold read one db.get_product(id) gives everything, stock included.")
+
+
+def _stable_slice_cached(watched, real, truth, tried) -> None:
     stored = real.get(info_key(42))
-    expect(stored is not None, tried=tried, wrong="nothing was stored under info_key(42).", hint=hint)
+    expect(stored is not None, tried=tried, wrong="nothing was stored under info_key(42).", hint=HINT_SPLIT_READ)
     try:
         slice_ = json.loads(stored)
     except ValueError:
@@ -121,13 +129,17 @@ def check_split_read(get_product, *, cache=None):
                           "Keep the stock out of the stable slice: it changes with every sale and would be as old "
                           "as the slice's TTL. Cache it separately under stock_key(id) with px=STOCK_TTL_MS.")
     expect(slice_ == stable_slice(truth), tried=tried,
-           wrong=f"info_key(42) holds {short(slice_)}; the stable slice is {', '.join(STABLE_FIELDS)}.", hint=hint)
+           wrong=f"info_key(42) holds {short(slice_)}; the stable slice is {', '.join(STABLE_FIELDS)}.",
+           hint=HINT_SPLIT_READ)
     info_ttl = watched.pttl(info_key(42))
     expect(info_ttl is not None and info_ttl > 0, tried=tried, wrong="the stable slice has no TTL.",
            hint="Every entry gets a TTL: ex=INFO_TTL for the stable slice.")
     expect(info_ttl > STOCK_TTL_MS * 10, tried=tried,
            wrong=f"the stable slice lives only {info_ttl} ms: it changes a few times a year, so a short TTL just "
            "throws hits away.", hint="Give the stable slice the long TTL: ex=INFO_TTL.")
+
+
+def _stock_cached(watched, real, tried) -> None:
     expect(real.exists(stock_key(42)), tried=tried, wrong="nothing was stored under stock_key(42).",
            hint="Cache the stock too, under stock_key(id), with px=STOCK_TTL_MS (the page query already brought it).")
     stock_ttl = watched.pttl(stock_key(42))
@@ -136,23 +148,32 @@ def check_split_read(get_product, *, cache=None):
            if stock_ttl > 0 else "the stock key has no TTL, so a sale would never reach the page.",
            hint="px=STOCK_TTL_MS: the TTL is what bounds how old the stock shown can be, since sales never touch "
            "the cache.")
-    expect(db.document_queries == 1 and db.stock_queries == 0, tried=tried,
-           wrong=f"a cold read cost {db.document_queries} page queries and {db.stock_queries} stock queries.",
-           hint="On a cold read one db.get_product(id) gives everything, stock included.")
 
+
+def _warm_read_is_one_round_trip(get_product, watched, db, log) -> None:
     log.clear()
     tried = "get_product(cache, db, 42) again, straight after"
-    attempt(get_product, watched, db, 42, tried=tried, hint=hint)
+    attempt(get_product, watched, db, 42, tried=tried, hint=HINT_SPLIT_READ)
     trips = round_trips(log)
     expect(trips == 1, tried=tried,
            wrong=f"a warm read took {trips} round trips to the cache ({', '.join(name for _l, name, *_ in log)}).",
            hint="Ask for both keys at once: cache.mget([info_key(id), stock_key(id)]) is one round trip.")
 
-    # a minute of page views while the sales path updates stock without touching the cache
+
+def _page_views_and_sales(ids) -> list:
+    """600 page views and 120 sales of ``ids`` over a minute, seeded, in time order."""
     rng = np.random.default_rng(7)
+    return sorted([(float(t), "read", int(p)) for t, p in zip(rng.uniform(0, 60, 600), rng.choice(ids, 600))]
+                  + [(float(t), "sale", int(p)) for t, p in zip(rng.uniform(0, 60, 120), rng.choice(ids, 120))])
+
+
+def _a_minute_of_page_views_and_sales(get_product, watched, db, log, clock) -> tuple:
+    """A minute of page views while the sales path updates stock without touching the cache.
+
+    Returns the page and stock queries it cost, how many pages showed an old stock figure, and
+    the oldest figure shown (seconds)."""
     ids = list(range(1, 11))
-    events = sorted([(float(t), "read", int(p)) for t, p in zip(rng.uniform(0, 60, 600), rng.choice(ids, 600))]
-                    + [(float(t), "sale", int(p)) for t, p in zip(rng.uniform(0, 60, 120), rng.choice(ids, 120))])
+    events = _page_views_and_sales(ids)
     levels = {product_id: 10_000 + product_id * 1_000 for product_id in ids}
     clock.advance(1)
     for product_id in ids:
@@ -168,39 +189,41 @@ def check_split_read(get_product, *, cache=None):
             levels[product_id] -= 1
             db.update_stock(product_id, levels[product_id])
             continue
-        page = attempt(get_product, watched, db, product_id, tried=tried, hint=hint)
+        page = attempt(get_product, watched, db, product_id, tried=tried, hint=HINT_SPLIT_READ)
         truth = db.current(product_id)
         expect(isinstance(page, dict) and stable_slice(page) == stable_slice(truth), tried=tried,
-               wrong=f"product {product_id}'s page came back as {short(page)}.", hint=hint)
+               wrong=f"product {product_id}'s page came back as {short(page)}.", hint=HINT_SPLIT_READ)
         if page["stock"] != truth["stock"]:
             stale += 1
             worst = max(worst, db.stock_age(product_id, page["stock"], clock(), truth["stock"]))
+    _bounded_and_cheap(db, round_trips(log), worst, len(ids), tried)
+    return db.document_queries, db.stock_queries, stale, worst
+
+
+def _bounded_and_cheap(db, trips, worst, products, tried, reads=600) -> None:
     expect(worst <= STOCK_TTL_MS / 1000 + 1e-9, tried=tried,
            wrong=f"a reader was shown a stock figure that had been out of date for {worst:.2f} s; the bound is "
            f"{STOCK_TTL_MS / 1000:g} s.",
            hint="The stock must come from stock_key(id) with px=STOCK_TTL_MS (or from the database), never from a "
            "longer-lived entry.")
-    expect(db.document_queries <= len(ids), tried=tried,
-           wrong=f"{db.document_queries} page queries for {len(ids)} products whose name, description and price "
+    expect(db.document_queries <= products, tried=tried,
+           wrong=f"{db.document_queries} page queries for {products} products whose name, description and price "
            "never changed (one each would do).",
            hint="When only the stock is missing, fetch it with db.get_stock(id): the cheap query.")
-    expect(db.stock_queries < 600 / 2, tried=tried,
-           wrong=f"{db.stock_queries} stock queries for 600 reads: the stock key is hardly being used.",
+    expect(db.stock_queries < reads / 2, tried=tried,
+           wrong=f"{db.stock_queries} stock queries for {reads} reads: the stock key is hardly being used.",
            hint="Cache the stock you fetch under stock_key(id) with px=STOCK_TTL_MS, and use it while it lives.")
-    reads = 600
-    trips = round_trips(log)
     expect(trips <= reads + db.stock_queries + 2 * db.document_queries, tried=tried,
            wrong=f"{trips} round trips for {reads} reads.",
            hint="One MGET per read, plus the fills only when something was missing (one pipeline carries them all).")
 
-    documents, stocks = db.document_queries, db.stock_queries
+
+def _unknown_product(get_product, watched, db) -> None:
     tried = "get_product(cache, db, 4242) for a product that does not exist"
     missing = attempt(get_product, watched, db, 4242, tried=tried,
                       hint="db.get_product returns None for an unknown id; return that None.")
     expect(missing is None, tried=tried, wrong=f"it returned {short(missing)}.",
            hint="db.get_product returns None for an unknown id; return that None (and cache nothing).")
-    return (f"one MGET per read; 600 reads cost {documents} page and {stocks} stock queries; "
-            f"{stale} showed a stock figure at most {worst:.2f} s out of date (bound {STOCK_TTL_MS / 1000:g} s).")
 
 
 # -- exercise 2 -------------------------------------------------------------------------------

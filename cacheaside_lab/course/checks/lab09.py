@@ -12,23 +12,20 @@ import math
 
 import numpy as np
 
-from ...stores.backend import connect_cache
 from ...failure.clock import VirtualClock
 from ...stores.db import ProductDB
-from ...core.keys import clear_course_keys, make_key
 from ...failure.proxies import FaultyCache, RecordingProxy
 from .framework import CheckFailed, attempt, exercise, expect, short
+from .setups import fresh_catalogue, key_function
 
-LAB_PREFIX = "lab09:"
+LAB = "lab09"
 TTL_SECONDS = 300
 DB_MS = 12.0
 CACHE_MS = 1.0
 WRITE_COMMANDS = {"set", "setex", "psetex", "mset", "delete", "unlink", "expire", "pexpire", "getset", "getdel"}
 
 
-def product_key(product_id) -> str:
-    """The key the lab stores a product under: ``cacheaside-lab:lab09:product:42``."""
-    return make_key(f"{LAB_PREFIX}product", product_id)
+product_key = key_function(LAB, doc="The key the lab stores a product under: ``cacheaside-lab:lab09:product:42``.")
 
 
 def new_metrics() -> dict:
@@ -53,9 +50,7 @@ class SlowDB:
 
 
 def fresh_setup(cache=None):
-    cache = cache if cache is not None else connect_cache()
-    clear_course_keys(cache, LAB_PREFIX)
-    return cache, ProductDB(products=100)
+    return fresh_catalogue(cache, LAB)
 
 
 def _check_metrics_shape(metrics, tried):
@@ -77,6 +72,14 @@ def check_instrumented_read(get_product, *, cache=None):
     db = SlowDB(catalogue, clock)
     cache = FaultyCache(real, latency_ms=CACHE_MS, sleep=clock.sleep)
     metrics = new_metrics()
+    _counted_reads(get_product, cache, db, metrics, clock, real, catalogue)
+    cache.go_down()
+    _reads_while_the_cache_is_down(get_product, cache, db, metrics, clock, catalogue)
+    return "8 reads: 4 hits, 4 misses with exact fill times; 3 reads against a dead cache counted as errors."
+
+
+def _counted_reads(get_product, cache, db, metrics, clock, real, catalogue) -> None:
+    """Eight reads of four products on an empty cache: 4 hits, 4 misses, 4 exact fill times."""
     reads = [1, 2, 3, 1, 2, 3, 4, 1]
     tried = f"get_product(cache, db, id, metrics, clock) for ids {reads} on an empty cache"
     hint = ("On a hit, metrics['hits'] += 1. On a miss, metrics['misses'] += 1, note clock() after the GET, "
@@ -92,7 +95,15 @@ def check_instrumented_read(get_product, *, cache=None):
     expect((metrics["hits"], metrics["misses"]) == (4, 4), tried=tried,
            wrong=f"it counted {metrics['hits']} hits and {metrics['misses']} misses; there were 4 of each.",
            hint="Count exactly one of hits or misses per read that the cache answered.")
-    fills = list(metrics["fill_ms"])
+    _check_fill_times(list(metrics["fill_ms"]), tried, hint)
+    stored = real.get(product_key(4))
+    expect(stored is not None and json.loads(stored) == catalogue.current(4), tried=tried,
+           wrong="product 4 is not cached as JSON under product_key(4).",
+           hint="cache.set(product_key(product_id), json.dumps(row), ex=TTL_SECONDS).")
+
+
+def _check_fill_times(fills, tried, hint) -> None:
+    """Four fills, each exactly one query (and perhaps the SET) long, in milliseconds."""
     expect(len(fills) == 4, tried=tried,
            wrong=f"fill_ms has {len(fills)} entries for 4 misses.",
            hint="Record a fill time only on a miss: hits do not fill anything.")
@@ -113,12 +124,9 @@ def check_instrumented_read(get_product, *, cache=None):
             "Start the clock after the GET has answered (the GET is not part of the fill)."
             if includes_get else "Use the clock you were given (clock()), before the load and after the SET.",
         )
-    stored = real.get(product_key(4))
-    expect(stored is not None and json.loads(stored) == catalogue.current(4), tried=tried,
-           wrong="product 4 is not cached as JSON under product_key(4).",
-           hint="cache.set(product_key(product_id), json.dumps(row), ex=TTL_SECONDS).")
 
-    cache.go_down()
+
+def _reads_while_the_cache_is_down(get_product, cache, db, metrics, clock, catalogue) -> None:
     tried = "three more reads (ids 5, 1, 6) while the cache refuses every command"
     hint_down = ("Catch redis.RedisError around the GET: count metrics['errors'] += 1 and answer from "
                  "db.get_product(product_id); it is neither a hit nor a miss, and nothing is filled.")
@@ -136,7 +144,6 @@ def check_instrumented_read(get_product, *, cache=None):
            hint=hint_down)
     expect(len(metrics["fill_ms"]) == len(before["fill_ms"]), tried=tried,
            wrong="fill times were recorded while the cache was down, but nothing was filled.", hint=hint_down)
-    return "8 reads: 4 hits, 4 misses with exact fill times; 3 reads against a dead cache counted as errors."
 
 
 # -- exercise 2 -----------------------------------------------------------------------------
