@@ -11,7 +11,6 @@ import pytest
 from cacheaside_lab.experiments.herd import (
     HerdResult,
     comparison_rows,
-    expected_herd,
     herd_vs_rate,
     latency_rows,
     poisson_offsets,
@@ -74,13 +73,6 @@ def test_poisson_offsets_are_seeded_and_have_the_right_rate():
     assert 4_999 / a[-1] == pytest.approx(200, rel=0.05)
     with pytest.raises(ValueError, match="rate must be greater than 0"):
         poisson_offsets(3, 0)
-
-
-def test_expected_herd_is_one_plus_rate_times_fill():
-    assert expected_herd(500, 0.1) == 51
-    assert expected_herd(0, 0.5) == 1
-    with pytest.raises(ValueError, match="fill_s must be 0 or more"):
-        expected_herd(1, -1)
 
 
 def test_result_dictionary_has_the_cli_fields(cache):

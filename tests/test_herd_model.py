@@ -85,9 +85,18 @@ def test_simulation_validation():
         simulate_expiries(10, 0.1, method="exact")
     with pytest.raises(ValueError, match="ttl_s .* must be at least recompute_s"):
         simulate_expiries(10, 2.0, ttl_s=1.0)
-    with pytest.raises(ValueError, match="hit_ratio must be from 0 up to"):
+    with pytest.raises(ValueError, match=r"hit_ratio must be a fraction from 0 up to \(but not including\) 1 \(got 1.0\).*no reads at all"):
         total_miss_multiplier(1.0)
+    with pytest.raises(ValueError, match="hit_ratio must be a fraction"):
+        total_miss_multiplier(-0.1)
+    with pytest.raises(TypeError, match="hit_ratio"):
+        total_miss_multiplier("0.9")
     assert total_miss_multiplier(0.95) == pytest.approx(20)
+    assert total_miss_multiplier(0) == 1
+    assert unprotected_recomputes(500, 0.1) == 51
+    assert unprotected_recomputes(0, 0.5) == 1
+    with pytest.raises(ValueError, match="recompute_s must be 0 or more"):
+        unprotected_recomputes(1, -1)
 
 
 @pytest.mark.parametrize("protection", TIMELINE_PROTECTIONS)

@@ -89,8 +89,8 @@ def test_snapshot_reads_real_counters(cache, db):
 
 def test_replay_is_reproducible_and_shows_each_incident(cache, db):
     incidents = {10: "restart", 20: "three-query-fills", 25: "recover", 30: "slow-database", 35: "recover"}
-    frames = replay_workload(cache, db, seconds=40, read_rate=60, keys=200, incidents=incidents, seed=3)
-    again = replay_workload(cache, db, seconds=40, read_rate=60, keys=200, incidents=incidents, seed=3)
+    frames = replay_workload(cache, db, duration=40, read_rate=60, keys=200, incidents=incidents, seed=3)
+    again = replay_workload(cache, db, duration=40, read_rate=60, keys=200, incidents=incidents, seed=3)
     assert frames == again and len(frames) == 40
     steady, restart = frames[5], frames[10]
     assert restart["hit_rate"] < steady["hit_rate"] - 0.3
@@ -105,7 +105,7 @@ def test_replay_is_reproducible_and_shows_each_incident(cache, db):
 
 def test_replay_validates(cache, db):
     with pytest.raises(ValueError, match="unknown incident 'meteor'"):
-        replay_workload(cache, db, seconds=5, keys=100, incidents={2: "meteor"})
+        replay_workload(cache, db, duration=5, keys=100, incidents={2: "meteor"})
 
 
 def test_panel_and_sparklines_are_plain_strings():

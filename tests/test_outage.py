@@ -6,10 +6,10 @@ import pytest
 
 from cacheaside_lab import ProductDB
 from cacheaside_lab.failure.breaker import CLOSED, CircuitBreaker
-from cacheaside_lab.experiments.outage import db_load_multiplier, live_restart, run_outage
+from cacheaside_lab.experiments.outage import live_restart, run_outage
 from cacheaside_lab.stores.redis_server import RedisServer, find_redis_server
 
-SHORT = dict(seconds=20, read_rate=50, outage=(5, 10), keys=40)
+SHORT = dict(duration=20, read_rate=50, outage=(5, 10), keys=40)
 
 
 @pytest.fixture(scope="module")
@@ -17,17 +17,10 @@ def db():
     return ProductDB(products=100)
 
 
-def test_db_load_multiplier():
-    assert db_load_multiplier(0.95) == pytest.approx(20)
-    assert db_load_multiplier(0) == 1
-    with pytest.raises(ValueError, match="hit_ratio must be below 1"):
-        db_load_multiplier(1.0)
-
-
 def test_timeouts_cost_every_read_without_a_breaker_and_almost_none_with_one(cache, db):
-    plain = run_outage(cache, db, failure="timeout", timeout_ms=250, db_ms=10, cache_ms=0, **SHORT)
+    plain = run_outage(cache, db, failure="timeout", timeout_ms=250, db_latency_ms=10, cache_latency_ms=0, **SHORT)
     guarded = run_outage(
-        cache, db, failure="timeout", timeout_ms=250, db_ms=10, cache_ms=0,
+        cache, db, failure="timeout", timeout_ms=250, db_latency_ms=10, cache_latency_ms=0,
         breaker=CircuitBreaker(failure_threshold=3, reset_timeout=2), **SHORT,
     )
     for run in (plain, guarded):
@@ -85,7 +78,7 @@ def test_validates(cache, db, options, message):
 @pytest.mark.skipif(find_redis_server() is None, reason="redis-server is not installed")
 def test_a_real_server_crashing_and_restarting_mid_workload(db):
     with RedisServer() as server:
-        result = live_restart(server, db, seconds=0.6, crash_at=0.2, restart_at=0.4,
+        result = live_restart(server, db, duration=0.6, crash_at=0.2, restart_at=0.4,
                               breaker=CircuitBreaker(failure_threshold=3, reset_timeout=0.05))
         assert result.reads == result.correct > 0
         down = result.by_phase["down"]

@@ -99,7 +99,7 @@ def test_validation(cache, inventory):
 
 def test_comparison_on_both_backends(cache):
     db = ProductDB(products=60)
-    runs = {run.design: run for run in compare_payloads(cache, db, seconds=30, read_rate=30, sale_rate=3, keys=50)}
+    runs = {run.design: run for run in compare_payloads(cache, db, duration=30, read_rate=30, sale_rate=3, keys=50)}
     whole = runs["whole"]
     deleted = runs["split, stock key deleted on sale"]
     short = runs["split, stock key with short TTL"]
@@ -112,7 +112,7 @@ def test_comparison_on_both_backends(cache):
     assert deleted.stale_stock_share == whole.stale_stock_share == live.stale_stock_share == 0
     assert 0 < short.stale_stock_share and 0 < short.max_stock_age_s <= 2.0
     assert live.round_trips_per_read == pytest.approx(1, abs=0.02) and live.stock_hit_ratio is None
-    again = compare_payloads(cache, db, seconds=30, read_rate=30, sale_rate=3, keys=50, designs=("whole",))
+    again = compare_payloads(cache, db, duration=30, read_rate=30, sale_rate=3, keys=50, designs=("whole",))
     assert again[0] == whole
 
 

@@ -11,23 +11,12 @@ from cacheaside_lab.experiments.total_miss import (
     DelayedFills,
     clear_event,
     eviction_storm,
-    request_stream,
     restart_event,
     total_miss_experiment,
 )
 
-SMALL = dict(reads_per_s=1_000, writes_per_s=10, seconds=3.0, event_at_s=2.0, steady_window_s=1.0, fill_ms=20, bucket_s=0.02)
+SMALL = dict(read_rate=1_000, write_rate=10, duration=3.0, event_at_s=2.0, steady_window_s=1.0, db_latency_ms=20, bucket_s=0.02)
 needs_redis = pytest.mark.skipif(find_redis_server() is None, reason="redis-server is not installed: eviction and restart need a real server")
-
-
-def test_the_stream_is_seeded_sorted_and_zipf_shaped():
-    a = request_stream(reads_per_s=1_000, writes_per_s=10, seconds=5, products=100, zipf_s=1.0, seed=1)
-    b = request_stream(reads_per_s=1_000, writes_per_s=10, seconds=5, products=100, zipf_s=1.0, seed=1)
-    assert all(np.array_equal(x, y) for x, y in zip(a, b))
-    times, is_write, ids = a
-    assert np.all(np.diff(times) >= 0) and 0.005 < is_write.mean() < 0.015
-    counts = np.bincount(ids, minlength=101)
-    assert counts[1] > 5 * counts[10] > 0
 
 
 def test_delayed_fills_land_after_the_fill_time(cache):
@@ -71,11 +60,11 @@ def test_no_event_no_spike(cache):
 
 def test_validation(cache):
     with pytest.raises(ValueError, match="event_at_s must leave a steady window"):
-        total_miss_experiment(cache, None, seconds=3, event_at_s=0.5, steady_window_s=1)
+        total_miss_experiment(cache, None, duration=3, event_at_s=0.5, steady_window_s=1)
     with pytest.raises(ValueError, match="the catalogue has 100 products"):
         from cacheaside_lab import ProductDB
 
-        total_miss_experiment(cache, None, db=ProductDB(products=100), products=1_000)
+        total_miss_experiment(cache, None, db=ProductDB(products=100), keys=1_000)
 
 
 @needs_redis

@@ -27,6 +27,7 @@ from ..core.keys import clear_course_keys
 from .metrics import METRIC_LABELS, MeteredLoader, operating_metrics, take_snapshot
 from .outage import CostMeter
 from ..core.validation import require_count, require_non_negative, require_positive
+from ..models.workload import replay, request_stream
 
 INCIDENTS = ("restart", "bulk-invalidation", "three-query-fills", "slow-database", "recover")
 
@@ -46,17 +47,17 @@ def replay_workload(
     db,
     *,
     prefix: str = "dashboard-product",
-    seconds: int = 60,
+    duration: int = 60,
     read_rate: float = 200.0,
     write_rate: float = 2.0,
     keys: int = 500,
     zipf: float = 1.0,
     ttl: float = 60.0,
-    db_ms: float = 5.0,
+    db_latency_ms: float = 5.0,
     incidents: dict[float, str] | None = None,
     seed: int = 0,
 ) -> list[dict]:
-    """Replay ``seconds`` of Zipf-popular reads (and stock writes) and return one frame per second.
+    """Replay ``duration`` seconds of Zipf-popular reads (and stock writes) and return one frame per second.
 
     ``incidents`` maps a time to one of :data:`INCIDENTS`: ``"restart"`` empties the cache;
     ``"bulk-invalidation"`` deletes the 200 most popular keys (a bulk job's invalidations);
@@ -64,7 +65,7 @@ def replay_workload(
     ``"slow-database"`` makes every query take 8× longer; ``"recover"`` undoes the last two.
     Each frame is ``operating_metrics(...)`` plus ``"t"``, the second it starts.
     """
-    require_count("seconds", seconds, minimum=1)
+    require_count("duration", duration, minimum=1)
     require_positive("read_rate", read_rate, unit="reads per second")
     require_non_negative("write_rate", write_rate, unit="writes per second")
     require_count("keys", keys, minimum=1, maximum=db.count())
@@ -76,11 +77,11 @@ def replay_workload(
     rng = np.random.default_rng(seed)
     clock, meter = VirtualClock(), CostMeter()
     clear_course_keys(cache, f"{prefix}:")
-    state = {"queries_per_fill": 1, "db_ms": db_ms}
+    state = {"queries_per_fill": 1, "db_ms": db_latency_ms}
 
     def load(product_id):
         for _ in range(state["queries_per_fill"]):
-            # query times vary (log-normal around db_ms), so the median and the p99 differ
+            # query times vary (log-normal around db_latency_ms), so the median and the p99 differ
             meter.sleep(state["db_ms"] * float(rng.lognormal(0.0, 0.5)) / 1000)
             row = db.get_product(product_id)
         return row
@@ -88,42 +89,44 @@ def replay_workload(
     loader = MeteredLoader(load, clock=lambda: meter.seconds)
     products = CacheAside(ClockedCache(cache, clock), loader=loader, writer=db.update_product, prefix=prefix, ttl=ttl)
 
-    weights = 1.0 / np.arange(1, keys + 1) ** zipf
-    weights /= weights.sum()
-    n_reads = rng.poisson(read_rate * seconds)
-    reads = sorted(zip(rng.uniform(0, seconds, n_reads), rng.choice(np.arange(1, keys + 1), n_reads, p=weights)))
-    n_writes = rng.poisson(write_rate * seconds)
-    writes = sorted(zip(rng.uniform(0, seconds, n_writes), rng.choice(np.arange(1, keys + 1), n_writes, p=weights)))
-    events = [(t, 1, "read", int(i)) for t, i in reads] + [(t, 2, "write", int(i)) for t, i in writes]
-    events += [(float(t), 0, what, 0) for t, what in incidents.items()]
-    events += [(float(s), -1, "tick", 0) for s in range(seconds + 1)]
-    events.sort()
+    stream = request_stream(rng, rates={"read": read_rate, "write": write_rate}, duration=duration, keys=keys, zipf=zipf)
 
     # a warm start: the cache has been running for a while
     products.get_many(range(1, keys + 1))
     frames, previous = [], None
-    for when, _order, kind, product_id in events:
-        clock.set(when)
-        if kind == "tick":
-            now = take_snapshot(products.stats, loader, db, when)
-            if previous is not None:
-                frames.append({"t": previous.at, **operating_metrics(previous, now, loader.durations)})
-            previous = now
-        elif kind == "read":
+
+    def tick(when):
+        nonlocal previous
+        now = take_snapshot(products.stats, loader, db, when)
+        if previous is not None:
+            frames.append({"t": previous.at, **operating_metrics(previous, now, loader.durations)})
+        previous = now
+
+    def incident(what):
+        def happen(_when):
+            if what == "restart":
+                clear_course_keys(cache, f"{prefix}:")
+            elif what == "bulk-invalidation":
+                for hot in range(1, min(200, keys) + 1):
+                    products.invalidate(hot)
+            elif what == "three-query-fills":
+                state["queries_per_fill"] = 3
+            elif what == "slow-database":
+                state["db_ms"] = db_latency_ms * 8
+            else:  # recover
+                state.update(queries_per_fill=1, db_ms=db_latency_ms)
+        return happen
+
+    def request(kind, product_id, _nth, _when):
+        if kind == "read":
             products.get(product_id)
-        elif kind == "write":
+        else:  # the new stock level is drawn when the write happens, after the query times before it
             products.update(product_id, stock=int(rng.integers(0, 500)))
-        elif kind == "restart":
-            clear_course_keys(cache, f"{prefix}:")
-        elif kind == "bulk-invalidation":
-            for hot in range(1, min(200, keys) + 1):
-                products.invalidate(hot)
-        elif kind == "three-query-fills":
-            state["queries_per_fill"] = 3
-        elif kind == "slow-database":
-            state["db_ms"] = db_ms * 8
-        else:  # recover
-            state.update(queries_per_fill=1, db_ms=db_ms)
+
+    # at one instant: the tick first (it closes the second before), then the incident, then requests
+    scheduled = [(float(s), tick) for s in range(duration + 1)]
+    scheduled += [(float(t), incident(what)) for t, what in incidents.items()]
+    replay(stream, request, scheduled=scheduled, set_time=clock.set)
     clear_course_keys(cache, f"{prefix}:")
     return frames
 

@@ -30,6 +30,7 @@ from ..stores.db import ProductDB
 from ..core.keys import clear_course_keys
 from ..protections import canonical_name
 from ..core.validation import require_choice, require_count, require_non_negative, require_positive
+from ..models.herd import unprotected_recomputes
 
 SCENARIOS = ("cold", "expired")
 HERD_PREFIX = "herd"
@@ -100,14 +101,6 @@ def poisson_offsets(count: int, rate: float, seed: int = 0) -> np.ndarray:
     return np.cumsum(gaps)
 
 
-def expected_herd(arrival_rate: float, fill_s: float) -> float:
-    """Loads of one cold key without protection: the first reader, plus everyone who arrives
-    during its fill (``1 + r·Δ``)."""
-    require_non_negative("arrival_rate", arrival_rate, unit="requests per second")
-    require_non_negative("fill_s", fill_s, unit="seconds")
-    return 1 + arrival_rate * fill_s
-
-
 @dataclass
 class HerdResult:
     protection: str
@@ -164,7 +157,7 @@ class HerdResult:
         """What ``1 + r·Δ`` predicts without protection (all N for a burst), capped at N."""
         if self.arrival_rate is None:
             return float(self.clients)
-        return min(float(self.clients), expected_herd(self.arrival_rate, self.fill_ms / 1000))
+        return min(float(self.clients), unprotected_recomputes(self.arrival_rate, self.fill_ms / 1000))
 
     def percentile_ms(self, q: float) -> float:
         done = self.latencies_ms[~np.isnan(self.latencies_ms)]
@@ -332,7 +325,7 @@ def herd_vs_rate(
     db = ProductDB() if db is None else db
     results = []
     for i, rate in enumerate(rates):
-        readers = clients or max(12, int(2.5 * expected_herd(rate, fill_ms / 1000)) + 1)
+        readers = clients or max(12, int(2.5 * unprotected_recomputes(rate, fill_ms / 1000)) + 1)
         for repeat in range(repeats):
             run_seed = seed + 1000 * i + repeat
             results.append(run_herd(client, clients=readers, fill_ms=fill_ms, arrival_rate=rate, db=db, seed=run_seed))

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.validation import require_callable
+from ..models.herd import total_miss_multiplier
 
 
 class MeteredLoader:
@@ -146,7 +147,7 @@ def operating_metrics(before: MetricsSnapshot, after: MetricsSnapshot, durations
         "fill_p50_ms": float(np.percentile(window, 50)) if window.size else None,
         "fill_p99_ms": float(np.percentile(window, 99)) if window.size else None,
         "db_amplification": queries / needed if needed else None,
-        "db_multiplier_if_cache_dies": 1 / (1 - hit_rate) if hit_rate < 1 else float("inf"),
+        "db_multiplier_if_cache_dies": total_miss_multiplier(hit_rate) if hit_rate < 1 else float("inf"),
     }
 
 

@@ -30,6 +30,7 @@ from ..failure.clock import ClockedCache, VirtualClock
 from ..core.keys import clear_course_keys
 from ..failure.proxies import FaultyCache
 from ..core.validation import require_choice, require_count, require_non_negative, require_positive
+from ..models.workload import replay, request_stream
 
 FAILURES = ("refused", "timeout")
 COMEBACKS = ("empty", "with-data")
@@ -43,18 +44,6 @@ class CostMeter:
 
     def sleep(self, seconds: float) -> None:
         self.seconds += seconds
-
-
-def db_load_multiplier(hit_ratio: float) -> float:
-    """How many times the database's read load grows when the cache stops answering.
-
-    With hit ratio ``h`` the database sees ``(1 − h)`` of the reads; with no cache it sees all of
-    them: ``1 / (1 − h)`` times as many. 0.95 → 20×, 0.99 → 100×.
-    """
-    h = require_non_negative("hit_ratio", hit_ratio)
-    if h >= 1:
-        raise ValueError(f"hit_ratio must be below 1 (got {hit_ratio!r}); at 1 the database sees no reads at all.")
-    return 1 / (1 - h)
 
 
 @dataclass
@@ -113,7 +102,7 @@ def run_outage(
     db,
     *,
     prefix: str = "outage-product",
-    seconds: float = 60.0,
+    duration: float = 60.0,
     read_rate: float = 100.0,
     write_rate: float = 2.0,
     keys: int = 100,
@@ -123,14 +112,14 @@ def run_outage(
     failure: str = "timeout",
     comes_back: str = "empty",
     timeout_ms: float = 250.0,
-    cache_ms: float = 0.5,
-    db_ms: float = 10.0,
+    cache_latency_ms: float = 0.5,
+    db_latency_ms: float = 10.0,
     db_capacity: float | None = None,
     breaker: CircuitBreaker | None = None,
     warm: bool = True,
     seed: int = 0,
 ) -> OutageRun:
-    """Replay ``seconds`` of reads at ``read_rate``/s over ``keys`` products (Zipf ``zipf``) and
+    """Replay ``duration`` seconds of reads at ``read_rate``/s over ``keys`` products (Zipf ``zipf``) and
     stock writes at ``write_rate``/s, with the cache failing during ``outage``.
 
     ``breaker``: a :class:`CircuitBreaker` to put in front of the cache. Its clock is replaced by
@@ -138,7 +127,7 @@ def run_outage(
     it queries queue (one server, first come first served) and wait their turn. Returns an
     :class:`OutageRun`.
     """
-    require_positive("seconds", seconds, unit="seconds")
+    require_positive("duration", duration, unit="seconds")
     require_positive("read_rate", read_rate, unit="reads per second")
     require_non_negative("write_rate", write_rate, unit="writes per second")
     require_count("keys", keys, minimum=1, maximum=db.count())
@@ -146,15 +135,15 @@ def run_outage(
     require_choice("failure", failure, FAILURES)
     require_choice("comes_back", comes_back, COMEBACKS)
     start, end = outage
-    if not 0 <= start <= end <= seconds:
-        raise ValueError(f"outage must be (start, end) with 0 ≤ start ≤ end ≤ seconds (got {outage!r}).")
+    if not 0 <= start <= end <= duration:
+        raise ValueError(f"outage must be (start, end) with 0 ≤ start ≤ end ≤ duration (got {outage!r}).")
 
     rng = np.random.default_rng(seed)
     clock = VirtualClock()
     meter = CostMeter()
     clear_course_keys(cache, f"{prefix}:")
     faulty = FaultyCache(
-        ClockedCache(cache, clock), latency_ms=cache_ms, timeout_ms=timeout_ms, sleep=meter.sleep, seed=seed
+        ClockedCache(cache, clock), latency_ms=cache_latency_ms, timeout_ms=timeout_ms, sleep=meter.sleep, seed=seed
     )
     if breaker is not None:
         breaker.clock = clock
@@ -169,7 +158,7 @@ def run_outage(
             now = clock() + meter.seconds
             meter.sleep(max(0.0, db_free_at - now))  # wait in the database's queue
             db_free_at = max(now, db_free_at) + 1 / db_capacity
-        meter.sleep(db_ms / 1000)
+        meter.sleep(db_latency_ms / 1000)
         return db.get_product(product_id)
 
     products = CacheAside(
@@ -177,15 +166,11 @@ def run_outage(
     )
 
     # the workload: Poisson arrivals, Zipf-popular products, a few stock writes
-    weights = 1.0 / np.arange(1, keys + 1) ** zipf
-    weights /= weights.sum()
-    n_reads = rng.poisson(read_rate * seconds)
-    read_at = np.sort(rng.uniform(0, seconds, n_reads))
-    read_ids = rng.choice(np.arange(1, keys + 1), size=n_reads, p=weights)
-    n_writes = rng.poisson(write_rate * seconds)
-    write_at = np.sort(rng.uniform(0, seconds, n_writes))
-    write_ids = rng.choice(np.arange(1, keys + 1), size=n_writes, p=weights)
-    new_stock = rng.integers(0, 500, n_writes)
+    stream = request_stream(rng, rates={"read": read_rate, "write": write_rate}, duration=duration, keys=keys,
+                            zipf=zipf, draw_order="kind by kind, times sorted")
+    n_reads = stream.count("read")
+    read_at = stream.times_of("read")
+    new_stock = rng.integers(0, 500, stream.count("write"))
 
     if warm:  # a cache that has been running for a while: every product cached
         products.get_many(range(1, keys + 1))
@@ -195,46 +180,44 @@ def run_outage(
     db.reset_counters()
     truth = {product_id: db.current(product_id) for product_id in range(1, keys + 1)}  # kept current below
 
-    events = sorted(
-        [(t, 0, "read", i) for i, t in enumerate(read_at)]
-        + [(t, 1, "write", i) for i, t in enumerate(write_at)]
-        + [(start, -2, "down", 0), (end, -1, "up", 0)]
-    )
     costs = np.zeros(n_reads)
     hit = np.zeros(n_reads, dtype=bool)
     from_db = np.zeros(n_reads, dtype=bool)
     errored = np.zeros(n_reads, dtype=bool)
     wrong = stale = 0
-    for when, _order, kind, index in events:
-        clock.set(when)
-        if kind == "down":
-            if failure == "refused":
-                faulty.go_down()
-            else:
-                faulty.timeout_rate = 1.0
-        elif kind == "up":
-            faulty.come_back()
-            faulty.timeout_rate = 0.0
-            if comes_back == "empty":
-                clear_course_keys(cache, f"{prefix}:")
-        elif kind == "write":
-            product_id = int(write_ids[index])
-            truth[product_id] = products.update(product_id, stock=int(new_stock[index]))
-        else:
-            product_id = int(read_ids[index])
-            stats = products.stats
-            before = (stats.hits, stats.loader_calls, stats.errors)
-            meter.seconds = 0.0
-            answer = products.get(product_id)
-            costs[index] = meter.seconds * 1000
-            hit[index] = stats.hits > before[0]
-            from_db[index] = stats.loader_calls > before[1]
-            errored[index] = stats.errors > before[2]
-            if answer != truth[product_id]:
-                wrong += 1
-                stale += bool(hit[index])
 
-    buckets = np.arange(int(np.ceil(seconds)))
+    def go_down(_when):
+        if failure == "refused":
+            faulty.go_down()
+        else:
+            faulty.timeout_rate = 1.0
+
+    def come_up(_when):
+        faulty.come_back()
+        faulty.timeout_rate = 0.0
+        if comes_back == "empty":
+            clear_course_keys(cache, f"{prefix}:")
+
+    def request(kind, product_id, index, _when):
+        nonlocal wrong, stale
+        if kind == "write":
+            truth[product_id] = products.update(product_id, stock=int(new_stock[index]))
+            return
+        stats = products.stats
+        before = (stats.hits, stats.loader_calls, stats.errors)
+        meter.seconds = 0.0
+        answer = products.get(product_id)
+        costs[index] = meter.seconds * 1000
+        hit[index] = stats.hits > before[0]
+        from_db[index] = stats.loader_calls > before[1]
+        errored[index] = stats.errors > before[2]
+        if answer != truth[product_id]:
+            wrong += 1
+            stale += bool(hit[index])
+
+    replay(stream, request, scheduled=[(start, go_down), (end, come_up)], set_time=clock.set)
+
+    buckets = np.arange(int(np.ceil(duration)))
     which = np.minimum(read_at.astype(int), len(buckets) - 1)
 
     def per_second(values):
@@ -278,14 +261,14 @@ def live_restart(
     db,
     *,
     prefix: str = "live-outage-product",
-    seconds: float = 1.5,
+    duration: float = 1.5,
     crash_at: float = 0.5,
     restart_at: float = 1.0,
     keys: int = 50,
     breaker: CircuitBreaker | None = None,
     seed: int = 0,
 ) -> LiveRestart:
-    """Read products in a loop for ``seconds`` of real time through ``CacheAside`` on a real
+    """Read products in a loop for ``duration`` seconds of real time through ``CacheAside`` on a real
     ``server`` (a :class:`~cacheaside_lab.stores.redis_server.RedisServer`), kill it with SIGKILL at
     ``crash_at`` and start it again at ``restart_at``. Every answer is checked against the
     database. Timings are real, so they differ from run to run; the correctness does not.
@@ -293,9 +276,9 @@ def live_restart(
     import random
     import time
 
-    require_positive("seconds", seconds, unit="seconds")
-    if not 0 <= crash_at <= restart_at <= seconds:
-        raise ValueError("need 0 ≤ crash_at ≤ restart_at ≤ seconds.")
+    require_positive("duration", duration, unit="seconds")
+    if not 0 <= crash_at <= restart_at <= duration:
+        raise ValueError("need 0 ≤ crash_at ≤ restart_at ≤ duration.")
     rng = random.Random(seed)
     client = server.client()
     clear_course_keys(client, f"{prefix}:")
@@ -307,7 +290,7 @@ def live_restart(
     reads = correct = 0
     crashed = restarted = False
     started = time.perf_counter()
-    while (elapsed := time.perf_counter() - started) < seconds:
+    while (elapsed := time.perf_counter() - started) < duration:
         if not crashed and elapsed >= crash_at:
             server.crash()
             crashed = True
@@ -349,7 +332,7 @@ def compare_faults(
     prefix: str = "faults-product",
     reads: int = 400,
     keys: int = 20,
-    db_ms: float = 10.0,
+    db_latency_ms: float = 10.0,
     seed: int = 0,
 ) -> list[list]:
     """Read ``reads`` products through ``CacheAside`` over a warm cache made sick in each way.
@@ -370,7 +353,7 @@ def compare_faults(
         faulty = FaultyCache(cache, sleep=meter.sleep, seed=seed, **options)
 
         def load(product_id):
-            meter.sleep(db_ms / 1000)
+            meter.sleep(db_latency_ms / 1000)
             return db.get_product(product_id)
 
         products = CacheAside(faulty, loader=load, prefix=prefix, ttl=300)

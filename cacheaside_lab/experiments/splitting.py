@@ -33,6 +33,7 @@ from ..failure.clock import ClockedCache, VirtualClock
 from ..core.keys import clear_course_keys, normalize_id, require_prefix, root_namespace
 from .outage import CostMeter
 from ..core.validation import require_choice, require_count, require_non_negative, require_positive
+from ..models.workload import replay, request_stream
 
 PAGE_FIELDS = ("id", "name", "description", "price", "stock")
 STABLE_FIELDS = ("id", "name", "description", "price")
@@ -258,7 +259,7 @@ def compare_payloads(
     db,
     *,
     designs: tuple[str, ...] = DESIGNS,
-    seconds: float = 60.0,
+    duration: float = 60.0,
     read_rate: float = 50.0,
     sale_rate: float = 5.0,
     price_change_rate: float = 0.05,
@@ -281,21 +282,16 @@ def compare_payloads(
     once before the clock starts, so the figures are the steady state, not a cold start."""
     for design in designs:
         require_choice("design", design, DESIGNS)
-    require_positive("seconds", seconds, unit="seconds")
+    require_positive("duration", duration, unit="seconds")
     require_positive("read_rate", read_rate, unit="reads per second")
     require_non_negative("sale_rate", sale_rate, unit="sales per second")
     require_non_negative("price_change_rate", price_change_rate, unit="changes per second")
     require_count("keys", keys, minimum=1, maximum=db.count())
     rng = np.random.default_rng(seed)
-    weights = 1.0 / np.arange(1, keys + 1) ** zipf
-    weights /= weights.sum()
-    ids = np.arange(1, keys + 1)
-    n_reads, n_sales, n_prices = (rng.poisson(rate * seconds) for rate in (read_rate, sale_rate, price_change_rate))
-    events = sorted(
-        [(float(t), "read", int(p)) for t, p in zip(rng.uniform(0, seconds, n_reads), rng.choice(ids, n_reads, p=weights))]
-        + [(float(t), "sale", int(p)) for t, p in zip(rng.uniform(0, seconds, n_sales), rng.choice(ids, n_sales, p=weights))]
-        + [(float(t), "price", int(p)) for t, p in zip(rng.uniform(0, seconds, n_prices), rng.choice(ids, n_prices))]
-    )
+    # sales follow popularity; price changes do not (a price review goes through the catalogue)
+    stream = request_stream(rng, rates={"read": read_rate, "sale": sale_rate, "price": price_change_rate},
+                            duration=duration, keys=keys, zipf=zipf, uniform=("price",), draw_order="counts first")
+    n_prices = stream.count("price")
     prices = rng.uniform(5, 400, n_prices).round(2)
 
     runs = []
@@ -330,14 +326,15 @@ def compare_payloads(
         oldest = 0.0
         price_index = 0
         log: list = []
-        for when, kind, product_id in events:
-            clock.set(when)
+
+        def request(kind, product_id, _nth, when):
+            nonlocal stale, wrong, oldest, price_index
             if kind == "sale":
                 level = truth[product_id]["stock"] - 1
                 reader.set_stock(product_id, level)
                 truth[product_id] = {**truth[product_id], "stock": level}
             elif kind == "price":
-                price = float(prices[price_index])
+                price = float(prices[price_index])  # the prices are used in time order
                 reader.set_price(product_id, price)
                 truth[product_id] = {**truth[product_id], "price": price}
                 price_index += 1
@@ -350,6 +347,8 @@ def compare_payloads(
                     stale += 1
                     oldest = max(oldest, inventory.stock_age(product_id, shown["stock"], when, now["stock"]))
                 log.append(when)
+
+        replay(stream, request, set_time=clock.set)
         reads = len(log)
         if design == "whole":
             stats = reader.aside.stats
@@ -363,9 +362,9 @@ def compare_payloads(
             trips = counts["round_trips"] / reads
         runs.append(PayloadRun(
             design=design, reads=reads, document_hit_ratio=doc_ratio, stock_hit_ratio=stock_ratio,
-            document_queries_per_s=inventory.document_queries / seconds,
-            stock_queries_per_s=inventory.stock_queries / seconds,
-            db_ms_per_s=inventory.db_ms / seconds, round_trips_per_read=trips,
+            document_queries_per_s=inventory.document_queries / duration,
+            stock_queries_per_s=inventory.stock_queries / duration,
+            db_ms_per_s=inventory.db_ms / duration, round_trips_per_read=trips,
             stale_stock_share=stale / reads, max_stock_age_s=oldest, wrong_stable=wrong,
         ))
         clear_course_keys(cache, f"{reader.prefix}:")

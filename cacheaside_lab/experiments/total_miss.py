@@ -10,7 +10,7 @@ was postponing the overload, not preventing it.
 popularity over the catalogue) and writes (each one updates the database and deletes the key) is
 replayed through ``CacheAside`` in *logical* time, so the result does not depend on the speed of
 the machine, and the same stream gives the same counts on fakeredis and on a real Redis. Fills
-land ``fill_ms`` of logical time after their miss (:class:`DelayedFills`), as they would with a
+land ``db_latency_ms`` of logical time after their miss (:class:`DelayedFills`), as they would with a
 database that takes that long: reads of a hot key that arrive meanwhile miss too. At
 ``event_at_s`` an event empties the cache:
 
@@ -35,6 +35,7 @@ from ..models.herd import total_miss_multiplier
 from ..core.keys import clear_course_keys, make_key
 from ..protections import warm as warm_keys
 from ..core.validation import require_count, require_non_negative, require_positive
+from ..models.workload import replay, request_stream
 
 TOTAL_MISS_PREFIX = "total-miss"
 
@@ -78,7 +79,7 @@ class TotalMissResult:
     event: str
     bucket_s: float
     event_at_s: float
-    reads_per_s: float
+    read_rate: float
     bucket_starts_s: np.ndarray = field(repr=False)
     db_qps: np.ndarray = field(repr=False)  # loader calls per second, per bucket
     hit_ratio_by_bucket: np.ndarray = field(repr=False)
@@ -112,32 +113,6 @@ class TotalMissResult:
             "warm_queries": self.warm_queries,
             **self.details,
         }
-
-
-def request_stream(
-    *,
-    reads_per_s: float,
-    writes_per_s: float,
-    seconds: float,
-    products: int,
-    zipf_s: float,
-    seed: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A seeded stream ``(times, is_write, product_ids)`` sorted by time.
-
-    Reads and writes are Poisson processes; both pick products by Zipf popularity (product 1 the
-    most popular), since what is viewed most tends to sell, and so change, most.
-    """
-    rng = np.random.default_rng(seed)
-    weights = 1.0 / np.arange(1, products + 1) ** zipf_s
-    weights /= weights.sum()
-    n_reads = rng.poisson(reads_per_s * seconds)
-    n_writes = rng.poisson(writes_per_s * seconds)
-    times = np.concatenate([rng.uniform(0, seconds, n_reads), rng.uniform(0, seconds, n_writes)])
-    is_write = np.concatenate([np.zeros(n_reads, bool), np.ones(n_writes, bool)])
-    ids = rng.choice(np.arange(1, products + 1), size=n_reads + n_writes, p=weights)
-    order = np.argsort(times, kind="stable")
-    return times[order], is_write[order], ids[order]
 
 
 def clear_event(client, prefix: str = TOTAL_MISS_PREFIX) -> Callable[[], dict]:
@@ -187,14 +162,14 @@ def total_miss_experiment(
     client,
     event: Callable[[], dict | None] | None,
     *,
-    reads_per_s: float = 2_000,
-    writes_per_s: float = 20,
-    products: int = 1_000,
-    zipf_s: float = 1.0,
-    seconds: float = 3.0,
+    read_rate: float = 2_000,
+    write_rate: float = 20,
+    keys: int = 1_000,
+    zipf: float = 1.0,
+    duration: float = 3.0,
     event_at_s: float = 2.0,
     steady_window_s: float = 1.0,
-    fill_ms: float = 50.0,
+    db_latency_ms: float = 50.0,
     bucket_s: float = 0.05,
     warm_top: int = 0,
     db: ProductDB | None = None,
@@ -203,47 +178,53 @@ def total_miss_experiment(
 ) -> TotalMissResult:
     """Replay a seeded read/write stream through ``CacheAside`` and fire ``event`` at ``event_at_s``.
 
-    ``warm_top=K`` warms the K most popular products right after the event, in batches of 100
-    with one database query each (``loader_many``), as a restart procedure would before taking
-    traffic; those queries are reported as ``warm_queries``, not as traffic.
-    Returns the database's load per ``bucket_s`` of logical time, the hit ratio in the
-    ``steady_window_s`` before the event, and the peak after it.
+    ``read_rate`` and ``write_rate`` are per second, over products ``1 … keys`` by Zipf
+    popularity ``zipf``, for ``duration`` seconds of logical time. A fill lands ``db_latency_ms`` after
+    its miss (the database's query time). ``warm_top=K`` warms the K most popular products right
+    after the event, in batches of 100 with one database query each (``loader_many``), as a
+    restart procedure would before taking traffic; those queries are reported as
+    ``warm_queries``, not as traffic. Returns the database's load per ``bucket_s`` of logical
+    time, the hit ratio in the ``steady_window_s`` before the event, and the peak after it.
     """
-    require_positive("reads_per_s", reads_per_s, unit="reads per second")
-    require_non_negative("writes_per_s", writes_per_s, unit="writes per second")
-    require_count("products", products, minimum=1)
-    require_non_negative("zipf_s", zipf_s)
-    require_positive("seconds", seconds, unit="seconds")
+    require_positive("read_rate", read_rate, unit="reads per second")
+    require_non_negative("write_rate", write_rate, unit="writes per second")
+    require_count("keys", keys, minimum=1)
+    require_non_negative("zipf", zipf)
+    require_positive("duration", duration, unit="seconds")
     require_positive("bucket_s", bucket_s, unit="seconds")
     require_positive("steady_window_s", steady_window_s, unit="seconds")
-    require_non_negative("fill_ms", fill_ms, unit="ms")
-    require_count("warm_top", warm_top, minimum=0, maximum=products)
-    if not steady_window_s <= event_at_s < seconds:
+    require_non_negative("db_latency_ms", db_latency_ms, unit="ms")
+    require_count("warm_top", warm_top, minimum=0, maximum=keys)
+    if not steady_window_s <= event_at_s < duration:
         raise ValueError(
             f"event_at_s must leave a steady window before it and time after it: "
-            f"{steady_window_s} <= event_at_s < {seconds} (got {event_at_s})."
+            f"{steady_window_s} <= event_at_s < {duration} (got {event_at_s})."
         )
-    db = ProductDB(products=products) if db is None else db
-    if db.count() < products:
-        raise ValueError(f"the catalogue has {db.count()} products; the experiment needs {products}.")
+    db = ProductDB(products=keys) if db is None else db
+    if db.count() < keys:
+        raise ValueError(f"the catalogue has {db.count()} products; the experiment needs keys={keys}.")
     clear_course_keys(client, f"{prefix}:")
-    cache = DelayedFills(client, fill_ms / 1000)
+    cache = DelayedFills(client, db_latency_ms / 1000)
     reader = CacheAside(cache, db.get_product, loader_many=db.get_products, prefix=f"{prefix}:product", ttl=3600)
-    times, is_write, ids = request_stream(
-        reads_per_s=reads_per_s, writes_per_s=writes_per_s, seconds=seconds, products=products, zipf_s=zipf_s, seed=seed
-    )
+    stream = request_stream(np.random.default_rng(seed), rates={"read": read_rate, "write": write_rate},
+                            duration=duration, keys=keys, zipf=zipf, draw_order="counts, times, products")
+    times, is_write = stream.times, stream.is_kind("write")
     loaded = np.zeros(times.size, dtype=bool)
-    fired, details, warm_queries = False, {}, 0
-    for i, (t, write, product_id) in enumerate(zip(times.tolist(), is_write.tolist(), ids.tolist())):
-        cache.now = t
-        if not fired and t >= event_at_s:
-            fired = True
-            details = (event() if event is not None else None) or {}
-            if warm_top:
-                before = reader.stats.loader_calls
-                warm_keys(reader, range(1, warm_top + 1))  # pipelined SETs: they land at once
-                warm_queries = reader.stats.loader_calls - before
-        if write:
+    details, warm_queries = {}, 0
+
+    def fire(_when):
+        nonlocal details, warm_queries
+        details = (event() if event is not None else None) or {}
+        if warm_top:
+            before = reader.stats.loader_calls
+            warm_keys(reader, range(1, warm_top + 1))  # pipelined SETs: they land at once
+            warm_queries = reader.stats.loader_calls - before
+
+    position = iter(range(times.size))
+
+    def request(kind, product_id, _nth, _when):
+        i = next(position)  # requests arrive in stream order
+        if kind == "write":
             # A write changes the row and deletes the key. Only the delete matters to the read
             # load (and committing 100 SQLite writes would take longer than the whole replay).
             reader.invalidate(product_id)
@@ -251,8 +232,18 @@ def total_miss_experiment(
             before = reader.stats.loader_calls
             reader.get(product_id)
             loaded[i] = reader.stats.loader_calls > before
+
+    # The event fires at the first request at or after event_at_s, just before it, with the
+    # fills due by then already landed (no request after it: it never fires).
+    first_after = int(np.searchsorted(times, event_at_s, side="left"))
+    scheduled = [(float(times[first_after]), fire)] if first_after < times.size else []
+
+    def set_time(when):
+        cache.now = when
+
+    replay(stream, request, scheduled=scheduled, set_time=set_time)
     reads = ~is_write
-    buckets = int(np.ceil(seconds / bucket_s))
+    buckets = int(np.ceil(duration / bucket_s))
     bucket = np.minimum((times / bucket_s).astype(int), buckets - 1)
     db_loads = np.bincount(bucket[reads & loaded], minlength=buckets)
     read_counts = np.bincount(bucket[reads], minlength=buckets)
@@ -266,7 +257,7 @@ def total_miss_experiment(
         event=getattr(event, "__name__", "none") if event is not None else "none",
         bucket_s=bucket_s,
         event_at_s=event_at_s,
-        reads_per_s=reads_per_s,
+        read_rate=read_rate,
         bucket_starts_s=np.arange(buckets) * bucket_s,
         db_qps=db_loads / bucket_s,
         hit_ratio_by_bucket=hit_by_bucket,

@@ -36,7 +36,7 @@ import numpy as np
 
 from ..protections import canonical_name
 from ..protections.xfetch import should_refresh
-from ..core.validation import require_choice, require_count, require_non_negative, require_positive
+from ..core.validation import require_choice, require_count, require_fraction, require_non_negative, require_positive
 
 SIMULATED_PROTECTIONS = ("none", "xfetch")
 METHODS = ("thinned", "per-request")
@@ -48,7 +48,13 @@ _LOOKBACK_SCALES = 30.0
 
 
 def unprotected_recomputes(rate: float, recompute_s: float) -> float:
-    """Mean recomputations per expiry without protection: ``1 + rate·Δ``."""
+    """Mean loads of one key per expiry (or per cold start) without protection: ``1 + r·Δ``.
+
+    The first reader after the expiry loads; so does everyone who arrives, at ``rate`` per
+    second, during the ``recompute_s`` (Δ) its load takes. The one home of the herd formula: the
+    simulator, the threaded experiments (:mod:`cacheaside_lab.experiments.herd`), the checkers
+    and notebook 06 all call it.
+    """
     require_non_negative("rate", rate, unit="requests per second")
     require_non_negative("recompute_s", recompute_s, unit="seconds")
     return 1 + rate * recompute_s
@@ -61,9 +67,16 @@ def xfetch_limit(beta: float) -> float:
 
 
 def total_miss_multiplier(hit_ratio: float) -> float:
-    """How many times the database's load grows when every read misses: ``1 / (1 − h)``."""
-    if not 0 <= hit_ratio < 1:
-        raise ValueError(f"hit_ratio must be from 0 up to (but not including) 1 (got {hit_ratio!r}).")
+    """How many times the database's read load grows when every read misses: ``1 / (1 − h)``.
+
+    With hit ratio ``h`` the database sees ``(1 − h)`` of the reads; with an empty (or absent)
+    cache it sees all of them: 0.95 → 20×, 0.99 → 100×. The one home of the total-miss formula
+    (the total-miss and outage experiments, the dashboard's metrics, notebooks 06, 08 and 09).
+    """
+    require_fraction(
+        "hit_ratio", hit_ratio, allow_one=False,
+        why="at 1 the database sees no reads at all, so there is nothing to multiply.",
+    )
     return 1 / (1 - hit_ratio)
 
 
