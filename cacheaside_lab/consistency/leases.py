@@ -23,11 +23,16 @@ from __future__ import annotations
 
 import secrets
 
+from ..core.scripts import COMPARE_AND_DELETE, LuaScript
 from ..core.validation import require_positive
 
 LEASE_SUFFIX = ":lease"
 
-_GET_OR_LEASE = """
+# GET the key; on a miss, take its lease if nobody holds it (one atomic step: no writer between).
+# KEYS[1]: the key; KEYS[2]: its lease key. ARGV[1]: our token; ARGV[2]: the lease's PX in ms.
+# Returns {value, false} on a hit, {false, token} on a miss that took the lease, {false, false}
+# on a miss while another reader holds it.
+GET_OR_LEASE = LuaScript("""
 local value = redis.call('GET', KEYS[1])
 if value then
     return {value, false}
@@ -36,23 +41,19 @@ if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
     return {false, ARGV[1]}
 end
 return {false, false}
-"""
+""")
 
-_FILL = """
+# Fill only while our lease still stands (a delete voids it), and release the lease in the same step.
+# KEYS[1]: the key; KEYS[2]: its lease key. ARGV[1]: our token; ARGV[2]: the value; ARGV[3]: PX in ms.
+# Returns 1 if the value landed, 0 if the lease was gone or someone else's.
+FILL_WITH_LEASE = LuaScript("""
 if redis.call('GET', KEYS[2]) == ARGV[1] then
     redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
     redis.call('DEL', KEYS[2])
     return 1
 end
 return 0
-"""
-
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-    return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
+""")
 
 
 def lease_key(key: str) -> str:
@@ -72,14 +73,12 @@ class Leases:
         require_positive("lease_ms", lease_ms, unit="ms")
         self.client = client
         self.lease_ms = int(lease_ms)
-        self._get_or_lease = client.register_script(_GET_OR_LEASE)
-        self._fill = client.register_script(_FILL)
 
     def get_or_lease(self, key: str, token: str | None = None) -> tuple:
         """``(value, None)`` on a hit; ``(None, token)`` on a miss that won the lease;
         ``(None, None)`` on a miss while another reader holds it."""
         token = token or new_token()
-        value, granted = self._get_or_lease(keys=[key, lease_key(key)], args=[token, self.lease_ms])
+        value, granted = GET_OR_LEASE(self.client, keys=[key, lease_key(key)], args=[token, self.lease_ms])
         return (value if value else None), (granted if granted else None)
 
     def fill(self, key: str, token: str | None, value: str, ttl_ms: int) -> bool:
@@ -87,14 +86,14 @@ class Leases:
         if token is None:
             return False
         require_positive("ttl_ms", ttl_ms, unit="ms")
-        return bool(self._fill(keys=[key, lease_key(key)], args=[token, value, int(ttl_ms)]))
+        return bool(FILL_WITH_LEASE(self.client, keys=[key, lease_key(key)], args=[token, value, int(ttl_ms)]))
 
     def release(self, key: str, token: str | None) -> bool:
         """Give a lease back without filling (the row does not exist, or loading failed), so
         the next reader gets a token at once instead of waiting for the lease to expire."""
         if token is None:
             return False
-        return bool(self.client.eval(_RELEASE, 1, lease_key(key), token))
+        return bool(COMPARE_AND_DELETE(self.client, keys=[lease_key(key)], args=[token]))  # the same script as a lock's release
 
     def invalidate(self, key: str) -> int:
         """Delete the value and void any outstanding lease, in one command."""

@@ -25,12 +25,16 @@ from __future__ import annotations
 
 import json
 
+from ..core.scripts import LuaScript
 from ..core.validation import require_count, require_positive
 
 TOMBSTONE_FIELD = "tombstone"
 
-# Lua's cjson is available in Redis and in fakeredis[lua]. KEYS[1] the key; ARGV: version, value, ttl.
-_FILL_IF_NEWER = """
+# Fill unless the key already holds a newer version (or a tombstone of a newer or equal one).
+# Lua's cjson is available in Redis and in fakeredis[lua].
+# KEYS[1]: the key. ARGV[1]: the row's version; ARGV[2]: the value (JSON with "version"); ARGV[3]: PX in ms.
+# Returns 1 if the value was stored, 0 if the key already knew a newer version.
+FILL_IF_NEWER = LuaScript("""
 local held = redis.call('GET', KEYS[1])
 local version = tonumber(ARGV[1])
 if held then
@@ -44,10 +48,12 @@ if held then
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
-"""
+""")
 
-# KEYS[1] the key; ARGV: version, tombstone JSON, ttl. A newer value or tombstone is left alone.
-_TOMBSTONE = """
+# The writer's delete: replace the value with a tombstone, unless the key holds something newer.
+# KEYS[1]: the key. ARGV[1]: the written version; ARGV[2]: the tombstone JSON; ARGV[3]: PX in ms.
+# Returns 1 if the tombstone was stored, 0 if a newer value or tombstone was left alone.
+TOMBSTONE = LuaScript("""
 local held = redis.call('GET', KEYS[1])
 if held then
     local held_version = tonumber(cjson.decode(held)['version'])
@@ -55,7 +61,7 @@ if held then
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
-"""
+""")
 
 
 def tombstone_value(version: int) -> str:
@@ -96,8 +102,6 @@ class VersionedCache:
         self.ttl_ms = int(ttl_ms)
         # By default a tombstone lives as long as a value would: it must outlast the slowest fill.
         self.tombstone_ms = int(tombstone_ms if tombstone_ms is not None else ttl_ms)
-        self._fill = client.register_script(_FILL_IF_NEWER)
-        self._tombstone = client.register_script(_TOMBSTONE)
 
     def get(self, key: str):
         """The cached row's JSON, or ``None`` on a miss (an empty key *or* a tombstone)."""
@@ -107,12 +111,12 @@ class VersionedCache:
     def fill(self, key: str, value: str, version: int) -> bool:
         """Store ``value`` (a row with this ``version``) unless the key already knows a newer one."""
         require_count("version", version)
-        return bool(self._fill(keys=[key], args=[version, value, self.ttl_ms]))
+        return bool(FILL_IF_NEWER(self.client, keys=[key], args=[version, value, self.ttl_ms]))
 
     def tombstone(self, key: str, version: int) -> bool:
         """The writer's delete: leave a tombstone saying "version ``version`` exists"."""
         require_count("version", version)
-        return bool(self._tombstone(keys=[key], args=[version, tombstone_value(version), self.tombstone_ms]))
+        return bool(TOMBSTONE(self.client, keys=[key], args=[version, tombstone_value(version), self.tombstone_ms]))
 
 
 def read_at_least(cache, key: str, load, min_version: int):

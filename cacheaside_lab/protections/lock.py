@@ -29,18 +29,11 @@ import secrets
 import time
 
 from ..core.entries import CACHE_ERRORS, MISS
+from ..core.scripts import COMPARE_AND_DELETE
 from ..core.validation import require_positive
 from .base import Protection, backoff_ms, require_expiry_ms
 
 LOCK_SUFFIX = ":lock"
-
-# Delete the lock only if it still holds our token: GET and DEL in one atomic step.
-RELEASE_SCRIPT = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-    return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
 
 
 def lock_key(key: str) -> str:
@@ -55,8 +48,9 @@ def acquire(client, key: str, lock_ms: int) -> str | None:
 
 
 def release(client, key: str, token: str) -> bool:
-    """Release ``key``'s lock if (and only if) it is still ours."""
-    return bool(client.eval(RELEASE_SCRIPT, 1, lock_key(key), token))
+    """Release ``key``'s lock if (and only if) it is still ours: compare-and-delete, one atomic
+    step (:data:`~cacheaside_lab.core.scripts.COMPARE_AND_DELETE`, registered once per client)."""
+    return bool(COMPARE_AND_DELETE(client, keys=[lock_key(key)], args=[token]))
 
 
 class RedisLock(Protection):
