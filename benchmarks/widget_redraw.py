@@ -94,7 +94,7 @@ def race_step_through() -> tuple[str, int, list[float]]:
 
 def dashboard() -> tuple[str, int, list[float]]:
     cache = connect_cache()
-    frames = replay_workload(cache, ProductDB(), prefix=f"{PREFIX}:dashboard", seconds=60, read_rate=100,
+    frames = replay_workload(cache, ProductDB(), prefix=f"{PREFIX}:dashboard", duration=60, read_rate=100,
                              keys=300, ttl=60, incidents={15: "restart"})
     clear_course_keys(cache, f"{PREFIX}:")
     positions = range(len(frames))

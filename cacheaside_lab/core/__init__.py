@@ -8,7 +8,9 @@
 * :mod:`.keys`: the course's root namespace, ``make_key`` and ``clear_course_keys`` (SCAN + DEL of
   its own keys, never anything else);
 * :mod:`.validation`: one clear message per bad argument, used by every public function;
-* :mod:`.patterns`: read-through, write-through and write-behind, for comparison.
+* :mod:`.patterns`: read-through, write-through and write-behind, for comparison;
+* :mod:`.scripts`: :class:`~.scripts.LuaScript` (a Lua script registered once per client) and the
+  compare-and-delete script the lock and the lease release with (lectures 03 and 06).
 
 Used by every lecture and lab (01 builds the pattern by hand, then uses :class:`CacheAside`;
 notebook 01 compares it with :mod:`.patterns`). :class:`CacheAside` reaches outside ``core`` for
