@@ -1,6 +1,7 @@
 """Course tooling: lab checks, grading, lab generation, notebook execution, the environment report.
 
-* :mod:`.checks`: ``framework`` (``CheckFailed``, ``@exercise``, ``attempt``, ``expect``), ``guard``
+* :mod:`.checks`: ``framework`` (``CheckFailed``, ``@exercise``, ``attempt``, ``expect``), ``setups``
+  (the lab keys, fresh namespaces, catalogues and race worlds every checker shares), ``guard``
   (checks verified in the kernel) and one ``labNN`` module per lab (labs 01 to 09);
 * :mod:`.grading`, :mod:`.grading_scan`, :mod:`.grading_lock`: ``cacheaside-lab check``: run a lab
   in a fresh kernel, refuse cells that tamper with checks, one grader per namespace at a time;

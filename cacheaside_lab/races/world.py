@@ -43,18 +43,8 @@ class RaceDB(ProductDB):
     """
 
     def __init__(self, path=None, *, products: int = 100, latency_ms: float = 0.0):
-        self._tuned: set[int] = set()
         super().__init__(path, products=max(products, PRODUCT_ID), latency_ms=latency_ms,
                          clock=lambda: FIXED_CLOCK_S)
-
-    def _database(self):
-        database = super()._database()
-        if id(database.conn) not in self._tuned:
-            # WAL with synchronous=NORMAL: a commit does not wait for the disk. The race file is
-            # scratch data, and this makes a write ~150 µs instead of ~750 µs.
-            database.execute("PRAGMA synchronous=NORMAL")
-            self._tuned.add(id(database.conn))
-        return database
 
     def put_row(self, row: dict) -> None:
         columns = [name for name in row if name != "id"]
