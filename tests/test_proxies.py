@@ -68,3 +68,36 @@ def test_faulty_cache_timeouts(cache):
 def test_faulty_cache_validates(cache, options, message):
     with pytest.raises(ValueError, match=message):
         FaultyCache(cache, **options)
+
+
+def test_faulty_cache_passes_register_script_through_and_faults_the_evalsha(cache, backend):
+    # register_script sends nothing to the server: it must neither count as a command nor use a
+    # seeded roll (which would shift every later fault); the EVALSHA it leads to is a command.
+    key = f"{backend.namespace}faulty-script"
+    source = "return redis.call('GET', KEYS[1])"
+
+    def fault_pattern(register_between):
+        flaky = FaultyCache(cache, error_rate=0.5, seed=3)
+        pattern = []
+        for i in range(40):
+            if register_between and i == 20:
+                flaky.register_script(source)
+            try:
+                flaky.exists(key)
+                pattern.append(True)
+            except redis.ConnectionError:
+                pattern.append(False)
+        return pattern, flaky.commands
+
+    assert fault_pattern(True) == fault_pattern(False)
+    assert fault_pattern(True)[1] == 40
+
+    dead = FaultyCache(cache, down=True)
+    script = dead.register_script(source)  # registering works even while the cache is "down"
+    assert (dead.commands, dead.failures) == (0, 0)
+    with pytest.raises(redis.ConnectionError, match="EVALSHA failed"):
+        script(keys=[key], client=dead)
+    assert (dead.commands, dead.failures) == (1, 1)
+    dead.come_back()
+    cache.set(key, "v")
+    assert script(keys=[key], client=dead) == "v"

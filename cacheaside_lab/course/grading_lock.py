@@ -18,10 +18,10 @@ from contextlib import contextmanager
 
 import redis
 
+from ..core.scripts import COMPARE_AND_DELETE
+
 LOCK_NAME = "grading:lock"
 POLL_S = 0.25
-# compare-and-delete: a grader whose lock expired must not delete the next grader's lock
-_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
 
 def lock_key(namespace: str) -> str:
@@ -62,6 +62,7 @@ def namespace_lock(client, namespace: str, *, hold_s: float, wait_s: float, on_w
         yield key
     finally:
         try:
-            client.eval(_RELEASE, 1, key, token)
+            # compare-and-delete: a grader whose lock expired must not delete the next grader's lock
+            COMPARE_AND_DELETE(client, keys=[key], args=[token])
         except redis.exceptions.RedisError:
             pass  # it expires by itself within hold_s

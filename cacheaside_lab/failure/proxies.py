@@ -50,6 +50,12 @@ class RecordingProxy:
         ]
 
 
+# Client methods that send nothing to the server: FaultyCache passes them through untouched (no
+# count, no seeded roll). register_script only computes a SHA1; the EVALSHA it later sends is
+# called through this wrapper (LuaScript passes client=self) and misbehaves like any command.
+NOT_COMMANDS = frozenset({"register_script"})
+
+
 class FaultyCache:
     """A redis-py client that misbehaves on request.
 
@@ -118,7 +124,7 @@ class FaultyCache:
 
     def __getattr__(self, name):
         attribute = getattr(self._client, name)
-        if not callable(attribute):
+        if not callable(attribute) or name in NOT_COMMANDS:
             return attribute
 
         def misbehaving(*args, **kwargs):

@@ -14,6 +14,7 @@ import numpy as np
 
 from ...failure.clock import ClockedCache, VirtualClock
 from ...failure.proxies import RecordingProxy
+from ...models.closed_forms import ttl_only_hit_ratio
 from ...experiments.splitting import PAGE_FIELDS, PLANS, STABLE_FIELDS, InventoryDB, stable_slice
 from ...experiments.splitting import plan_field as reference_plan
 from .framework import CheckFailed, attempt, exercise, expect, short
@@ -320,7 +321,7 @@ def check_plan_field(plan_field, *, cache=None):
         got = attempt(plan_field, read_rate, write_rate, budget, tried=tried, hint=hint)
         want = reference_plan(read_rate, write_rate, budget, target=TARGET)
         cap = read_rate / (read_rate + write_rate)
-        ttl_ratio = read_rate * budget / (1 + read_rate * budget)
+        ttl_ratio = float(ttl_only_hit_ratio(read_rate, budget))
         if got != want:
             if got == CACHE_SHORT_TTL and want == CACHE_DELETE_ON_WRITE:
                 why = (f"delete-on-write reaches {cap:.3f} here, and it is never stale: prefer it when it reaches the "
