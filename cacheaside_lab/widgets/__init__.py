@@ -2,6 +2,8 @@
 
 * :mod:`.ratio_explorer`: lecture 05's read/write-ratio explorer: ``explore_ratios`` (pure),
   ``summary_rows``, ``draw``, ``show_widget``.
+* :mod:`.predict`: predict-then-run questions for every lecture (from 00): ``Question``, ``judge``
+  (pure), ``commit``, ``ask`` (the widget) and ``static_answer`` (the ``<details>`` answer cell).
 
 The other widgets sit beside what they show: the race step-through in
 :mod:`cacheaside_lab.races.widget` (lecture 02), the expiry timeline in
