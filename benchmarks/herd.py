@@ -10,7 +10,7 @@ network path a real service pays); ``--fakeredis`` uses the in-process server in
 depend on the machine, which is why they live here and not in the tests; the tests check the
 counts (single-flight, lock and lease: exactly one loader call, every thread the right value).
 
-    python benchmarks/herd.py [--clients 64] [--fill-ms 100] [--repeats 3] [--fakeredis]
+    python benchmarks/herd.py [--clients 64] [--db-latency-ms 100] [--repeats 3] [--fakeredis]
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from _common import print_header
 PROTECTIONS = ("none", "single-flight", "lock", "lease", "stale-while-revalidate")
 
 
-def dogpile_herd(url: str, db: ProductDB, clients: int, fill_ms: float, run: int):
+def dogpile_herd(url: str, db: ProductDB, clients: int, db_latency_ms: float, run: int):
     """``clients`` threads call dogpile.cache's get_or_create on one cold key at once."""
     region = make_region(
         serializer=lambda value: json.dumps(value, separators=(",", ":")).encode(),
@@ -43,7 +43,7 @@ def dogpile_herd(url: str, db: ProductDB, clients: int, fill_ms: float, run: int
                    "thread_local_lock": False, "lock_timeout": 30},
     )
     key = make_key(f"bench-dogpile-herd:{run}", 42)
-    db.latency_ms = fill_ms
+    db.latency_ms = db_latency_ms
     calls = []
     lock = threading.Lock()
 
@@ -62,7 +62,7 @@ def dogpile_herd(url: str, db: ProductDB, clients: int, fill_ms: float, run: int
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=64)
-    parser.add_argument("--fill-ms", type=float, default=100.0)
+    parser.add_argument("--db-latency-ms", "--fill-ms", dest="db_latency_ms", type=float, default=100.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--fakeredis", action="store_true", help="use the in-process fakeredis instead")
     args = parser.parse_args()
@@ -72,13 +72,13 @@ def main() -> None:
         client = connect_cache(None if server is None else server.url, socket_timeout=30)
         clear_course_keys(client)
         db = ProductDB()
-        print(f"{args.clients} threads released together, one key, {args.fill_ms:g} ms database, "
+        print(f"{args.clients} threads released together, one key, {args.db_latency_ms:g} ms database, "
               f"{args.repeats} runs each, cache: {describe_backend(client)}\n")
         rows = []
         for scenario in ("cold", "expired"):
             for protection in PROTECTIONS:
                 runs = [
-                    run_herd(client, clients=args.clients, fill_ms=args.fill_ms, protection=protection,
+                    run_herd(client, clients=args.clients, db_latency_ms=args.db_latency_ms, protection=protection,
                              scenario=scenario, db=db)
                     for _ in range(args.repeats)
                 ]
@@ -92,7 +92,7 @@ def main() -> None:
                     float(np.nanpercentile(latencies, 99)),
                 ))
         if server is not None:
-            results = [dogpile_herd(server.url, db, args.clients, args.fill_ms, run) for run in range(args.repeats)]
+            results = [dogpile_herd(server.url, db, args.clients, args.db_latency_ms, run) for run in range(args.repeats)]
             latencies = np.concatenate([latency for _, _, latency in results])
             rows.append((
                 "dogpile.cache dogpile lock", "cold",

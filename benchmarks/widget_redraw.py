@@ -66,8 +66,8 @@ def expiry_timeline_widget() -> tuple[str, int, list[float]]:
     figure = plt.figure(figsize=(8, 3.4))
 
     def redraw(position):
-        rate, fill_ms, protection = position
-        draw_timeline(expiry_timeline(rate, fill_ms, protection, processes=4, seed=6), figure)
+        read_rate, db_latency_ms, protection = position
+        draw_timeline(expiry_timeline(read_rate, db_latency_ms, protection, processes=4, seed=6), figure)
         print_figure(figure, "png")
 
     positions = list(itertools.product((10, 500, 5_000), (10, 500), TIMELINE_PROTECTIONS))

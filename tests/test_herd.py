@@ -71,12 +71,12 @@ def test_poisson_offsets_are_seeded_and_have_the_right_rate():
     a, b = poisson_offsets(5_000, 200.0, seed=1), poisson_offsets(5_000, 200.0, seed=1)
     assert np.array_equal(a, b) and a[0] == 0 and np.all(np.diff(a) >= 0)
     assert 4_999 / a[-1] == pytest.approx(200, rel=0.05)
-    with pytest.raises(ValueError, match="rate must be greater than 0"):
+    with pytest.raises(ValueError, match="read_rate must be greater than 0"):
         poisson_offsets(3, 0)
 
 
 def test_result_dictionary_has_the_cli_fields(cache):
-    result = run_herd(cache, clients=6, fill_ms=20, protection="lock")
+    result = run_herd(cache, clients=6, db_latency_ms=20, protection="lock")
     info = result.as_dict()
     for field in ("clients", "protection", "loader_calls", "errors", "wrong_values", "p50_ms", "p99_ms"):
         assert field in info
@@ -87,7 +87,7 @@ def test_result_dictionary_has_the_cli_fields(cache):
 
 
 def test_run_herd_leaves_no_keys_and_validates(cache, backend):
-    run_herd(cache, clients=4, fill_ms=10, protection="lease")
+    run_herd(cache, clients=4, db_latency_ms=10, protection="lease")
     assert not list(cache.scan_iter(match=f"{backend.namespace}herd:*"))
     with pytest.raises(ValueError, match="unknown scenario 'warm'"):
         run_herd(cache, clients=2, scenario="warm")
@@ -101,15 +101,15 @@ def test_run_herd_slows_the_database_for_its_run_only(cache):
     from cacheaside_lab import ProductDB
 
     db = ProductDB(latency_ms=3)
-    result = run_herd(cache, clients=4, fill_ms=20, db=db)
-    assert result.fill_ms == 20 and result.loader_calls >= 1
+    result = run_herd(cache, clients=4, db_latency_ms=20, db=db)
+    assert result.db_latency_ms == 20 and result.loader_calls >= 1
     assert db.latency_ms == 3  # the caller's setting is back, so later reads are not 20 ms each
 
 
 def test_spread_arrivals_make_a_smaller_herd_than_a_burst(cache):
     # 40 readers arriving at 100/s over a 50 ms fill: about 1 + 100 × 0.05 = 6 loads, never all 40
-    (spread,) = herd_vs_rate([100], client=cache, clients=40, fill_ms=50)
-    assert [r.clients for r in herd_vs_rate([40, 400], client=cache, fill_ms=50, repeats=2)] == [12, 12, 53, 53]
+    (spread,) = herd_vs_rate([100], client=cache, clients=40, db_latency_ms=50)
+    assert [r.clients for r in herd_vs_rate([40, 400], client=cache, db_latency_ms=50, repeats=2)] == [12, 12, 53, 53]
     assert 1 < spread.loader_calls < 40
     assert spread.predicted_loader_calls == pytest.approx(6)
     assert spread.wrong_values == spread.errors == 0
@@ -128,7 +128,7 @@ def test_300_threads_on_a_cold_key_with_a_lock_load_once_and_report_no_errors(ba
 
     client = backend.client()
     # A lock long enough that no fill can outlast it on a busy machine: any extra load is a failure.
-    result = run_herd(client, clients=300, fill_ms=50, protection=RedisLock(lock_ms=30_000))
+    result = run_herd(client, clients=300, db_latency_ms=50, protection=RedisLock(lock_ms=30_000))
     assert result.unfinished == 0 and result.errors == 0
     assert result.cache_errors == 0 and result.pool_exhausted == 0 and result.failures == 0
     assert result.loader_calls == 1
@@ -144,7 +144,7 @@ def test_an_exhausted_pool_is_counted_and_named_not_hidden(backend, monkeypatch)
     # run_herd's own clean-up cannot reach the cache either (and nothing gets written to clean)
     monkeypatch.setattr(herd, "clear_course_keys", lambda *args, **kwargs: 0)
     try:
-        result = run_herd(client, clients=8, fill_ms=5, protection="lock")
+        result = run_herd(client, clients=8, db_latency_ms=5, protection="lock")
     finally:
         for connection in held:
             client.connection_pool.release(connection)
@@ -161,3 +161,11 @@ def test_herd_clients_have_a_stated_upper_bound(cache):
     assert MAX_HERD_CLIENTS == 1024
     with pytest.raises(ValueError, match=r"clients must be from 1 to 1024 \(got 1025\)"):
         run_herd(cache, clients=1025)
+
+
+def test_herd_results_speak_the_course_vocabulary(cache):
+    (result,) = herd_vs_rate(read_rates=[200], client=cache, db_latency_ms=5, clients=3)
+    assert (result.read_rate, result.db_latency_ms) == (200, 5)
+    info = result.as_dict()
+    assert info["read_rate"] == 200 and info["db_latency_ms"] == 5 and "fill_ms" not in info
+    assert len(poisson_offsets(3, read_rate=100.0)) == 3

@@ -77,7 +77,7 @@ def test_simulation_is_seeded_and_reports_what_the_cli_prints():
 
 
 def test_simulation_validation():
-    with pytest.raises(ValueError, match="rate must be greater than 0"):
+    with pytest.raises(ValueError, match="read_rate must be greater than 0"):
         simulate_expiries(0, 0.1)
     with pytest.raises(ValueError, match="unknown protection 'lock'; choose one of 'none', 'xfetch'"):
         simulate_expiries(10, 0.1, protection="lock")
@@ -131,7 +131,7 @@ def test_protection_table_rows():
 
 
 def test_timeline_validation():
-    with pytest.raises(ValueError, match="fill_ms must be greater than 0 ms"):
+    with pytest.raises(ValueError, match="db_latency_ms must be greater than 0 ms"):
         expiry_timeline(10, 0)
     with pytest.raises(ValueError, match="processes must be from 1"):
         expiry_timeline(10, 10, "single-flight", processes=0)
@@ -167,3 +167,17 @@ def test_draw_timeline_labels_the_picture_and_describes_the_run():
     labels = [text.get_text() for text in ax.get_legend().get_texts()]
     assert labels[:4] == [f"{name} ({timeline.count(code)})" for code, name in enumerate(["hit", "load", "wait", "stale"])]
     assert draw_timeline(timeline, figure) is figure and len(figure.axes) == 1  # a redraw reuses the figure
+
+
+def test_the_herd_models_speak_the_course_vocabulary():
+    # read_rate and db_latency_ms as everywhere else; recompute_s stays for XFetch's Δ (any
+    # recomputation, not necessarily one database query)
+    timeline = expiry_timeline(read_rate=400, db_latency_ms=100, protection="lock", seed=7)
+    assert (timeline.read_rate, timeline.db_latency_ms) == (400.0, 100.0)
+    assert protection_table(read_rate=300, db_latency_ms=50, expiries=5)[0][0] == "none"
+    assert expiry_averages(read_rate=300, db_latency_ms=50, expiries=5)["loads"] >= 1
+    run = simulate_expiries(read_rate=200, recompute_s=0.1, expiries=100)
+    assert run.as_dict()["read_rate"] == 200 and run.as_dict()["formula"] == "1 + read_rate × recompute_s"
+    (row,) = recomputes_vs_rate(read_rates=[200], recompute_s=0.1, expiries=100)
+    assert row["read_rate"] == 200 and row["read_rate_x_recompute_s"] == pytest.approx(20)
+    assert unprotected_recomputes(read_rate=200, recompute_s=0.1) == pytest.approx(21)

@@ -151,14 +151,14 @@ def test_warming_without_protection_uses_batched_loads(cache):
 
 
 def test_without_protection_a_burst_is_a_herd(cache):
-    result = run_herd(cache, clients=16, fill_ms=150, protection="none")
+    result = run_herd(cache, clients=16, db_latency_ms=150, protection="none")
     assert result.loader_calls > 1  # typically all 16; never one, since none of them waits
     assert result.wrong_values == result.errors == result.unfinished == 0
 
 
 @pytest.mark.parametrize("protection", COORDINATING)
 def test_one_loader_call_for_a_burst_and_everyone_gets_the_row(protection, cache):
-    result = run_herd(cache, clients=24, fill_ms=150, protection=protection)
+    result = run_herd(cache, clients=24, db_latency_ms=150, protection=protection)
     assert result.loader_calls == 1
     assert result.wrong_values == result.errors == result.unfinished == result.stale_served == 0
     assert result.protection_stats["waits"] == 23
@@ -166,7 +166,7 @@ def test_one_loader_call_for_a_burst_and_everyone_gets_the_row(protection, cache
 
 
 def test_stale_while_revalidate_serves_the_old_copy_while_one_caller_refreshes(cache):
-    result = run_herd(cache, clients=24, fill_ms=200, protection="swr", scenario="expired")
+    result = run_herd(cache, clients=24, db_latency_ms=200, protection="swr", scenario="expired")
     assert result.loader_calls == 1
     assert result.stale_served == 23 and result.wrong_values == 0
     assert result.protection_stats["refreshes"] == 1 and result.protection_stats["waits"] == 0
@@ -174,7 +174,7 @@ def test_stale_while_revalidate_serves_the_old_copy_while_one_caller_refreshes(c
 
 @pytest.mark.parametrize("protection", ["lock", "lease"])
 def test_expired_key_is_a_cold_key_for_lock_and_lease(protection, cache):
-    result = run_herd(cache, clients=12, fill_ms=150, protection=protection, scenario="expired")
+    result = run_herd(cache, clients=12, db_latency_ms=150, protection=protection, scenario="expired")
     assert result.loader_calls == 1 and result.stale_served == 0 and result.wrong_values == 0
 
 

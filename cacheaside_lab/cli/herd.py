@@ -2,21 +2,23 @@
 
 Threads (on fakeredis, or the Redis at --redis-url / $CACHEASIDE_REDIS_URL)::
 
-    cacheaside-lab herd --clients 64 --fill-ms 100 --protection lock [--json]
+    cacheaside-lab herd --clients 64 --db-latency-ms 100 --protection lock [--json]
 
 N threads read one cold key at once through CacheAside with the chosen protection, over a
-database that takes --fill-ms per query; prints the loader calls, wrong answers and latencies.
+database that takes --db-latency-ms per query (the fill time); prints the loader calls, wrong answers and latencies.
 
 Simulation (numpy, any request rate)::
 
-    cacheaside-lab herd --simulate --rate 5000 --recompute-s 0.1 --protection xfetch [--beta 1]
+    cacheaside-lab herd --simulate --read-rate 5000 --recompute-s 0.1 --protection xfetch [--beta 1]
 
-simulates --expiries expiries of one key read at --rate per second whose value takes
+simulates --expiries expiries of one key read at --read-rate per second whose value takes
 --recompute-s to recompute, and prints the mean recomputations per expiry against the formula
-(1 + rate × recompute_s unprotected, e^(1/beta) for XFetch).
+(1 + read_rate × recompute_s unprotected, e^(1/beta) for XFetch).
 """
 
 from __future__ import annotations
+
+import argparse
 
 import redis
 
@@ -32,18 +34,21 @@ THREAD_PROTECTIONS = ("none", "single-flight", "lock", "lease", "swr")
 SIMULATED_PROTECTIONS = ("none", "xfetch")
 CHOICES = ("none", "single-flight", "lock", "lease", "swr", "xfetch")
 
-_THREAD_ONLY = ("clients", "fill_ms", "redis_url")
-_SIMULATE_ONLY = ("rate", "recompute_s", "beta", "expiries", "seed", "ttl_s")
+_THREAD_ONLY = ("clients", "db_latency_ms", "redis_url")
+_SIMULATE_ONLY = ("read_rate", "recompute_s", "beta", "expiries", "seed", "ttl_s")
 
 
 def add_arguments(parser) -> None:
     threads = parser.add_argument_group("threads (the default)")
     threads.add_argument("--clients", type=int, help="how many threads read the cold key at once")
-    threads.add_argument("--fill-ms", type=float, help="database latency per query, in ms (the fill time)")
+    threads.add_argument("--db-latency-ms", type=float, help="database latency per query, in ms (the fill time)")
+    # the flag's name before the course settled on one vocabulary: still accepted, not shown
+    threads.add_argument("--fill-ms", dest="db_latency_ms", type=float, help=argparse.SUPPRESS)
     threads.add_argument("--redis-url", help="use this Redis instead of $CACHEASIDE_REDIS_URL / fakeredis")
     simulation = parser.add_argument_group("simulation (--simulate)")
     simulation.add_argument("--simulate", action="store_true", help="simulate expiries with numpy instead of running threads")
-    simulation.add_argument("--rate", type=float, help="requests per second for the key")
+    simulation.add_argument("--read-rate", type=float, help="reads per second for the key")
+    simulation.add_argument("--rate", dest="read_rate", type=float, help=argparse.SUPPRESS)  # the old name
     simulation.add_argument("--recompute-s", type=float, help="time to recompute the value, in seconds (Δ)")
     simulation.add_argument("--beta", type=float, help="XFetch's β (default 1; larger refreshes earlier)")
     simulation.add_argument("--expiries", type=int, help="how many expiries to simulate (default 10000)")
@@ -71,30 +76,30 @@ def run(args) -> int:
 def _threads(args) -> int:
     stray = _given(args, _SIMULATE_ONLY)
     if stray:
-        raise ValueError(f"{', '.join(stray)} only apply with --simulate; the thread experiment takes --clients and --fill-ms.")
+        raise ValueError(f"{', '.join(stray)} only apply with --simulate; the thread experiment takes --clients and --db-latency-ms.")
     if args.protection not in THREAD_PROTECTIONS:
         raise ValueError(
             f"--protection {args.protection} needs a stream of requests before the expiry, which a burst of "
             f"threads on a cold key does not have; use it with --simulate, or choose one of {', '.join(THREAD_PROTECTIONS)}."
         )
-    if args.clients is None or args.fill_ms is None:
-        raise ValueError("the thread experiment needs --clients N and --fill-ms F (or use --simulate).")
+    if args.clients is None or args.db_latency_ms is None:
+        raise ValueError("the thread experiment needs --clients N and --db-latency-ms F (or use --simulate).")
     require_count("--clients", args.clients)
     if not 1 <= args.clients <= MAX_HERD_CLIENTS:
         raise ValueError(
             f"--clients must be from 1 to {MAX_HERD_CLIENTS} (got {args.clients}): each client is a thread, and "
             f"they share one Redis client whose pool holds {MAX_HERD_CLIENTS} connections."
         )
-    require_non_negative("--fill-ms", args.fill_ms, unit="ms")
+    require_non_negative("--db-latency-ms", args.db_latency_ms, unit="ms")
     client = connect_cache(args.redis_url)
     _require_answering(client)
-    result = run_herd(client, clients=args.clients, fill_ms=args.fill_ms, protection=args.protection)
+    result = run_herd(client, clients=args.clients, db_latency_ms=args.db_latency_ms, protection=args.protection)
     info = result.as_dict()
     info["protection"] = args.protection
     reasons = result.unprotected_reasons()
     info["warnings"] = reasons
     text = (
-        f"{result.clients} threads, one cold key, {result.fill_ms:g} ms fill, protection {args.protection} "
+        f"{result.clients} threads, one cold key, {result.db_latency_ms:g} ms fill, protection {args.protection} "
         f"({result.backend})\n"
         f"  loader calls:  {result.loader_calls} (no protection: about {result.predicted_loader_calls:g})\n"
         f"  wrong values:  {result.wrong_values}    errors: {result.failures} "
@@ -129,14 +134,14 @@ def _simulate(args) -> int:
             f"--simulate models {' and '.join(SIMULATED_PROTECTIONS)} (got --protection {args.protection}); "
             "the other protections allow one recomputation per expiry by construction: run them with threads."
         )
-    if args.rate is None or args.recompute_s is None:
-        raise ValueError("--simulate needs --rate R (requests per second) and --recompute-s D (seconds).")
+    if args.read_rate is None or args.recompute_s is None:
+        raise ValueError("--simulate needs --read-rate R (reads per second) and --recompute-s D (seconds).")
     if args.beta is not None and args.protection != "xfetch":
         raise ValueError("--beta is XFetch's parameter; it needs --protection xfetch.")
-    require_positive("--rate", args.rate, unit="requests per second")
+    require_positive("--read-rate", args.read_rate, unit="reads per second")
     require_positive("--recompute-s", args.recompute_s, unit="seconds")
     result = simulate_expiries(
-        args.rate,
+        args.read_rate,
         args.recompute_s,
         protection=args.protection,
         beta=1.0 if args.beta is None else args.beta,
@@ -147,7 +152,7 @@ def _simulate(args) -> int:
     info = result.as_dict()
     formula = info["formula"]
     text = (
-        f"{result.expiries:,} simulated expiries, {result.rate:g} requests/s, recompute {result.recompute_s:g} s, "
+        f"{result.expiries:,} simulated expiries, {result.read_rate:g} reads/s, recompute {result.recompute_s:g} s, "
         f"protection {result.protection}" + (f" (β = {result.beta:g})" if result.protection == "xfetch" else "") + "\n"
         f"  mean recomputations per expiry: {result.mean:.3f} ± {result.standard_error:.3f}\n"
         f"  formula {formula}: {result.predicted:.3f}\n"

@@ -6,9 +6,9 @@ database. With requests arriving at rate r and a fill that takes Δ seconds, abo
 ``1 + r·Δ`` readers load the same row: the herd. Here that is measured rather than assumed:
 
 * :func:`run_together` starts N real threads at one ``threading.Barrier`` (optionally each at its
-  own offset, to model an arrival rate) and records what each got and how long it took;
+  own offset, to model a read rate) and records what each got and how long it took;
 * :func:`run_herd` points N readers at one key through ``CacheAside`` with a chosen protection,
-  over a ``ProductDB`` whose ``latency_ms`` is the fill time, and counts loader calls, wrong
+  over a ``ProductDB`` whose latency (``db_latency_ms``) is the fill time, and counts loader calls, wrong
   answers, stale answers and latencies.
 
 Threads on fakeredis share one in-process server (``connect_cache()``), so they really contend
@@ -91,12 +91,12 @@ def run_together(work, count: int, *, offsets_s=None, timeout_s: float = 30.0) -
     return outcomes
 
 
-def poisson_offsets(count: int, rate: float, seed: int = 0) -> np.ndarray:
-    """Arrival times (seconds after the start) of ``count`` requests arriving at ``rate`` per
-    second as a Poisson process: the first at 0, then exponential gaps with mean 1/rate."""
+def poisson_offsets(count: int, read_rate: float, seed: int = 0) -> np.ndarray:
+    """Arrival times (seconds after the start) of ``count`` requests arriving at ``read_rate`` per
+    second as a Poisson process: the first at 0, then exponential gaps with mean 1/read_rate."""
     require_count("count", count, minimum=1)
-    require_positive("rate", rate, unit="requests per second")
-    gaps = np.random.default_rng(seed).exponential(1 / rate, size=count)
+    require_positive("read_rate", read_rate, unit="requests per second")
+    gaps = np.random.default_rng(seed).exponential(1 / read_rate, size=count)
     gaps[0] = 0.0
     return np.cumsum(gaps)
 
@@ -106,8 +106,8 @@ class HerdResult:
     protection: str
     scenario: str
     clients: int
-    fill_ms: float
-    arrival_rate: float | None
+    db_latency_ms: float  # the database's latency for the run: the time one fill takes
+    read_rate: float | None  # reads per second (None: a burst, all at once)
     loader_calls: int
     errors: int
     wrong_values: int
@@ -155,9 +155,9 @@ class HerdResult:
     @property
     def predicted_loader_calls(self) -> float:
         """What ``1 + r·Δ`` predicts without protection (all N for a burst), capped at N."""
-        if self.arrival_rate is None:
+        if self.read_rate is None:
             return float(self.clients)
-        return min(float(self.clients), unprotected_recomputes(self.arrival_rate, self.fill_ms / 1000))
+        return min(float(self.clients), unprotected_recomputes(self.read_rate, self.db_latency_ms / 1000))
 
     def percentile_ms(self, q: float) -> float:
         done = self.latencies_ms[~np.isnan(self.latencies_ms)]
@@ -176,8 +176,8 @@ class HerdResult:
             "clients": self.clients,
             "protection": self.protection,
             "scenario": self.scenario,
-            "fill_ms": self.fill_ms,
-            "arrival_rate": self.arrival_rate,
+            "db_latency_ms": self.db_latency_ms,
+            "read_rate": self.read_rate,
             "loader_calls": self.loader_calls,
             "predicted_loader_calls_unprotected": round(self.predicted_loader_calls, 2),
             "errors": self.errors,
@@ -198,10 +198,10 @@ def run_herd(
     client=None,
     *,
     clients: int = 32,
-    fill_ms: float = 100.0,
+    db_latency_ms: float = 100.0,
     protection="none",
     scenario: str = "cold",
-    arrival_rate: float | None = None,
+    read_rate: float | None = None,
     product_id: int = 42,
     db: ProductDB | None = None,
     prefix: str = HERD_PREFIX,
@@ -215,62 +215,79 @@ def run_herd(
     * ``scenario="expired"``: an older version of the row was cached and has just expired (for
       stale-while-revalidate the stale copy is still there to serve; for the others it is gone).
 
-    ``arrival_rate=None`` releases every thread at once (a burst); a rate spaces their arrivals
-    as a seeded Poisson process. ``fill_ms`` is the database's latency for this run. Every answer
-    is compared with the database's current row (``wrong_values``) and the previous version
-    (``stale_served``).
+    ``read_rate=None`` releases every thread at once (a burst); a rate (reads per second) spaces
+    their arrivals as a seeded Poisson process. ``db_latency_ms`` is the database's latency for
+    this run, so it is the fill time. Every answer is compared with the database's current row
+    (``wrong_values``) and the previous version (``stale_served``).
     """
-    require_count("clients", clients, minimum=1, maximum=MAX_HERD_CLIENTS)
-    require_non_negative("fill_ms", fill_ms, unit="ms")
-    require_choice("scenario", scenario, SCENARIOS)
-    if arrival_rate is not None:
-        require_positive("arrival_rate", arrival_rate, unit="requests per second")
+    _require_herd(clients, db_latency_ms, scenario, read_rate)
     if isinstance(protection, str):
         protection = canonical_name(protection)
     client = connect_cache() if client is None else client
     db = ProductDB(products=max(100, product_id)) if db is None else db
     # The database is slowed to the fill time for this run only: a caller's own latency setting
     # comes back afterwards, so later work on the same db is not silently 200 ms per query.
-    previous_latency_ms, db.latency_ms = db.latency_ms, fill_ms
+    previous_latency_ms, db.latency_ms = db.latency_ms, db_latency_ms
     try:
         clear_course_keys(client, f"{prefix}:")
         readers = CacheAside(client, db.get_product, prefix=f"{prefix}:product", ttl=ttl, protection=protection)
-        name = "none" if readers.protection is None else readers.protection.name
-
-        stale_row = None
-        if scenario == "expired":
-            stale_row = db.current(product_id)
-            _cache_an_expiring_copy(readers, product_id, stale_row, fill_ms / 1000)
-            db.update_product(product_id, stock=(stale_row["stock"] + 1) % 500)
-        truth = db.current(product_id)
-
-        offsets = None if arrival_rate is None else poisson_offsets(clients, arrival_rate, seed)
+        stale_row, truth = _prepare_scenario(readers, db, product_id, scenario, db_latency_ms / 1000)
+        offsets = None if read_rate is None else poisson_offsets(clients, read_rate, seed)
         exhausted_before = pool_exhausted_count(client)
         outcomes = run_together(lambda _: readers.get(product_id), clients, offsets_s=offsets, timeout_s=timeout_s)
-        finished = [o for o in outcomes if o.finished]
-        answers = [o.value for o in finished if o.error is None]
-        result = HerdResult(
-            protection=name,
-            scenario=scenario,
-            clients=clients,
-            fill_ms=fill_ms,
-            arrival_rate=arrival_rate,
-            loader_calls=readers.stats.loader_calls,
-            errors=sum(o.error is not None for o in finished),
-            wrong_values=sum(answer != truth and (stale_row is None or answer != stale_row) for answer in answers),
-            stale_served=0 if stale_row is None else sum(answer == stale_row for answer in answers),
-            unfinished=len(outcomes) - len(finished),
-            latencies_ms=np.array([o.seconds * 1000 if o.finished else np.nan for o in outcomes]),
-            backend=describe_backend(client),
-            protection_stats={} if readers.protection is None else readers.protection.stats.as_dict(),
-            cache_errors=readers.stats.errors,
-            pool_exhausted=pool_exhausted_count(client) - exhausted_before,
-        )
+        result = _herd_result(readers, outcomes, truth, stale_row, scenario=scenario, read_rate=read_rate,
+                              db_latency_ms=db_latency_ms,
+                              pool_exhausted=pool_exhausted_count(client) - exhausted_before)
     finally:
         db.latency_ms = previous_latency_ms
         clear_course_keys(client, f"{prefix}:")
         db.close()  # each reader thread opened its own SQLite connection; they are done
     return result
+
+
+def _require_herd(clients: int, db_latency_ms: float, scenario: str, read_rate: float | None) -> None:
+    """Validate :func:`run_herd`'s numbers before any thread starts or any key is written."""
+    require_count("clients", clients, minimum=1, maximum=MAX_HERD_CLIENTS)
+    require_non_negative("db_latency_ms", db_latency_ms, unit="ms")
+    require_choice("scenario", scenario, SCENARIOS)
+    if read_rate is not None:
+        require_positive("read_rate", read_rate, unit="requests per second")
+
+
+def _prepare_scenario(readers: CacheAside, db: ProductDB, product_id: int, scenario: str, load_s: float):
+    """Set the key up for ``scenario``; returns ``(stale_row, truth)``: the previous version the
+    readers may be served (``None`` when cold) and the row every answer should equal."""
+    stale_row = None
+    if scenario == "expired":
+        stale_row = db.current(product_id)
+        _cache_an_expiring_copy(readers, product_id, stale_row, load_s)
+        db.update_product(product_id, stock=(stale_row["stock"] + 1) % 500)
+    return stale_row, db.current(product_id)
+
+
+def _herd_result(readers: CacheAside, outcomes: list[Outcome], truth: dict, stale_row: dict | None, *,
+                 scenario: str, read_rate: float | None, db_latency_ms: float, pool_exhausted: int) -> HerdResult:
+    """Count what the readers got: loader calls, errors, wrong and stale answers, latencies."""
+    finished = [o for o in outcomes if o.finished]
+    answers = [o.value for o in finished if o.error is None]
+    protection = readers.protection
+    return HerdResult(
+        protection="none" if protection is None else protection.name,
+        scenario=scenario,
+        clients=len(outcomes),
+        db_latency_ms=db_latency_ms,
+        read_rate=read_rate,
+        loader_calls=readers.stats.loader_calls,
+        errors=sum(o.error is not None for o in finished),
+        wrong_values=sum(answer != truth and (stale_row is None or answer != stale_row) for answer in answers),
+        stale_served=0 if stale_row is None else sum(answer == stale_row for answer in answers),
+        unfinished=len(outcomes) - len(finished),
+        latencies_ms=np.array([o.seconds * 1000 if o.finished else np.nan for o in outcomes]),
+        backend=describe_backend(readers.client),
+        protection_stats={} if protection is None else protection.stats.as_dict(),
+        cache_errors=readers.stats.errors,
+        pool_exhausted=pool_exhausted,
+    )
 
 
 def _cache_an_expiring_copy(readers: CacheAside, product_id: int, row: dict, load_s: float) -> None:
@@ -294,41 +311,42 @@ def compare_protections(
     scenarios=SCENARIOS,
     client=None,
     clients: int = 32,
-    fill_ms: float = 100.0,
+    db_latency_ms: float = 100.0,
     db: ProductDB | None = None,
 ) -> list[HerdResult]:
     """:func:`run_herd` for each protection and scenario, on one shared catalogue."""
     client = connect_cache() if client is None else client
     db = ProductDB() if db is None else db
     return [
-        run_herd(client, clients=clients, fill_ms=fill_ms, protection=protection, scenario=scenario, db=db)
+        run_herd(client, clients=clients, db_latency_ms=db_latency_ms, protection=protection, scenario=scenario, db=db)
         for scenario in scenarios
         for protection in protections
     ]
 
 
 def herd_vs_rate(
-    rates,
+    read_rates,
     *,
     client=None,
-    fill_ms: float = 100.0,
+    db_latency_ms: float = 100.0,
     repeats: int = 1,
     clients: int | None = None,
     db: ProductDB | None = None,
     seed: int = 0,
 ) -> list[HerdResult]:
-    """Unprotected herds for several arrival rates (``repeats`` runs each), to set against
+    """Unprotected herds for several read rates (``repeats`` runs each), to set against
     ``1 + r·Δ``. By default each run gets enough readers that arrivals outlast the fill well
     (2.5 × the predicted herd, at least 12), so the herd is not capped by running out of readers."""
     require_count("repeats", repeats, minimum=1)
     client = connect_cache() if client is None else client
     db = ProductDB() if db is None else db
     results = []
-    for i, rate in enumerate(rates):
-        readers = clients or max(12, int(2.5 * unprotected_recomputes(rate, fill_ms / 1000)) + 1)
+    for i, read_rate in enumerate(read_rates):
+        readers = clients or max(12, int(2.5 * unprotected_recomputes(read_rate, db_latency_ms / 1000)) + 1)
         for repeat in range(repeats):
             run_seed = seed + 1000 * i + repeat
-            results.append(run_herd(client, clients=readers, fill_ms=fill_ms, arrival_rate=rate, db=db, seed=run_seed))
+            results.append(run_herd(client, clients=readers, db_latency_ms=db_latency_ms, read_rate=read_rate,
+                                    db=db, seed=run_seed))
     return results
 
 

@@ -5,11 +5,11 @@ keys see thousands. This module simulates one hot key around its expiry with num
 for any rate: the pure function behind notebook 06's widget, and the drawing it shows.
 
 The model (Vattani, Chierichetti and Lowenstein, VLDB 2015): requests for the key arrive as a
-Poisson process at ``rate`` per second; recomputing the value takes Δ (``recompute_s``); the value
+Poisson process at ``read_rate`` per second; recomputing the value takes Δ (``recompute_s``); the value
 was computed ``ttl_s`` before its expiry at time 0.
 
 * **No protection.** The first request after the expiry recomputes; so does everyone who arrives
-  during the Δ it takes. Recomputations per expiry: 1 + Poisson(rate·Δ), mean **1 + rate·Δ**.
+  during the Δ it takes. Recomputations per expiry: 1 + Poisson(r·Δ), mean **1 + r·Δ**.
 * **XFetch.** Each request at time t < 0 recomputes early with probability exp(t / (Δβ))
   (``now − Δβ·ln(rand) ≥ expiry``); at t ≥ 0 every request does. Once one request has started,
   the others that fire during its Δ duplicate the work. When rate·Δ is large the mean number of
@@ -47,17 +47,17 @@ TIMELINE_PROTECTIONS = ("none", "single-flight", "lock", "lease", "stale-while-r
 _LOOKBACK_SCALES = 30.0
 
 
-def unprotected_recomputes(rate: float, recompute_s: float) -> float:
+def unprotected_recomputes(read_rate: float, recompute_s: float) -> float:
     """Mean loads of one key per expiry (or per cold start) without protection: ``1 + r·Δ``.
 
-    The first reader after the expiry loads; so does everyone who arrives, at ``rate`` per
+    The first reader after the expiry loads; so does everyone who arrives, at ``read_rate`` per
     second, during the ``recompute_s`` (Δ) its load takes. The one home of the herd formula: the
     simulator, the threaded experiments (:mod:`cacheaside_lab.experiments.herd`), the checkers
     and notebook 06 all call it.
     """
-    require_non_negative("rate", rate, unit="requests per second")
+    require_non_negative("read_rate", read_rate, unit="requests per second")
     require_non_negative("recompute_s", recompute_s, unit="seconds")
-    return 1 + rate * recompute_s
+    return 1 + read_rate * recompute_s
 
 
 def xfetch_limit(beta: float) -> float:
@@ -83,7 +83,7 @@ def total_miss_multiplier(hit_ratio: float) -> float:
 @dataclass
 class ExpirySimulation:
     protection: str
-    rate: float
+    read_rate: float
     recompute_s: float
     beta: float
     ttl_s: float
@@ -111,13 +111,13 @@ class ExpirySimulation:
     def predicted(self) -> float:
         """The formula this run is compared with: 1 + rate·Δ, or e^(1/β) for XFetch."""
         if self.protection == "none":
-            return unprotected_recomputes(self.rate, self.recompute_s)
+            return unprotected_recomputes(self.read_rate, self.recompute_s)
         return xfetch_limit(self.beta)
 
     def as_dict(self) -> dict:
         return {
             "protection": self.protection,
-            "rate": self.rate,
+            "read_rate": self.read_rate,
             "recompute_s": self.recompute_s,
             "beta": self.beta if self.protection == "xfetch" else None,
             "ttl_s": self.ttl_s,
@@ -128,12 +128,12 @@ class ExpirySimulation:
             "standard_error": round(self.standard_error, 4),
             "max_recomputes": self.max,
             "predicted": round(self.predicted, 4),
-            "formula": "1 + rate × recompute_s" if self.protection == "none" else "e^(1/beta)",
+            "formula": "1 + read_rate × recompute_s" if self.protection == "none" else "e^(1/beta)",
         }
 
 
 def simulate_expiries(
-    rate: float,
+    read_rate: float,
     recompute_s: float,
     *,
     protection: str = "none",
@@ -143,8 +143,8 @@ def simulate_expiries(
     seed: int = 0,
     method: str = "thinned",
 ) -> ExpirySimulation:
-    """Recomputations per expiry of one key read at ``rate`` per second (see the module doc)."""
-    require_positive("rate", rate, unit="requests per second")
+    """Recomputations per expiry of one key read at ``read_rate`` per second (see the module doc)."""
+    require_positive("read_rate", read_rate, unit="requests per second")
     require_positive("recompute_s", recompute_s, unit="seconds")
     require_positive("beta", beta)
     require_count("expiries", expiries, minimum=1, maximum=10_000_000)
@@ -156,10 +156,10 @@ def simulate_expiries(
         raise ValueError(f"ttl_s ({ttl_s}) must be at least recompute_s ({recompute_s}): a value must outlive its own recomputation.")
     rng = np.random.default_rng(seed)
     if method == "thinned":
-        counts = _thinned(rng, rate, recompute_s, protection, beta, expiries, ttl_s)
+        counts = _thinned(rng, read_rate, recompute_s, protection, beta, expiries, ttl_s)
     else:
-        counts = _per_request(rng, rate, recompute_s, protection, beta, expiries, ttl_s)
-    return ExpirySimulation(protection, float(rate), float(recompute_s), float(beta), float(ttl_s), method, seed, counts)
+        counts = _per_request(rng, read_rate, recompute_s, protection, beta, expiries, ttl_s)
+    return ExpirySimulation(protection, float(read_rate), float(recompute_s), float(beta), float(ttl_s), method, seed, counts)
 
 
 def _thinned(rng, rate, delta, protection, beta, expiries, ttl_s) -> np.ndarray:
@@ -209,7 +209,7 @@ def _per_request(rng, rate, delta, protection, beta, expiries, ttl_s, chunk_requ
 
 
 def recomputes_vs_rate(
-    rates,
+    read_rates,
     recompute_s: float,
     *,
     betas=(1.0,),
@@ -217,16 +217,16 @@ def recomputes_vs_rate(
     seed: int = 0,
     method: str = "thinned",
 ) -> list[dict]:
-    """Mean recomputations per expiry for each rate: unprotected and XFetch at each β."""
+    """Mean recomputations per expiry for each read rate: unprotected and XFetch at each β."""
     rows = []
-    for i, rate in enumerate(rates):
-        row = {"rate": float(rate), "rate_x_delta": float(rate) * recompute_s}
-        none = simulate_expiries(rate, recompute_s, expiries=expiries, seed=seed + i, method=method)
+    for i, read_rate in enumerate(read_rates):
+        row = {"read_rate": float(read_rate), "read_rate_x_recompute_s": float(read_rate) * recompute_s}
+        none = simulate_expiries(read_rate, recompute_s, expiries=expiries, seed=seed + i, method=method)
         row["none"] = none.mean
         row["none_predicted"] = none.predicted
         for beta in betas:
             run = simulate_expiries(
-                rate, recompute_s, protection="xfetch", beta=beta, expiries=expiries, seed=seed + i, method=method
+                read_rate, recompute_s, protection="xfetch", beta=beta, expiries=expiries, seed=seed + i, method=method
             )
             row[f"xfetch_beta_{beta:g}"] = run.mean
         rows.append(row)
@@ -244,8 +244,8 @@ class ExpiryTimeline:
     """Every request around one expiry of a hot key: when it came, what happened, how long it took."""
 
     protection: str
-    rate: float
-    fill_s: float
+    read_rate: float
+    db_latency_ms: float  # how long the reload (one database query) takes
     processes: int
     times_s: np.ndarray  # arrival times relative to the expiry
     outcomes: np.ndarray  # HIT, LOAD, WAIT or STALE
@@ -270,8 +270,8 @@ class ExpiryTimeline:
 
 
 def expiry_timeline(
-    rate: float,
-    fill_ms: float,
+    read_rate: float,
+    db_latency_ms: float,
     protection: str = "none",
     *,
     processes: int = 1,
@@ -281,9 +281,10 @@ def expiry_timeline(
     ttl_s: float = 60.0,
     seed: int = 0,
 ) -> ExpiryTimeline:
-    """Simulate the requests around one expiry of a key read at ``rate`` per second.
+    """Simulate the requests around one expiry of a key read at ``read_rate`` per second.
 
-    The value expires at time 0 and reloading it takes ``fill_ms``. Outcomes per protection:
+    The value expires at time 0 and reloading it (one database query) takes ``db_latency_ms``.
+    Outcomes per protection:
 
     * ``none``: the first request after the expiry and all that arrive during its fill LOAD;
     * ``single-flight``: per process (``processes`` application servers, requests spread evenly),
@@ -296,8 +297,8 @@ def expiry_timeline(
     * ``xfetch``: requests before the expiry LOAD early with XFetch's probability; the first one's
       fill covers the rest.
     """
-    require_positive("rate", rate, unit="requests per second")
-    require_positive("fill_ms", fill_ms, unit="ms")
+    require_positive("read_rate", read_rate, unit="requests per second")
+    require_positive("db_latency_ms", db_latency_ms, unit="ms")
     protection = require_choice("protection", canonical_name(protection), TIMELINE_PROTECTIONS)
     require_count("processes", processes, minimum=1, maximum=10_000)
     require_positive("beta", beta)
@@ -305,51 +306,65 @@ def expiry_timeline(
     require_positive("max_poll_ms", max_poll_ms, unit="ms")
     require_count("seed", seed)
     rng = np.random.default_rng(seed)
-    fill, poll = fill_ms / 1000, poll_ms / 1000
+    fill, poll, max_poll = db_latency_ms / 1000, poll_ms / 1000, max_poll_ms / 1000
+    times, refresh = _requests_around_expiry(rng, read_rate, fill, protection, beta, max(poll, max_poll), ttl_s)
+    outcomes = np.full(times.size, HIT, dtype=np.int8)
+    latency = np.zeros(times.size)
+    if refresh.any():
+        first = int(np.argmax(refresh))
+        during = (times >= times[first]) & (times < times[first] + fill)
+        if protection in ("none", "xfetch"):
+            outcomes[during & refresh], latency[during & refresh] = LOAD, fill
+        elif protection == "stale-while-revalidate":
+            outcomes[during] = STALE
+            outcomes[first], latency[first] = LOAD, fill
+        elif protection in ("lock", "lease"):
+            _polling_waiters(times, first, during, fill, poll, max(poll, max_poll), outcomes, latency)
+        else:
+            _single_flight_per_process(rng, times, during, fill, processes, outcomes, latency)
+    return ExpiryTimeline(protection, float(read_rate), float(db_latency_ms), processes, times, outcomes, latency)
+
+
+def _requests_around_expiry(rng, read_rate, fill, protection, beta, longest_poll, ttl_s):
+    """Sorted arrival times (relative to the expiry at 0) and which of them would refresh.
+
+    The window reaches three fills either side (further back for XFetch, whose refreshes can
+    come early, and forward past the slowest waiter's last poll)."""
     start = -3 * fill
     if protection == "xfetch":
-        start = -min(ttl_s, fill * beta * (_LOOKBACK_SCALES + math.log(max(rate * fill * beta, 1.0))))
-    end = max(3 * fill, fill + max(poll, max_poll_ms / 1000) + 40.0 / rate)
-    count = rng.poisson(rate * (end - start))
+        start = -min(ttl_s, fill * beta * (_LOOKBACK_SCALES + math.log(max(read_rate * fill * beta, 1.0))))
+    end = max(3 * fill, fill + longest_poll + 40.0 / read_rate)
+    count = rng.poisson(read_rate * (end - start))
     if count > 5_000_000:
-        raise ValueError(f"rate × window is too large to draw request by request ({count:,} requests); lower the rate or fill time.")
+        raise ValueError(f"read_rate × window is too large to draw request by request ({count:,} requests); "
+                         "lower the read rate or the database latency.")
     times = np.sort(rng.uniform(start, end, size=count))
-    outcomes = np.full(count, HIT, dtype=np.int8)
-    latency = np.zeros(count)
     rand = 1.0 - rng.random(count)
-    if protection == "xfetch":
-        refresh = should_refresh(times, fill, beta, 0.0, rand)
-    else:
-        refresh = times >= 0
-    if not refresh.any():
-        return ExpiryTimeline(protection, float(rate), fill, processes, times, outcomes, latency)
-    first = int(np.argmax(refresh))
-    t1 = times[first]
-    during = (times >= t1) & (times < t1 + fill)
-    if protection in ("none", "xfetch"):
-        loads = during & refresh
-        outcomes[loads] = LOAD
-        latency[loads] = fill
-    elif protection == "stale-while-revalidate":
-        outcomes[during] = STALE
-        outcomes[first], latency[first] = LOAD, fill
-    elif protection in ("lock", "lease"):
-        outcomes[during] = WAIT
-        polls = _poll_times(poll, max(poll, max_poll_ms / 1000), horizon=fill)
-        waits = t1 + fill - times[during]
-        latency[during] = polls[np.searchsorted(polls, waits - 1e-12)]
-        outcomes[first], latency[first] = LOAD, fill
-    else:  # single-flight, one flight per process
-        idx = np.flatnonzero(during)
-        process = rng.integers(processes, size=idx.size)
-        _, leaders = np.unique(process, return_index=True)
-        leader_of = np.zeros(processes)
-        leader_of[process[leaders]] = times[idx[leaders]]
-        outcomes[idx] = WAIT
-        latency[idx] = leader_of[process] + fill - times[idx]
-        outcomes[idx[leaders]] = LOAD
-        latency[idx[leaders]] = fill
-    return ExpiryTimeline(protection, float(rate), fill, processes, times, outcomes, latency)
+    refresh = should_refresh(times, fill, beta, 0.0, rand) if protection == "xfetch" else times >= 0
+    return times, refresh
+
+
+def _polling_waiters(times, first, during, fill, poll, cap, outcomes, latency) -> None:
+    """Lock / lease: the first miss LOADs; the others WAIT until their first poll after the fill lands."""
+    outcomes[during] = WAIT
+    polls = _poll_times(poll, cap, horizon=fill)
+    waits = times[first] + fill - times[during]
+    latency[during] = polls[np.searchsorted(polls, waits - 1e-12)]
+    outcomes[first], latency[first] = LOAD, fill
+
+
+def _single_flight_per_process(rng, times, during, fill, processes, outcomes, latency) -> None:
+    """Single-flight: requests land on random processes; each process's first miss LOADs and its
+    later misses WAIT for that load."""
+    idx = np.flatnonzero(during)
+    process = rng.integers(processes, size=idx.size)
+    _, leaders = np.unique(process, return_index=True)
+    leader_of = np.zeros(processes)
+    leader_of[process[leaders]] = times[idx[leaders]]
+    outcomes[idx] = WAIT
+    latency[idx] = leader_of[process] + fill - times[idx]
+    outcomes[idx[leaders]] = LOAD
+    latency[idx[leaders]] = fill
 
 
 OUTCOME_COLORS = ("tab:green", "tab:red", "tab:blue", "tab:orange")  # hit, load, wait, stale
@@ -369,7 +384,7 @@ def timeline_histogram(timeline: ExpiryTimeline, *, slots: int = 60) -> tuple[np
     to three fills after it, so every load and every wait is in the picture.
     """
     require_count("slots", slots, minimum=1, maximum=10_000)
-    fill_ms = timeline.fill_s * 1000
+    fill_ms = timeline.db_latency_ms
     t_ms = timeline.times_s * 1000
     busy = timeline.outcomes != HIT
     start = min(-3 * fill_ms, t_ms[busy].min() - fill_ms if busy.any() else 0)
@@ -415,8 +430,8 @@ def _poll_times(first: float, cap: float, horizon: float) -> np.ndarray:
 
 
 def expiry_averages(
-    rate: float,
-    fill_ms: float,
+    read_rate: float,
+    db_latency_ms: float,
     protection: str = "none",
     *,
     expiries: int = 200,
@@ -430,18 +445,19 @@ def expiry_averages(
     require_count("expiries", expiries, minimum=1, maximum=100_000)
     summaries = [
         expiry_timeline(
-            rate, fill_ms, protection, processes=processes, beta=beta, poll_ms=poll_ms, max_poll_ms=max_poll_ms, seed=seed + i
+            read_rate, db_latency_ms, protection, processes=processes, beta=beta, poll_ms=poll_ms,
+            max_poll_ms=max_poll_ms, seed=seed + i,
         ).summary()
         for i in range(expiries)
     ]
     return {key: float(np.mean([s[key] for s in summaries])) for key in summaries[0]}
 
 
-def protection_table(rate: float, fill_ms: float, *, processes: int = 1, beta: float = 1.0, expiries: int = 200, seed: int = 0) -> list[tuple]:
+def protection_table(read_rate: float, db_latency_ms: float, *, processes: int = 1, beta: float = 1.0, expiries: int = 200, seed: int = 0) -> list[tuple]:
     """One row per protection: mean loads, readers that waited, their mean wait, stale answers per expiry."""
     rows = []
     for protection in TIMELINE_PROTECTIONS:
-        mean = expiry_averages(rate, fill_ms, protection, processes=processes, beta=beta, expiries=expiries, seed=seed)
+        mean = expiry_averages(read_rate, db_latency_ms, protection, processes=processes, beta=beta, expiries=expiries, seed=seed)
         rows.append((protection, mean["loads"], mean["waited"], mean["mean_wait_ms"], mean["stale"]))
     return rows
 
