@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from cacheaside_lab import CacheAside, FaultyCache, ProductDB
@@ -126,7 +127,7 @@ def test_lossy_deletes_drop_a_seeded_share(cache):
         LossyDeletes(cache, 1.5)
 
 
-SMALL = dict(keys=10, read_rate=20, write_rate=10, seconds=20, delays=(0.05, 2.0, 40.0))
+SMALL = dict(keys=10, read_rate=20, write_rate=10, duration=20, delays=(0.05, 2.0, 40.0))
 
 
 def test_measurement_is_reproducible_on_both_backends(cache, db):
@@ -150,9 +151,9 @@ def test_paths_behave_as_their_mechanisms_say(cache, db):
 
 
 def test_update_on_write_races_between_writers(cache, db):
-    # one key, no fill race (fill_ms=0), a slow commit-to-cache gap: with update-on-write an older
+    # one key, no fill race (fill_gap_ms=0), a slow commit-to-cache gap: with update-on-write an older
     # SET can land after a newer one and stay; a delete cannot leave anything older behind
-    options = dict(keys=1, read_rate=5, write_rate=2, seconds=30, write_gap_ms=400, fill_ms=0,
+    options = dict(keys=1, read_rate=5, write_rate=2, duration=30, write_gap_ms=400, fill_gap_ms=0,
                    delays=(2.0,), ttl=300, seed=1)
     update = measure_consistency(cache, db, "update", **options)
     delete = measure_consistency(cache, db, "delete", **options)
@@ -171,3 +172,15 @@ def test_read_your_writes_marker_closes_the_gap_for_the_writer(cache, db):
     marked = read_your_writes(cache, db, pairs=20, poll_interval=1.0, read_after=0.2, marker=True)
     assert without["stale_read_backs"] > 10 and marked["stale_read_backs"] == 0
     assert marked["db_reads"] == 20 > without["db_reads"]
+
+
+def test_the_measurement_replays_the_shared_workload(cache, db):
+    # the reads and writes are the course's one request stream (models.workload), drawn as before
+    from cacheaside_lab.models.workload import request_stream
+
+    result = measure_consistency(cache, db, "delete", keys=10, read_rate=20, write_rate=10, duration=20,
+                                 fill_gap_ms=5, delays=(1.0,), seed=3)
+    stream = request_stream(np.random.default_rng(3), rates={"read": 20, "write": 10}, duration=20, keys=10,
+                            uniform=("read", "write"), draw_order="counts first")
+    assert (result.reads, result.writes) == (stream.count("read"), stream.count("write"))
+    assert result.samples == result.writes  # sample_rate 1: every write is probed

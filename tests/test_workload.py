@@ -89,3 +89,32 @@ def test_bad_arguments_say_what_is_allowed():
         request_stream(rng, rates=RATES, duration=1, keys=10, uniform=("sale",))
     with pytest.raises(ValueError, match=f"at most {MAX_REQUESTS:,} are allowed"):
         request_stream(rng, rates={"read": 1e9}, duration=10, keys=10)
+
+
+def test_per_request_values_are_drawn_right_before_their_kinds_times():
+    # consistency.measure drew, by hand: both counts, the reads' times and products, the writes'
+    # new stock levels, then the writes' times and products
+    by_hand = np.random.default_rng(4)
+    n_reads, n_writes = by_hand.poisson(20 * 30), by_hand.poisson(10 * 30)
+    read_times, read_ids = by_hand.uniform(0, 30, n_reads), by_hand.integers(1, 21, n_reads)
+    stock = by_hand.integers(0, 500, n_writes)
+    write_times, write_ids = by_hand.uniform(0, 30, n_writes), by_hand.integers(1, 21, n_writes)
+
+    rng = np.random.default_rng(4)
+    stream = request_stream(rng, rates={"read": 20, "write": 10}, duration=30, keys=20, uniform=("read", "write"),
+                            draw_order="counts first", per_request={"write": lambda g, n: g.integers(0, 500, n)})
+    assert (stream.count("read"), stream.count("write")) == (n_reads, n_writes)
+    assert np.array_equal(stream.values["write"], stock)
+    assert np.array_equal(stream.times_of("read"), read_times) and np.array_equal(stream.times_of("write"), write_times)
+    writes = stream.is_kind("write")
+    assert np.array_equal(stream.ids[writes], write_ids[stream.nth[writes]])
+    assert np.array_equal(stream.ids[~writes], read_ids[stream.nth[~writes]])
+    assert rng.random() == by_hand.random()  # what the experiment draws next is where it was
+
+
+def test_per_request_must_name_a_kind_and_be_a_function():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="unknown per_request 'sale'"):
+        request_stream(rng, rates={"read": 1}, duration=1, keys=1, per_request={"sale": lambda g, n: g.random(n)})
+    with pytest.raises(TypeError, match=r"per_request\['read'\] must be a function"):
+        request_stream(rng, rates={"read": 1}, duration=1, keys=1, per_request={"read": 3})

@@ -40,6 +40,7 @@ from ..core.entries import MISS
 from .changelog import ChangeLogInvalidator, Target
 from ..failure.clock import ClockedCache, VirtualClock
 from ..core.keys import clear_course_keys, make_key
+from ..models.workload import request_stream
 from ..core.validation import (
     require_choice,
     require_count,
@@ -153,8 +154,8 @@ def measure_consistency(
     keys: int = 20,
     read_rate: float = 20.0,
     write_rate: float = 10.0,
-    seconds: float = 60.0,
-    fill_ms: float = 20.0,
+    duration: float = 60.0,
+    fill_gap_ms: float = 20.0,
     write_gap_ms: float = 10.0,
     loss_rate: float = 0.02,
     poll_interval: float = 1.0,
@@ -165,17 +166,17 @@ def measure_consistency(
 ) -> ConsistencyResult:
     """Run the workload for one ``path`` and probe sampled writes after each of ``delays``.
 
-    ``fill_ms`` is the mean gap between a miss's database read and its SET, ``write_gap_ms`` the
-    mean gap between a write's commit and its cache action (both exponential; real gaps are often
-    far shorter, which is why real systems reach more nines: the *method* is the point). Reads and
-    writes pick products uniformly among ``keys``.
+    ``fill_gap_ms`` is the mean gap between a miss's database read and its SET, ``write_gap_ms``
+    the mean gap between a write's commit and its cache action (both exponential; real gaps are
+    often far shorter, which is why real systems reach more nines: the *method* is the point).
+    Reads and writes pick products uniformly among ``keys``, for ``duration`` seconds.
     """
     require_choice("path", path, PATHS)
     require_count("keys", keys, minimum=1, maximum=db.count())
     require_positive("read_rate", read_rate, unit="reads per second")
     require_positive("write_rate", write_rate, unit="writes per second")
-    require_positive("seconds", seconds, unit="seconds")
-    require_non_negative("fill_ms", fill_ms, unit="ms")
+    require_positive("duration", duration, unit="seconds")
+    require_non_negative("fill_gap_ms", fill_gap_ms, unit="ms")
     require_non_negative("write_gap_ms", write_gap_ms, unit="ms")
     require_positive("poll_interval", poll_interval, unit="seconds")
     require_fraction("sample_rate", sample_rate)
@@ -183,72 +184,103 @@ def measure_consistency(
         raise ValueError(f"delays must be one or more positive numbers of seconds (got {delays!r}).")
     delays = tuple(sorted(delays))
 
-    rng = np.random.default_rng(seed)
-    clock = VirtualClock()
-    timeline = Timeline(clock)
     clear_course_keys(cache, f"{prefix}:")
-    client = ClockedCache(cache, clock)
-    lossy = None
-    if path == "lossy-delete":
-        client = lossy = LossyDeletes(client, loss_rate, seed=seed)
-
-    def load(product_id):
-        row = db.get_product(product_id)
-        timeline.wait(rng.exponential(fill_ms / 1000))  # others run between our read and our SET
-        return row
-
-    samples: list[tuple[int, int]] = []
-    inconsistent = {delay: 0 for delay in delays}
-
-    def probe(product_id, version, delay):
-        raw = client.get(products.key(product_id))
-        cached = MISS if raw is None else products.value_in(raw)  # the layer's own entry format
-        if cached is not MISS and cached["version"] < version:
-            inconsistent[delay] += 1
-
-    def write(product_id, **fields):
-        row = db.update_product(product_id, **fields)
-        if rng.random() < sample_rate:
-            samples.append((product_id, row["version"]))
-            for delay in delays:
-                timeline.at(clock() + delay, lambda p=product_id, v=row["version"], d=delay: probe(p, v, d))
-        timeline.wait(rng.exponential(write_gap_ms / 1000))  # commit → cache action
-        return row
-
-    strategy = {"delete": "delete", "update": "update", "lossy-delete": "delete", "change-log": "ttl-only"}[path]
-    products = CacheAside(client, loader=load, writer=write, prefix=prefix, ttl=ttl, write_strategy=strategy)
-
-    invalidator = None
-    if path == "change-log":
-        invalidator = ChangeLogInvalidator(db, [Target(client, lambda pid: [products.key(pid)])])
-        for tick in np.arange(poll_interval, seconds + max(delays) + poll_interval, poll_interval):
-            timeline.at(float(tick), invalidator.poll)
-
-    n_reads, n_writes = rng.poisson(read_rate * seconds), rng.poisson(write_rate * seconds)
-    for when, product_id in zip(rng.uniform(0, seconds, n_reads), rng.integers(1, keys + 1, n_reads)):
-        timeline.at(float(when), lambda p=int(product_id): products.get(p))
-    stock = rng.integers(0, 500, n_writes)
-    for when, product_id, level in zip(rng.uniform(0, seconds, n_writes), rng.integers(1, keys + 1, n_writes), stock):
-        timeline.at(float(when), lambda p=int(product_id), s=int(level): products.update(p, stock=s))
-    timeline.run_until(seconds + max(delays) + 1)
-
-    details = {}
-    if lossy is not None:
-        details["dropped deletes"] = lossy.dropped
-    if invalidator is not None:
-        details["invalidator polls that failed"] = invalidator.failed_polls
-        invalidator.close()
-    clear_course_keys(cache, f"{prefix}:")
-    return ConsistencyResult(
-        path=path,
-        delays=delays,
-        samples=len(samples),
-        inconsistent=inconsistent,
-        writes=n_writes,
-        reads=n_reads,
-        hit_ratio=products.stats.hit_ratio,
-        details=details,
+    run = _ProbedRun(cache, db, path, prefix=prefix, ttl=ttl, loss_rate=loss_rate, delays=delays, seed=seed,
+                     fill_gap_s=fill_gap_ms / 1000, write_gap_s=write_gap_ms / 1000, sample_rate=sample_rate)
+    horizon = duration + max(delays)
+    if run.invalidator is not None:
+        for tick in np.arange(poll_interval, horizon + poll_interval, poll_interval):
+            run.timeline.at(float(tick), run.invalidator.poll)
+    # one seeded draw, in the order this experiment always drew: both counts, the reads' times and
+    # products, the writes' new stock levels, then the writes' times and products
+    stream = request_stream(
+        run.rng, rates={"read": read_rate, "write": write_rate}, duration=duration, keys=keys,
+        uniform=("read", "write"), draw_order="counts first",
+        per_request={"write": lambda rng, n: rng.integers(0, 500, n)},
     )
+    run.schedule(stream)
+    run.timeline.run_until(horizon + 1)
+    result = run.result(writes=stream.count("write"), reads=stream.count("read"))
+    clear_course_keys(cache, f"{prefix}:")
+    return result
+
+
+class _ProbedRun:
+    """One path's run: the virtual timeline, the real ``CacheAside`` over a clocked client, the
+    sampled writes and the probes that come back to them.
+
+    The database read of a miss and its SET are ``fill_gap_s`` (mean) apart, a write's commit and
+    its cache action ``write_gap_s``; other requests run in those gaps, which is where the races live.
+    """
+
+    def __init__(self, cache, db, path, *, prefix, ttl, loss_rate, delays, seed, fill_gap_s, write_gap_s, sample_rate):
+        self.db, self.delays, self.sample_rate = db, delays, sample_rate
+        self.fill_gap_s, self.write_gap_s = fill_gap_s, write_gap_s
+        self.rng = np.random.default_rng(seed)
+        self.clock = VirtualClock()
+        self.timeline = Timeline(self.clock)
+        self.client = ClockedCache(cache, self.clock)
+        self.lossy = None
+        if path == "lossy-delete":
+            self.client = self.lossy = LossyDeletes(self.client, loss_rate, seed=seed)
+        self.samples: list[tuple[int, int]] = []
+        self.inconsistent = {delay: 0 for delay in delays}
+        strategy = {"delete": "delete", "update": "update", "lossy-delete": "delete", "change-log": "ttl-only"}[path]
+        self.path = path
+        self.products = CacheAside(self.client, loader=self.load, writer=self.write, prefix=prefix, ttl=ttl,
+                                   write_strategy=strategy)
+        self.invalidator = None
+        if path == "change-log":
+            self.invalidator = ChangeLogInvalidator(db, [Target(self.client, lambda pid: [self.products.key(pid)])])
+
+    def load(self, product_id):
+        row = self.db.get_product(product_id)
+        self.timeline.wait(self.rng.exponential(self.fill_gap_s))  # others run between our read and our SET
+        return row
+
+    def write(self, product_id, **fields):
+        row = self.db.update_product(product_id, **fields)
+        if self.rng.random() < self.sample_rate:
+            self.samples.append((product_id, row["version"]))
+            for delay in self.delays:
+                self.timeline.at(self.clock() + delay, lambda p=product_id, v=row["version"], d=delay: self.probe(p, v, d))
+        self.timeline.wait(self.rng.exponential(self.write_gap_s))  # commit → cache action
+        return row
+
+    def probe(self, product_id, version, delay):
+        """Read the key straight from the cache: a cached version older than the write's is inconsistent."""
+        raw = self.client.get(self.products.key(product_id))
+        cached = MISS if raw is None else self.products.value_in(raw)  # the layer's own entry format
+        if cached is not MISS and cached["version"] < version:
+            self.inconsistent[delay] += 1
+
+    def schedule(self, stream) -> None:
+        """Put every read and write of ``stream`` on the timeline."""
+        stock = stream.values["write"]
+        for when, kind, product_id, nth in zip(stream.times.tolist(), stream.kind.tolist(), stream.ids.tolist(),
+                                               stream.nth.tolist()):
+            if stream.kinds[kind] == "read":
+                self.timeline.at(when, lambda p=product_id: self.products.get(p))
+            else:
+                self.timeline.at(when, lambda p=product_id, s=int(stock[nth]): self.products.update(p, stock=s))
+
+    def result(self, *, writes: int, reads: int) -> ConsistencyResult:
+        details = {}
+        if self.lossy is not None:
+            details["dropped deletes"] = self.lossy.dropped
+        if self.invalidator is not None:
+            details["invalidator polls that failed"] = self.invalidator.failed_polls
+            self.invalidator.close()
+        return ConsistencyResult(
+            path=self.path,
+            delays=self.delays,
+            samples=len(self.samples),
+            inconsistent=self.inconsistent,
+            writes=writes,
+            reads=reads,
+            hit_ratio=self.products.stats.hit_ratio,
+            details=details,
+        )
 
 
 def read_your_writes(
@@ -273,44 +305,51 @@ def read_your_writes(
     require_count("pairs", pairs, minimum=1)
     require_positive("poll_interval", poll_interval, unit="seconds")
     require_positive("read_after", read_after, unit="seconds")
-    rng = np.random.default_rng(seed)
-    clock = VirtualClock()
-    timeline = Timeline(clock)
     clear_course_keys(cache, f"{prefix}:")
-    client = ClockedCache(cache, clock)
-    products = CacheAside(client, loader=db.get_product, prefix=prefix, ttl=300, write_strategy="ttl-only",
-                          writer=db.update_product)
-    invalidator = ChangeLogInvalidator(db, [Target(client, lambda pid: [products.key(pid)])])
+    run = _ReadBacks(cache, db, prefix=prefix, poll_interval=poll_interval, read_after=read_after,
+                     marker=marker, seed=seed, outcome={"pairs": pairs, "stale_read_backs": 0, "db_reads": 0})
     horizon = pairs * 2.0 + 2 * poll_interval
     for tick in np.arange(poll_interval, horizon, poll_interval):
-        timeline.at(float(tick), invalidator.poll)
-
-    def marker_key(user, product_id):
-        return make_key(f"{prefix}:ryw:{user}", product_id, namespace=products.namespace)
-
-    outcome = {"pairs": pairs, "stale_read_backs": 0, "db_reads": 0}
-
-    def read_back(user, product_id, version):
-        bypass = marker and client.exists(marker_key(user, product_id))
-        if bypass:
-            outcome["db_reads"] += 1
-            row = db.get_product(product_id)
-        else:
-            loads = products.stats.loader_calls
-            row = products.get(product_id)
-            outcome["db_reads"] += products.stats.loader_calls - loads
-        outcome["stale_read_backs"] += row["version"] < version
-
-    def change(user, product_id):
-        products.get(product_id)  # the page the user was looking at is cached
-        row = products.update(product_id, price=round(float(rng.uniform(5, 400)), 2))
-        if marker:
-            client.set(marker_key(user, product_id), "1", px=round(2 * poll_interval * 1000))
-        timeline.at(clock() + read_after, lambda: read_back(user, product_id, row["version"]))
-
-    for n in range(pairs):
-        timeline.at(n * 2.0 + float(rng.uniform(0, 1)), lambda u=f"user{n}", p=int(rng.integers(1, 101)): change(u, p))
-    timeline.run_until(horizon)
-    invalidator.close()
+        run.timeline.at(float(tick), run.invalidator.poll)
+    for n in range(pairs):  # one user every 2 s, at a random moment within the first second
+        run.timeline.at(n * 2.0 + float(run.rng.uniform(0, 1)),
+                        lambda u=f"user{n}", p=int(run.rng.integers(1, 101)): run.change(u, p))
+    run.timeline.run_until(horizon)
+    run.invalidator.close()
     clear_course_keys(cache, f"{prefix}:")
-    return outcome
+    return run.outcome
+
+
+class _ReadBacks:
+    """Users who change a product and read it back, over a change-log invalidated cache."""
+
+    def __init__(self, cache, db, *, prefix, poll_interval, read_after, marker, seed, outcome):
+        self.db, self.prefix, self.poll_interval, self.read_after, self.marker = db, prefix, poll_interval, read_after, marker
+        self.outcome = outcome
+        self.rng = np.random.default_rng(seed)
+        self.clock = VirtualClock()
+        self.timeline = Timeline(self.clock)
+        self.client = ClockedCache(cache, self.clock)
+        self.products = CacheAside(self.client, loader=db.get_product, prefix=prefix, ttl=300,
+                                   write_strategy="ttl-only", writer=db.update_product)
+        self.invalidator = ChangeLogInvalidator(db, [Target(self.client, lambda pid: [self.products.key(pid)])])
+
+    def marker_key(self, user, product_id):
+        return make_key(f"{self.prefix}:ryw:{user}", product_id, namespace=self.products.namespace)
+
+    def read_back(self, user, product_id, version):
+        if self.marker and self.client.exists(self.marker_key(user, product_id)):
+            self.outcome["db_reads"] += 1
+            row = self.db.get_product(product_id)
+        else:
+            loads = self.products.stats.loader_calls
+            row = self.products.get(product_id)
+            self.outcome["db_reads"] += self.products.stats.loader_calls - loads
+        self.outcome["stale_read_backs"] += row["version"] < version
+
+    def change(self, user, product_id):
+        self.products.get(product_id)  # the page the user was looking at is cached
+        row = self.products.update(product_id, price=round(float(self.rng.uniform(5, 400)), 2))
+        if self.marker:
+            self.client.set(self.marker_key(user, product_id), "1", px=round(2 * self.poll_interval * 1000))
+        self.timeline.at(self.clock() + self.read_after, lambda: self.read_back(user, product_id, row["version"]))

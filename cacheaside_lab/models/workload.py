@@ -20,7 +20,7 @@ No Redis here: the experiments bring the cache.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -47,6 +47,8 @@ class RequestStream:
 
     ``kind[i]`` indexes ``kinds``; ``nth[i]`` is the request's position among the requests of its
     kind in the order they were drawn (for per-request arrays such as a write's new stock).
+    ``values[kind]`` holds what ``request_stream(per_request=...)`` drew for that kind, indexed by
+    ``nth``.
     """
 
     kinds: tuple[str, ...]
@@ -54,6 +56,7 @@ class RequestStream:
     kind: np.ndarray
     ids: np.ndarray
     nth: np.ndarray
+    values: dict = field(default_factory=dict)
 
     def count(self, kind: str) -> int:
         return int((self.kind == self.kinds.index(kind)).sum())
@@ -79,12 +82,56 @@ def request_stream(
     zipf: float = 1.0,
     uniform: Iterable[str] = (),
     draw_order: str = "kind by kind",
+    per_request: dict[str, Callable[[np.random.Generator, int], np.ndarray]] | None = None,
 ) -> RequestStream:
     """Draw Poisson requests of each kind in ``rates`` (kind → requests per second) over
     ``duration`` seconds, for products ``1 … keys`` by Zipf popularity with exponent ``zipf``;
     the kinds in ``uniform`` pick products uniformly instead (a price change is not driven by
     popularity). ``rng`` is the experiment's own generator, so what it draws afterwards (new
-    stock levels, query times) stays where it was."""
+    stock levels, query times) stays where it was.
+
+    ``per_request[kind](rng, n)`` draws one value per request of ``kind`` (a write's new stock
+    level) right before that kind's times, for an experiment that drew them there; the values
+    come back in ``stream.values[kind]``.
+    """
+    per_request = dict(per_request or {})
+    uniform = _require_stream(rng, rates, duration, keys, zipf, set(uniform), draw_order, per_request)
+    kinds = tuple(rates)
+    products = np.arange(1, keys + 1)
+    weights = zipf_weights(keys, zipf)
+    values: dict[str, np.ndarray] = {}
+
+    def pick(kind, n):
+        return rng.choice(products, n) if kind in uniform else rng.choice(products, size=n, p=weights)
+
+    def arrivals(kind, n):
+        if kind in per_request:
+            values[kind] = np.asarray(per_request[kind](rng, n))
+        at = rng.uniform(0, duration, n)
+        return np.sort(at) if draw_order.endswith("sorted") else at
+
+    times: list[np.ndarray] = []
+    ids: list[np.ndarray] = []
+    if draw_order.startswith("kind by kind"):
+        for kind in kinds:
+            n = rng.poisson(rates[kind] * duration)
+            times.append(arrivals(kind, n))
+            ids.append(pick(kind, n))
+    else:
+        counts = [rng.poisson(rates[kind] * duration) for kind in kinds]
+        if draw_order == "counts first":
+            for kind, n in zip(kinds, counts):
+                times.append(arrivals(kind, n))
+                ids.append(pick(kind, n))
+        else:
+            times = [arrivals(kind, n) for kind, n in zip(kinds, counts)]
+            every = rng.choice(products, size=sum(counts), p=weights)
+            ids = np.split(every, np.cumsum(counts)[:-1])
+    return _in_time_order(kinds, times, ids, values)
+
+
+def _require_stream(rng, rates, duration, keys, zipf, uniform, draw_order, per_request) -> set:
+    """Validate :func:`request_stream`'s arguments; returns the set of uniform kinds."""
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy Generator, e.g. np.random.default_rng(seed) (got {type(rng).__name__}).")
     if not rates:
@@ -95,9 +142,12 @@ def request_stream(
     require_count("keys", keys, minimum=1)
     require_non_negative("zipf", zipf)
     require_choice("draw_order", draw_order, DRAW_ORDERS)
-    uniform = set(uniform)
     for kind in uniform:
         require_choice("uniform", kind, tuple(rates))
+    for kind, draw in per_request.items():
+        require_choice("per_request", kind, tuple(rates))
+        if not callable(draw):
+            raise TypeError(f"per_request[{kind!r}] must be a function (rng, n) -> n values (got {type(draw).__name__}).")
     if uniform and draw_order == "counts, times, products":
         raise ValueError("draw_order 'counts, times, products' draws every product in one Zipf draw; uniform must be empty.")
     expected = sum(rates.values()) * duration
@@ -105,33 +155,11 @@ def request_stream(
         raise ValueError(
             f"rates × duration asks for about {expected:,.0f} requests; at most {MAX_REQUESTS:,} are allowed."
         )
+    return uniform
 
-    kinds = tuple(rates)
-    products = np.arange(1, keys + 1)
-    weights = zipf_weights(keys, zipf)
 
-    def pick(kind, n):
-        return rng.choice(products, n) if kind in uniform else rng.choice(products, size=n, p=weights)
-
-    times: list[np.ndarray] = []
-    ids: list[np.ndarray] = []
-    if draw_order.startswith("kind by kind"):
-        for kind in kinds:
-            n = rng.poisson(rates[kind] * duration)
-            at = rng.uniform(0, duration, n)
-            times.append(np.sort(at) if draw_order.endswith("sorted") else at)
-            ids.append(pick(kind, n))
-    else:
-        counts = [rng.poisson(rates[kind] * duration) for kind in kinds]
-        if draw_order == "counts first":
-            for kind, n in zip(kinds, counts):
-                times.append(rng.uniform(0, duration, n))
-                ids.append(pick(kind, n))
-        else:
-            times = [rng.uniform(0, duration, n) for n in counts]
-            every = rng.choice(products, size=sum(counts), p=weights)
-            ids = np.split(every, np.cumsum(counts)[:-1])
-
+def _in_time_order(kinds, times, ids, values) -> RequestStream:
+    """Merge the kinds' draws into one stream sorted by time."""
     all_times = np.concatenate(times)
     order = np.argsort(all_times, kind="stable")  # ties: the earlier kind first
     return RequestStream(
@@ -140,6 +168,7 @@ def request_stream(
         kind=np.concatenate([np.full(len(t), k) for k, t in enumerate(times)])[order],
         ids=np.concatenate(ids).astype(np.int64)[order],
         nth=np.concatenate([np.arange(len(t)) for t in times])[order],
+        values=values,
     )
 
 
