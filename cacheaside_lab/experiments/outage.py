@@ -20,6 +20,8 @@ not assumed.
 
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -137,113 +139,129 @@ def run_outage(
     start, end = outage
     if not 0 <= start <= end <= duration:
         raise ValueError(f"outage must be (start, end) with 0 ≤ start ≤ end ≤ duration (got {outage!r}).")
-
-    rng = np.random.default_rng(seed)
-    clock = VirtualClock()
-    meter = CostMeter()
-    clear_course_keys(cache, f"{prefix}:")
-    faulty = FaultyCache(
-        ClockedCache(cache, clock), latency_ms=cache_latency_ms, timeout_ms=timeout_ms, sleep=meter.sleep, seed=seed
-    )
-    if breaker is not None:
-        breaker.clock = clock
-
     if db_capacity is not None:
         require_positive("db_capacity", db_capacity, unit="queries per second")
-    db_free_at = 0.0  # when the database finishes the work already queued
 
-    def load(product_id):
-        nonlocal db_free_at
-        if db_capacity is not None:
-            now = clock() + meter.seconds
-            meter.sleep(max(0.0, db_free_at - now))  # wait in the database's queue
-            db_free_at = max(now, db_free_at) + 1 / db_capacity
-        meter.sleep(db_latency_ms / 1000)
-        return db.get_product(product_id)
-
-    products = CacheAside(
-        faulty, loader=load, writer=db.update_product, prefix=prefix, ttl=ttl, breaker=breaker
-    )
-
+    rng = np.random.default_rng(seed)
+    clear_course_keys(cache, f"{prefix}:")
+    run = _OutageReplay(cache, db, prefix=prefix, ttl=ttl, failure=failure, comes_back=comes_back,
+                        timeout_ms=timeout_ms, cache_latency_ms=cache_latency_ms, db_latency_ms=db_latency_ms,
+                        db_capacity=db_capacity, breaker=breaker, seed=seed)
     # the workload: Poisson arrivals, Zipf-popular products, a few stock writes
     stream = request_stream(rng, rates={"read": read_rate, "write": write_rate}, duration=duration, keys=keys,
                             zipf=zipf, draw_order="kind by kind, times sorted")
-    n_reads = stream.count("read")
-    read_at = stream.times_of("read")
     new_stock = rng.integers(0, 500, stream.count("write"))
-
     if warm:  # a cache that has been running for a while: every product cached
-        products.get_many(range(1, keys + 1))
-        products.stats.reset()
-        faulty.commands = faulty.failures = 0
-        db_free_at = 0.0
+        run.warm(keys)
     db.reset_counters()
-    truth = {product_id: db.current(product_id) for product_id in range(1, keys + 1)}  # kept current below
+    run.start_recording(stream.count("read"), new_stock, keys)
+    replay(stream, run.request, scheduled=[(start, run.go_down), (end, run.come_up)], set_time=run.clock.set)
+    return run.result(stream.times_of("read"), duration, (float(start), float(end)))
 
-    costs = np.zeros(n_reads)
-    hit = np.zeros(n_reads, dtype=bool)
-    from_db = np.zeros(n_reads, dtype=bool)
-    errored = np.zeros(n_reads, dtype=bool)
-    wrong = stale = 0
 
-    def go_down(_when):
-        if failure == "refused":
-            faulty.go_down()
+class _OutageReplay:
+    """One outage run: the sick cache in front of the real one, the layer over it, the database
+    with its optional queue, and what every read cost and answered."""
+
+    def __init__(self, cache, db, *, prefix, ttl, failure, comes_back, timeout_ms, cache_latency_ms,
+                 db_latency_ms, db_capacity, breaker, seed):
+        self.cache, self.db, self.prefix = cache, db, prefix
+        self.failure, self.comes_back = failure, comes_back
+        self.db_latency_ms, self.db_capacity = db_latency_ms, db_capacity
+        self.clock = VirtualClock()
+        self.meter = CostMeter()
+        self.faulty = FaultyCache(ClockedCache(cache, self.clock), latency_ms=cache_latency_ms, timeout_ms=timeout_ms,
+                                  sleep=self.meter.sleep, seed=seed)
+        self.breaker = breaker
+        if breaker is not None:
+            breaker.clock = self.clock
+        self.db_free_at = 0.0  # when the database finishes the work already queued
+        self.products = CacheAside(self.faulty, loader=self.load, writer=db.update_product, prefix=prefix, ttl=ttl,
+                                   breaker=breaker)
+
+    def load(self, product_id):
+        """The database query: its latency, after waiting in its queue when it has a capacity."""
+        if self.db_capacity is not None:
+            now = self.clock() + self.meter.seconds
+            self.meter.sleep(max(0.0, self.db_free_at - now))  # wait in the database's queue
+            self.db_free_at = max(now, self.db_free_at) + 1 / self.db_capacity
+        self.meter.sleep(self.db_latency_ms / 1000)
+        return self.db.get_product(product_id)
+
+    def warm(self, keys: int) -> None:
+        """Cache every product, then forget that it cost anything."""
+        self.products.get_many(range(1, keys + 1))
+        self.products.stats.reset()
+        self.faulty.commands = self.faulty.failures = 0
+        self.db_free_at = 0.0
+
+    def start_recording(self, n_reads: int, new_stock: np.ndarray, keys: int) -> None:
+        self.new_stock = new_stock
+        self.truth = {product_id: self.db.current(product_id) for product_id in range(1, keys + 1)}  # kept current
+        self.costs = np.zeros(n_reads)
+        self.hit = np.zeros(n_reads, dtype=bool)
+        self.from_db = np.zeros(n_reads, dtype=bool)
+        self.errored = np.zeros(n_reads, dtype=bool)
+        self.wrong = self.stale = 0
+
+    def go_down(self, _when) -> None:
+        if self.failure == "refused":
+            self.faulty.go_down()
         else:
-            faulty.timeout_rate = 1.0
+            self.faulty.timeout_rate = 1.0
 
-    def come_up(_when):
-        faulty.come_back()
-        faulty.timeout_rate = 0.0
-        if comes_back == "empty":
-            clear_course_keys(cache, f"{prefix}:")
+    def come_up(self, _when) -> None:
+        self.faulty.come_back()
+        self.faulty.timeout_rate = 0.0
+        if self.comes_back == "empty":
+            clear_course_keys(self.cache, f"{self.prefix}:")
 
-    def request(kind, product_id, index, _when):
-        nonlocal wrong, stale
+    def request(self, kind, product_id, index, _when) -> None:
+        """A write updates the truth; a read is timed on the meter and checked against the truth."""
         if kind == "write":
-            truth[product_id] = products.update(product_id, stock=int(new_stock[index]))
+            self.truth[product_id] = self.products.update(product_id, stock=int(self.new_stock[index]))
             return
-        stats = products.stats
+        stats = self.products.stats
         before = (stats.hits, stats.loader_calls, stats.errors)
-        meter.seconds = 0.0
-        answer = products.get(product_id)
-        costs[index] = meter.seconds * 1000
-        hit[index] = stats.hits > before[0]
-        from_db[index] = stats.loader_calls > before[1]
-        errored[index] = stats.errors > before[2]
-        if answer != truth[product_id]:
-            wrong += 1
-            stale += bool(hit[index])
+        self.meter.seconds = 0.0
+        answer = self.products.get(product_id)
+        self.costs[index] = self.meter.seconds * 1000
+        self.hit[index] = stats.hits > before[0]
+        self.from_db[index] = stats.loader_calls > before[1]
+        self.errored[index] = stats.errors > before[2]
+        if answer != self.truth[product_id]:
+            self.wrong += 1
+            self.stale += bool(self.hit[index])
 
-    replay(stream, request, scheduled=[(start, go_down), (end, come_up)], set_time=clock.set)
+    def result(self, read_at: np.ndarray, duration: float, outage: tuple[float, float]) -> OutageRun:
+        """The per-second series (reads bucketed by their arrival second) and the totals."""
+        buckets = np.arange(int(np.ceil(duration)))
+        which = np.minimum(read_at.astype(int), len(buckets) - 1)
 
-    buckets = np.arange(int(np.ceil(duration)))
-    which = np.minimum(read_at.astype(int), len(buckets) - 1)
+        def per_second(values):
+            return np.bincount(which, weights=values, minlength=len(buckets))
 
-    def per_second(values):
-        return np.bincount(which, weights=values, minlength=len(buckets))
-
-    reads = per_second(np.ones(n_reads)).astype(int)
-    sums = per_second(costs)
-    maxima = np.zeros(len(buckets))
-    np.maximum.at(maxima, which, costs)
-    return OutageRun(
-        seconds=buckets.astype(float),
-        reads=reads,
-        hits=per_second(hit).astype(int),
-        db_reads=per_second(from_db).astype(int),
-        cache_errors=per_second(errored).astype(int),
-        mean_read_ms=np.divide(sums, reads, out=np.zeros(len(buckets)), where=reads > 0),
-        max_read_ms=maxima,
-        wrong_answers=wrong,
-        stale_answers=stale,
-        outage=(float(start), float(end)),
-        breaker=breaker,
-        cache_commands=faulty.commands,
-        failed_commands=faulty.failures,
-        read_ms=costs,
-        read_at=read_at,
-    )
+        reads = per_second(np.ones(len(read_at))).astype(int)
+        sums = per_second(self.costs)
+        maxima = np.zeros(len(buckets))
+        np.maximum.at(maxima, which, self.costs)
+        return OutageRun(
+            seconds=buckets.astype(float),
+            reads=reads,
+            hits=per_second(self.hit).astype(int),
+            db_reads=per_second(self.from_db).astype(int),
+            cache_errors=per_second(self.errored).astype(int),
+            mean_read_ms=np.divide(sums, reads, out=np.zeros(len(buckets)), where=reads > 0),
+            max_read_ms=maxima,
+            wrong_answers=self.wrong,
+            stale_answers=self.stale,
+            outage=outage,
+            breaker=self.breaker,
+            cache_commands=self.faulty.commands,
+            failed_commands=self.faulty.failures,
+            read_ms=self.costs,
+            read_at=read_at,
+        )
 
 
 @dataclass
@@ -273,9 +291,6 @@ def live_restart(
     ``crash_at`` and start it again at ``restart_at``. Every answer is checked against the
     database. Timings are real, so they differ from run to run; the correctness does not.
     """
-    import random
-    import time
-
     require_positive("duration", duration, unit="seconds")
     if not 0 <= crash_at <= restart_at <= duration:
         raise ValueError("need 0 ≤ crash_at ≤ restart_at ≤ duration.")
@@ -290,7 +305,7 @@ def live_restart(
     reads = correct = 0
     crashed = restarted = False
     started = time.perf_counter()
-    while (elapsed := time.perf_counter() - started) < duration:
+    while (elapsed := time.perf_counter() - started) < duration:  # bounded by duration of real time
         if not crashed and elapsed >= crash_at:
             server.crash()
             crashed = True
@@ -299,19 +314,8 @@ def live_restart(
             restarted = True
         phase = phases["before" if not crashed else "down" if not restarted else "after"]
         product_id = rng.randint(1, keys)
-        stats = products.stats
-        before = (stats.hits, stats.errors, stats.loader_calls)
-        t0 = time.perf_counter()
-        answer = products.get(product_id)
-        ms = (time.perf_counter() - t0) * 1000
+        correct += _timed_read(products, db, product_id, phase)
         reads += 1
-        correct += answer == db.current(product_id)
-        phase["reads"] += 1
-        phase["hits"] += stats.hits - before[0]
-        phase["errors"] += stats.errors - before[1]
-        phase["db_reads"] += stats.loader_calls - before[2]
-        phase["total_ms"] += ms
-        phase["max_ms"] = max(phase["max_ms"], ms)
     if not server.running:
         server.start()
     clear_course_keys(client, f"{prefix}:")
@@ -319,6 +323,22 @@ def live_restart(
     for phase in phases.values():
         phase["mean_ms"] = phase.pop("total_ms") / phase["reads"] if phase["reads"] else 0.0
     return LiveRestart(reads=reads, correct=correct, by_phase=phases, breaker=breaker)
+
+
+def _timed_read(products: CacheAside, db, product_id: int, phase: dict) -> bool:
+    """One real-time read, added to ``phase``'s counts; whether it matched the database."""
+    stats = products.stats
+    before = (stats.hits, stats.errors, stats.loader_calls)
+    t0 = time.perf_counter()
+    answer = products.get(product_id)
+    ms = (time.perf_counter() - t0) * 1000
+    phase["reads"] += 1
+    phase["hits"] += stats.hits - before[0]
+    phase["errors"] += stats.errors - before[1]
+    phase["db_reads"] += stats.loader_calls - before[2]
+    phase["total_ms"] += ms
+    phase["max_ms"] = max(phase["max_ms"], ms)
+    return answer == db.current(product_id)
 
 
 FAULT_HEADERS = ["cache", "correct", "cache errors", "DB reads", "mean read (ms)", "max read (ms)"]
