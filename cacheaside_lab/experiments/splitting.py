@@ -33,6 +33,7 @@ from ..failure.clock import ClockedCache, VirtualClock
 from ..core.keys import clear_course_keys, normalize_id, require_prefix, root_namespace
 from .outage import CostMeter
 from ..core.validation import require_choice, require_count, require_non_negative, require_positive
+from ..models.closed_forms import ttl_only_hit_ratio
 from ..models.workload import replay, request_stream
 
 PAGE_FIELDS = ("id", "name", "description", "price", "stock")
@@ -294,81 +295,100 @@ def compare_payloads(
     n_prices = stream.count("price")
     prices = rng.uniform(5, 400, n_prices).round(2)
 
-    runs = []
-    for design in designs:
-        clock = VirtualClock()
-        meter = CostMeter()
-        inventory = InventoryDB(db, document_ms=document_ms, stock_ms=stock_ms, sleep=meter.sleep, clock=clock)
-        client = ClockedCache(cache, clock)
-        # every design starts from the same stock levels: high, so sales never need a restock and
-        # every level a product passes through is different (its age can be traced)
-        run_bulk_job(db, "update products set stock = 100000 where id <= ?", [keys])
-        truth = {product_id: inventory.current(product_id) for product_id in range(1, keys + 1)}
+    options = dict(document_ms=document_ms, stock_ms=stock_ms, ttl=ttl, stable_ttl=stable_ttl, stock_ttl=stock_ttl,
+                   warm=warm)
+    return [_play_design(design, cache, db, stream, prices, keys=keys, duration=duration, **options)
+            for design in designs]
+
+
+def _play_design(design, cache, db, stream, prices, *, keys, duration, document_ms, stock_ms, ttl, stable_ttl,
+                 stock_ttl, warm) -> PayloadRun:
+    """Replay ``stream`` through one design, from the same stock levels as every other design."""
+    clock = VirtualClock()
+    meter = CostMeter()
+    inventory = InventoryDB(db, document_ms=document_ms, stock_ms=stock_ms, sleep=meter.sleep, clock=clock)
+    client = ClockedCache(cache, clock)
+    # every design starts from the same stock levels: high, so sales never need a restock and
+    # every level a product passes through is different (its age can be traced)
+    run_bulk_job(db, "update products set stock = 100000 where id <= ?", [keys])
+    if design == "whole":
+        reader = WholeProductCache(client, inventory, ttl=ttl)
+    else:
+        on_sale = design.endswith("sale")
+        reader = SplitProductCache(
+            client, inventory, stable_ttl=stable_ttl, stock_ttl=ttl if on_sale else stock_ttl,
+            stock="database" if design.endswith("database") else "cache", invalidate_stock=on_sale,
+        )
+    clear_course_keys(cache, f"{reader.prefix}:")
+    replayed = _DesignReplay(reader, inventory, prices, keys)
+    if warm:
+        replayed.warm(design, keys)
+    inventory.document_queries = inventory.stock_queries = 0  # count from the first replayed request
+    inventory.db_ms = 0.0
+    replay(stream, replayed.request, set_time=clock.set)
+    run = replayed.result(design, duration)
+    clear_course_keys(cache, f"{reader.prefix}:")
+    return run
+
+
+class _DesignReplay:
+    """What one design's reader showed, against the database's truth, request by request."""
+
+    def __init__(self, reader, inventory: InventoryDB, prices: np.ndarray, keys: int):
+        self.reader, self.inventory, self.prices = reader, inventory, prices
+        self.truth = {product_id: inventory.current(product_id) for product_id in range(1, keys + 1)}
+        self.stale = self.wrong = self.reads = self.price_index = 0
+        self.oldest = 0.0
+
+    def warm(self, design: str, keys: int) -> None:
+        """Read every product once, then zero the reader's counters: the figures are the steady state."""
+        for product_id in range(1, keys + 1):
+            self.reader.get(product_id)
         if design == "whole":
-            reader = WholeProductCache(client, inventory, ttl=ttl)
+            self.reader.aside.stats.reset()
         else:
-            on_sale = design.endswith("sale")
-            reader = SplitProductCache(
-                client, inventory, stable_ttl=stable_ttl, stock_ttl=ttl if on_sale else stock_ttl,
-                stock="database" if design.endswith("database") else "cache", invalidate_stock=on_sale,
-            )
-        clear_course_keys(cache, f"{reader.prefix}:")
-        if warm:
-            for product_id in range(1, keys + 1):
-                reader.get(product_id)
-            if design == "whole":
-                reader.aside.stats.reset()
-            else:
-                reader.counts = dict.fromkeys(reader.counts, 0)
-        inventory.document_queries = inventory.stock_queries = 0
-        inventory.db_ms = 0.0
-        stale = wrong = 0
-        oldest = 0.0
-        price_index = 0
-        log: list = []
+            self.reader.counts = dict.fromkeys(self.reader.counts, 0)
 
-        def request(kind, product_id, _nth, when):
-            nonlocal stale, wrong, oldest, price_index
-            if kind == "sale":
-                level = truth[product_id]["stock"] - 1
-                reader.set_stock(product_id, level)
-                truth[product_id] = {**truth[product_id], "stock": level}
-            elif kind == "price":
-                price = float(prices[price_index])  # the prices are used in time order
-                reader.set_price(product_id, price)
-                truth[product_id] = {**truth[product_id], "price": price}
-                price_index += 1
-            else:
-                shown = reader.get(product_id)
-                now = truth[product_id]
-                if stable_slice(shown) != stable_slice(now):
-                    wrong += 1
-                if shown["stock"] != now["stock"]:
-                    stale += 1
-                    oldest = max(oldest, inventory.stock_age(product_id, shown["stock"], when, now["stock"]))
-                log.append(when)
+    def request(self, kind, product_id, _nth, when) -> None:
+        truth = self.truth
+        if kind == "sale":
+            level = truth[product_id]["stock"] - 1
+            self.reader.set_stock(product_id, level)
+            truth[product_id] = {**truth[product_id], "stock": level}
+        elif kind == "price":
+            price = float(self.prices[self.price_index])  # the prices are used in time order
+            self.reader.set_price(product_id, price)
+            truth[product_id] = {**truth[product_id], "price": price}
+            self.price_index += 1
+        else:
+            shown = self.reader.get(product_id)
+            now = truth[product_id]
+            if stable_slice(shown) != stable_slice(now):
+                self.wrong += 1
+            if shown["stock"] != now["stock"]:
+                self.stale += 1
+                self.oldest = max(self.oldest, self.inventory.stock_age(product_id, shown["stock"], when, now["stock"]))
+            self.reads += 1
 
-        replay(stream, request, set_time=clock.set)
-        reads = len(log)
+    def result(self, design: str, duration: float) -> PayloadRun:
+        reads, inventory = self.reads, self.inventory
         if design == "whole":
-            stats = reader.aside.stats
+            stats = self.reader.aside.stats
             doc_ratio, stock_ratio = stats.hit_ratio, None
             trips = (stats.lookups + stats.fills) / reads
         else:
-            counts = reader.counts
+            counts = self.reader.counts
             doc_ratio = counts["info_hits"] / reads
             looked = counts["stock_hits"] + counts["stock_misses"]
             stock_ratio = counts["stock_hits"] / looked if looked else None
             trips = counts["round_trips"] / reads
-        runs.append(PayloadRun(
+        return PayloadRun(
             design=design, reads=reads, document_hit_ratio=doc_ratio, stock_hit_ratio=stock_ratio,
             document_queries_per_s=inventory.document_queries / duration,
             stock_queries_per_s=inventory.stock_queries / duration,
             db_ms_per_s=inventory.db_ms / duration, round_trips_per_read=trips,
-            stale_stock_share=stale / reads, max_stock_age_s=oldest, wrong_stable=wrong,
-        ))
-        clear_course_keys(cache, f"{reader.prefix}:")
-    return runs
+            stale_stock_share=self.stale / reads, max_stock_age_s=self.oldest, wrong_stable=self.wrong,
+        )
 
 
 # -- which fields justify caching -----------------------------------------------------------
@@ -393,6 +413,6 @@ def plan_field(read_rate: float, write_rate: float, staleness_budget: float, *, 
     require_non_negative("staleness_budget", staleness_budget, unit="seconds")
     if read_rate / (read_rate + write_rate) >= target:
         return PLANS[0]
-    if staleness_budget > 0 and read_rate * staleness_budget / (1 + read_rate * staleness_budget) >= target:
+    if staleness_budget > 0 and ttl_only_hit_ratio(read_rate, staleness_budget) >= target:
         return PLANS[1]
     return PLANS[2]
