@@ -118,7 +118,8 @@ def test_judge_wants_a_question():
     ({"prompt": ""}, ValueError, "prompt must be a non-empty string"),
     ({"explanation": None}, ValueError, "explanation must be a non-empty string"),
     ({"answer": "ten"}, ValueError, r"unknown answer 'ten'; choose one of"),
-    ({"choices": ["only"], "answer": "only"}, ValueError, "at least 2 choices"),
+    ({"choices": ["only"], "answer": "only"}, ValueError, "from 2 to 10 choices"),
+    ({"choices": [f"c{i}" for i in range(11)], "answer": "c0"}, ValueError, r"from 2 to 10 choices \(got 11\)"),
     ({"choices": ["a", "a"], "answer": "a"}, ValueError, "choices must all differ"),
     ({"choices": "ab", "answer": "a"}, TypeError, "choices must be a list"),
     ({"tolerance": 1}, ValueError, "for numeric questions"),
@@ -172,6 +173,8 @@ def test_static_answer_is_a_collapsible_block_with_answer_and_explanation():
     assert "**20 ms (±2 ms counts).**" in text
     assert "The database's 20 ms latency" in text
     assert "**about ten.**" in static_answer(choice_question())
+    sentence = choice_question(choices=["It fails.", "It passes."], answer="It fails.")
+    assert "**It fails.**" in static_answer(sentence)  # no doubled full stop
 
 
 # --- the widget, without a browser --------------------------------------------------------------
@@ -228,9 +231,12 @@ def test_ask_prints_a_fallback_line_without_the_answer(capsys):
     question = choice_question()
     widget = ask(question)
     printed = capsys.readouterr().out
-    assert "How many loads?" in printed and "one; about ten; about a hundred" in printed
+    assert "How many loads?" in printed
+    assert "(a) one\n  (b) about ten\n  (c) about a hundred" in printed
     assert "Each reader that arrives" not in printed  # the explanation is only in the answer
     assert isinstance(widget, QuestionWidget)
+    ask(numeric_question())
+    assert "(a number, in ms)" in capsys.readouterr().out
 
 
 # --- the notebook convention --------------------------------------------------------------------
@@ -253,3 +259,15 @@ def test_every_question_cell_is_followed_by_its_collapsible_answer(path):
 def test_notebook_00_asks_a_question():
     cells = read(NOTEBOOKS[0]).cells
     assert any(cell.cell_type == "code" and ASKS.search(cell.source) for cell in cells)
+
+
+def test_notebook_00_answer_cell_is_the_questions_own_static_answer(capsys):
+    """The folded answer a GitHub reader sees is generated from the question, so they cannot disagree."""
+    cells = read(NOTEBOOKS[0]).cells
+    index = next(i for i, cell in enumerate(cells) if cell.cell_type == "code" and ASKS.search(cell.source))
+    namespace = {}
+    exec(cells[index].source, namespace)  # builds the Question and draws it (no kernel needed)
+    questions = [value for value in namespace.values() if isinstance(value, Question)]
+    assert len(questions) == 1
+    assert cells[index + 1].source.strip() == static_answer(questions[0]).strip()
+    assert "Predict:" in capsys.readouterr().out

@@ -26,6 +26,7 @@ from ..core.validation import require_choice, require_non_negative, require_text
 
 LOCK_LABEL = "Lock in my guess"
 LOCKED_LABEL = "Guess locked in"
+MAX_CHOICES = 10  # a quick question, and one letter (a)-(j) per choice in the text fallback
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,10 @@ class Question:
         if isinstance(self.choices, (str, bytes)) or not hasattr(self.choices, "__iter__"):
             raise TypeError(f"choices must be a list of answers, or None for a numeric question (got {self.choices!r}).")
         self.choices = list(self.choices)
-        if len(self.choices) < 2:
-            raise ValueError(f"a choice question needs at least 2 choices (got {len(self.choices)}).")
+        if not 2 <= len(self.choices) <= MAX_CHOICES:
+            raise ValueError(
+                f"a choice question needs from 2 to {MAX_CHOICES} choices (got {len(self.choices)})."
+            )
         for choice in self.choices:
             require_text("each choice", choice)
         if len(set(self.choices)) != len(self.choices):
@@ -156,9 +159,10 @@ def static_answer(question: Question) -> str:
     answer = question._show(question.answer)
     if question.numeric and _margin(question):
         answer += f" (±{question._show(_margin(question))} counts)"
+    stop = "" if answer.endswith((".", "!", "?")) else "."
     return (
         "<details><summary>Answer (guess first)</summary>\n\n"
-        f"**{answer}.** {question.explanation}\n\n"
+        f"**{answer}{stop}** {question.explanation}\n\n"
         "</details>"
     )
 
@@ -226,8 +230,11 @@ def ask(question: Question) -> QuestionWidget:
 
     widget = QuestionWidget(question)
     display(widget.box)
-    options = "" if question.numeric else " Choices: " + "; ".join(question.choices) + "."
-    print(f"Predict: {question.prompt}{options} (Lock in a guess above; the answer is under this cell.)")
+    if question.numeric:
+        options = f" (a number{f', in {question.unit}' if question.unit else ''})"
+    else:
+        options = "".join(f"\n  ({'abcdefghij'[i]}) {choice}" for i, choice in enumerate(question.choices))
+    print(f"Predict: {question.prompt}{options}\nLock in a guess above; the answer is folded under this cell.")
     return widget
 
 
