@@ -186,6 +186,34 @@ def total_miss_experiment(
     ``warm_queries``, not as traffic. Returns the database's load per ``bucket_s`` of logical
     time, the hit ratio in the ``steady_window_s`` before the event, and the peak after it.
     """
+    _require_total_miss(read_rate, write_rate, keys, zipf, duration, bucket_s, steady_window_s, db_latency_ms,
+                        warm_top, event_at_s)
+    db = ProductDB(products=keys) if db is None else db
+    if db.count() < keys:
+        raise ValueError(f"the catalogue has {db.count()} products; the experiment needs keys={keys}.")
+    clear_course_keys(client, f"{prefix}:")
+    cache = DelayedFills(client, db_latency_ms / 1000)
+    reader = CacheAside(cache, db.get_product, loader_many=db.get_products, prefix=f"{prefix}:product", ttl=3600)
+    stream = request_stream(np.random.default_rng(seed), rates={"read": read_rate, "write": write_rate},
+                            duration=duration, keys=keys, zipf=zipf, draw_order="counts, times, products")
+    run = _MissReplay(reader, event, warm_top, stream.times.size)
+    # The event fires at the first request at or after event_at_s, just before it, with the
+    # fills due by then already landed (no request after it: it never fires).
+    times = stream.times
+    first_after = int(np.searchsorted(times, event_at_s, side="left"))
+    scheduled = [(float(times[first_after]), run.fire)] if first_after < times.size else []
+
+    def set_time(when):
+        cache.now = when
+
+    replay(stream, run.request, scheduled=scheduled, set_time=set_time)
+    clear_course_keys(client, f"{prefix}:")
+    return _total_miss_result(run, stream, event=event, read_rate=read_rate, duration=duration, bucket_s=bucket_s,
+                              event_at_s=event_at_s, steady_window_s=steady_window_s)
+
+
+def _require_total_miss(read_rate, write_rate, keys, zipf, duration, bucket_s, steady_window_s, db_latency_ms,
+                        warm_top, event_at_s) -> None:
     require_positive("read_rate", read_rate, unit="reads per second")
     require_non_negative("write_rate", write_rate, unit="writes per second")
     require_count("keys", keys, minimum=1)
@@ -200,49 +228,42 @@ def total_miss_experiment(
             f"event_at_s must leave a steady window before it and time after it: "
             f"{steady_window_s} <= event_at_s < {duration} (got {event_at_s})."
         )
-    db = ProductDB(products=keys) if db is None else db
-    if db.count() < keys:
-        raise ValueError(f"the catalogue has {db.count()} products; the experiment needs keys={keys}.")
-    clear_course_keys(client, f"{prefix}:")
-    cache = DelayedFills(client, db_latency_ms / 1000)
-    reader = CacheAside(cache, db.get_product, loader_many=db.get_products, prefix=f"{prefix}:product", ttl=3600)
-    stream = request_stream(np.random.default_rng(seed), rates={"read": read_rate, "write": write_rate},
-                            duration=duration, keys=keys, zipf=zipf, draw_order="counts, times, products")
-    times, is_write = stream.times, stream.is_kind("write")
-    loaded = np.zeros(times.size, dtype=bool)
-    details, warm_queries = {}, 0
 
-    def fire(_when):
-        nonlocal details, warm_queries
-        details = (event() if event is not None else None) or {}
-        if warm_top:
-            before = reader.stats.loader_calls
-            warm_keys(reader, range(1, warm_top + 1))  # pipelined SETs: they land at once
-            warm_queries = reader.stats.loader_calls - before
 
-    position = iter(range(times.size))
+class _MissReplay:
+    """The requests through the layer, which reads loaded from the database, and the event."""
 
-    def request(kind, product_id, _nth, _when):
-        i = next(position)  # requests arrive in stream order
+    def __init__(self, reader: CacheAside, event, warm_top: int, size: int):
+        self.reader, self.event, self.warm_top = reader, event, warm_top
+        self.loaded = np.zeros(size, dtype=bool)
+        self.details: dict = {}
+        self.warm_queries = 0
+        self._position = iter(range(size))
+
+    def fire(self, _when) -> None:
+        self.details = (self.event() if self.event is not None else None) or {}
+        if self.warm_top:
+            before = self.reader.stats.loader_calls
+            warm_keys(self.reader, range(1, self.warm_top + 1))  # pipelined SETs: they land at once
+            self.warm_queries = self.reader.stats.loader_calls - before
+
+    def request(self, kind, product_id, _nth, _when) -> None:
+        i = next(self._position)  # requests arrive in stream order
         if kind == "write":
             # A write changes the row and deletes the key. Only the delete matters to the read
             # load (and committing 100 SQLite writes would take longer than the whole replay).
-            reader.invalidate(product_id)
+            self.reader.invalidate(product_id)
         else:
-            before = reader.stats.loader_calls
-            reader.get(product_id)
-            loaded[i] = reader.stats.loader_calls > before
+            before = self.reader.stats.loader_calls
+            self.reader.get(product_id)
+            self.loaded[i] = self.reader.stats.loader_calls > before
 
-    # The event fires at the first request at or after event_at_s, just before it, with the
-    # fills due by then already landed (no request after it: it never fires).
-    first_after = int(np.searchsorted(times, event_at_s, side="left"))
-    scheduled = [(float(times[first_after]), fire)] if first_after < times.size else []
 
-    def set_time(when):
-        cache.now = when
-
-    replay(stream, request, scheduled=scheduled, set_time=set_time)
-    reads = ~is_write
+def _total_miss_result(run: _MissReplay, stream, *, event, read_rate, duration, bucket_s, event_at_s,
+                       steady_window_s) -> TotalMissResult:
+    """The database's load per bucket, the steady hit ratio before the event and the peak after it."""
+    times, loaded = stream.times, run.loaded
+    reads = ~stream.is_kind("write")
     buckets = int(np.ceil(duration / bucket_s))
     bucket = np.minimum((times / bucket_s).astype(int), buckets - 1)
     db_loads = np.bincount(bucket[reads & loaded], minlength=buckets)
@@ -252,7 +273,6 @@ def total_miss_experiment(
     after = np.arange(buckets) * bucket_s >= event_at_s - 1e-9
     with np.errstate(invalid="ignore", divide="ignore"):
         hit_by_bucket = np.where(read_counts > 0, 1 - db_loads / np.maximum(read_counts, 1), np.nan)
-    clear_course_keys(client, f"{prefix}:")
     return TotalMissResult(
         event=getattr(event, "__name__", "none") if event is not None else "none",
         bucket_s=bucket_s,
@@ -264,6 +284,6 @@ def total_miss_experiment(
         steady_hit_ratio=float(steady_hit),
         steady_db_qps=float(loaded[steady].sum() / steady_window_s),
         peak_db_qps=float((db_loads[after] / bucket_s).max()) if after.any() else 0.0,
-        warm_queries=warm_queries,
-        details=details,
+        warm_queries=run.warm_queries,
+        details=run.details,
     )
