@@ -75,60 +75,65 @@ def replay_workload(
             raise ValueError(f"unknown incident {what!r} at t={when}; choose from {', '.join(INCIDENTS)}.")
 
     rng = np.random.default_rng(seed)
-    clock, meter = VirtualClock(), CostMeter()
     clear_course_keys(cache, f"{prefix}:")
-    state = {"queries_per_fill": 1, "db_ms": db_latency_ms}
+    run = _DashboardReplay(cache, db, rng, prefix=prefix, ttl=ttl, db_latency_ms=db_latency_ms, keys=keys)
+    stream = request_stream(rng, rates={"read": read_rate, "write": write_rate}, duration=duration, keys=keys, zipf=zipf)
+    run.products.get_many(range(1, keys + 1))  # a warm start: the cache has been running for a while
+    # at one instant: the tick first (it closes the second before), then the incident, then requests
+    scheduled = [(float(s), run.tick) for s in range(duration + 1)]
+    scheduled += [(float(t), run.incident(what)) for t, what in incidents.items()]
+    replay(stream, run.request, scheduled=scheduled, set_time=run.clock.set)
+    clear_course_keys(cache, f"{prefix}:")
+    return run.frames
 
-    def load(product_id):
-        for _ in range(state["queries_per_fill"]):
+
+class _DashboardReplay:
+    """The layer over a metered, changeable database; one frame of metrics per tick."""
+
+    def __init__(self, cache, db, rng, *, prefix, ttl, db_latency_ms, keys):
+        self.cache, self.db, self.rng, self.prefix, self.keys = cache, db, rng, prefix, keys
+        self.db_latency_ms = db_latency_ms
+        self.clock, self.meter = VirtualClock(), CostMeter()
+        self.queries_per_fill, self.db_ms = 1, db_latency_ms  # what the incidents change
+        self.loader = MeteredLoader(self.load, clock=lambda: self.meter.seconds)
+        self.products = CacheAside(ClockedCache(cache, self.clock), loader=self.loader, writer=db.update_product,
+                                   prefix=prefix, ttl=ttl)
+        self.frames: list[dict] = []
+        self.previous = None
+
+    def load(self, product_id):
+        for _ in range(self.queries_per_fill):
             # query times vary (log-normal around db_latency_ms), so the median and the p99 differ
-            meter.sleep(state["db_ms"] * float(rng.lognormal(0.0, 0.5)) / 1000)
-            row = db.get_product(product_id)
+            self.meter.sleep(self.db_ms * float(self.rng.lognormal(0.0, 0.5)) / 1000)
+            row = self.db.get_product(product_id)
         return row
 
-    loader = MeteredLoader(load, clock=lambda: meter.seconds)
-    products = CacheAside(ClockedCache(cache, clock), loader=loader, writer=db.update_product, prefix=prefix, ttl=ttl)
+    def tick(self, when) -> None:
+        now = take_snapshot(self.products.stats, self.loader, self.db, when)
+        if self.previous is not None:
+            self.frames.append({"t": self.previous.at, **operating_metrics(self.previous, now, self.loader.durations)})
+        self.previous = now
 
-    stream = request_stream(rng, rates={"read": read_rate, "write": write_rate}, duration=duration, keys=keys, zipf=zipf)
-
-    # a warm start: the cache has been running for a while
-    products.get_many(range(1, keys + 1))
-    frames, previous = [], None
-
-    def tick(when):
-        nonlocal previous
-        now = take_snapshot(products.stats, loader, db, when)
-        if previous is not None:
-            frames.append({"t": previous.at, **operating_metrics(previous, now, loader.durations)})
-        previous = now
-
-    def incident(what):
+    def incident(self, what: str):
         def happen(_when):
             if what == "restart":
-                clear_course_keys(cache, f"{prefix}:")
+                clear_course_keys(self.cache, f"{self.prefix}:")
             elif what == "bulk-invalidation":
-                for hot in range(1, min(200, keys) + 1):
-                    products.invalidate(hot)
+                for hot in range(1, min(200, self.keys) + 1):
+                    self.products.invalidate(hot)
             elif what == "three-query-fills":
-                state["queries_per_fill"] = 3
+                self.queries_per_fill = 3
             elif what == "slow-database":
-                state["db_ms"] = db_latency_ms * 8
+                self.db_ms = self.db_latency_ms * 8
             else:  # recover
-                state.update(queries_per_fill=1, db_ms=db_latency_ms)
+                self.queries_per_fill, self.db_ms = 1, self.db_latency_ms
         return happen
 
-    def request(kind, product_id, _nth, _when):
+    def request(self, kind, product_id, _nth, _when) -> None:
         if kind == "read":
-            products.get(product_id)
+            self.products.get(product_id)
         else:  # the new stock level is drawn when the write happens, after the query times before it
-            products.update(product_id, stock=int(rng.integers(0, 500)))
-
-    # at one instant: the tick first (it closes the second before), then the incident, then requests
-    scheduled = [(float(s), tick) for s in range(duration + 1)]
-    scheduled += [(float(t), incident(what)) for t, what in incidents.items()]
-    replay(stream, request, scheduled=scheduled, set_time=clock.set)
-    clear_course_keys(cache, f"{prefix}:")
-    return frames
+            self.products.update(product_id, stock=int(self.rng.integers(0, 500)))
 
 
 TABLE_COLUMNS = ("requests_per_s", "hit_rate", "miss_rate", "db_queries_per_s", "fill_p50_ms", "fill_p99_ms",
