@@ -21,6 +21,7 @@ from cacheaside_lab.widgets.predict import (
     judge,
     static_answer,
 )
+from cacheaside_lab.widgets.questions import QUESTIONS, question
 from notebook_files import NOTEBOOKS, read
 
 ASKS = re.compile(r"\bask\(")
@@ -261,13 +262,44 @@ def test_notebook_00_asks_a_question():
     assert any(cell.cell_type == "code" and ASKS.search(cell.source) for cell in cells)
 
 
-def test_notebook_00_answer_cell_is_the_questions_own_static_answer(capsys):
-    """The folded answer a GitHub reader sees is generated from the question, so they cannot disagree."""
-    cells = read(NOTEBOOKS[0]).cells
-    index = next(i for i, cell in enumerate(cells) if cell.cell_type == "code" and ASKS.search(cell.source))
-    namespace = {}
-    exec(cells[index].source, namespace)  # builds the Question and draws it (no kernel needed)
-    questions = [value for value in namespace.values() if isinstance(value, Question)]
-    assert len(questions) == 1
-    assert cells[index + 1].source.strip() == static_answer(questions[0]).strip()
-    assert "Predict:" in capsys.readouterr().out
+
+# --- the lectures' questions (widgets/questions.py) ---------------------------------------------
+
+NAMED = re.compile(r"""\bquestion\(["']([^"']+)["']\)""")
+
+
+@pytest.mark.parametrize("name", sorted(QUESTIONS))
+def test_every_registered_question_builds_and_is_asked_in_its_lecture(name):
+    built = question(name)
+    assert isinstance(built, Question) and not built.committed
+    lecture = name.split(".")[0]
+    notebook = next((path for path in NOTEBOOKS if path.name.startswith(f"{lecture}_")), None)
+    assert notebook is not None, f"question {name!r} names lecture {lecture}, which does not exist"
+    asked = [cell for cell in read(notebook).cells if cell.cell_type == "code" and name in NAMED.findall(cell.source)]
+    assert asked, f"question {name!r} is never asked in {notebook.name}"
+
+
+def test_question_names_are_checked_and_each_call_starts_afresh():
+    with pytest.raises(ValueError, match=r"unknown question '00.nope'; choose one of '00.check'"):
+        question("00.nope")
+    first = question("00.check")
+    commit(first, first.answer)
+    again = question("00.check")
+    assert first.committed and not again.committed
+    again.choices.append("changed")  # a copy: the registry is not edited through a question
+    assert "changed" not in question("00.check").choices
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.name for path in NOTEBOOKS])
+def test_each_folded_answer_is_its_questions_static_answer(path):
+    """The answer a GitHub reader unfolds is generated from the question, so the two cannot disagree."""
+    cells = read(path).cells
+    for index, cell in enumerate(cells):
+        if cell.cell_type != "code" or not ASKS.search(cell.source):
+            continue
+        names = NAMED.findall(cell.source)
+        assert len(names) == 1, f"{path.name}: cell {index} should ask one question from widgets/questions.py"
+        assert cells[index + 1].source.strip() == static_answer(question(names[0])).strip(), (
+            f"{path.name}: cell {index + 1} differs from static_answer(question({names[0]!r})); paste that in"
+        )
+        assert question(names[0]).explanation not in cell.source  # the answer is not on screen before the guess

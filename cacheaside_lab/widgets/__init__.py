@@ -4,6 +4,8 @@
   ``summary_rows``, ``draw``, ``show_widget``.
 * :mod:`.predict`: predict-then-run questions for every lecture (from 00): ``Question``, ``judge``
   (pure), ``commit``, ``ask`` (the widget) and ``static_answer`` (the ``<details>`` answer cell).
+* :mod:`.questions`: each lecture's questions by name (``question("00.check")``), so a cell that
+  asks one does not show its answer.
 
 The other widgets sit beside what they show: the race step-through in
 :mod:`cacheaside_lab.races.widget` (lecture 02), the expiry timeline in
