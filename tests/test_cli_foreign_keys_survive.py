@@ -40,8 +40,8 @@ VERBS = [
     ["clean", "--prefix", "product"],
     ["race", "--strategy", "delete", "--writers", "2"],
     ["race", "--strategy", "lease", "--readers", "1", "--writers", "1"],
-    ["herd", "--clients", "8", "--fill-ms", "20", "--protection", "lock"],
-    ["herd", "--clients", "8", "--fill-ms", "20", "--protection", "lease"],
+    ["herd", "--clients", "8", "--db-latency-ms", "20", "--protection", "lock"],
+    ["herd", "--clients", "8", "--db-latency-ms", "20", "--protection", "lease"],
     ["check", str(SOLUTION), "--timeout", "120"],
 ]
 
