@@ -87,6 +87,8 @@ def test_one_exercise_solved_passes_one_and_reports_the_rest(capsys, tmp_path):
     assert out.strip().splitlines()[-1] == f"1 passed, {total - 1} failed"
     assert out.count(f": {NOT_PASSED}") == total - 1
     assert "    What we tried:" in out and "    Hint:" in out  # the checker's feedback, indented
+    # graded outside a course folder: the grade says edited check cells could not be detected
+    assert "Note: the course's own copy of this lab was not found" in out
 
 
 def test_an_endless_loop_is_interrupted_and_reported(capsys, tmp_path):
@@ -218,8 +220,9 @@ def test_an_edited_check_cell_does_not_count(tmp_path):
 
 
 def test_reference_lab_is_found_by_name_suffix(tmp_path):
-    assert reference_lab(tmp_path / f"alice_{LAB.name}") is not None
-    assert reference_lab(tmp_path / "unrelated.ipynb") is None
+    course = LAB.parent.parent
+    assert reference_lab(tmp_path / f"alice_{LAB.name}", course) is not None
+    assert reference_lab(tmp_path / "unrelated.ipynb", course) is None
 
 
 def test_read_lab_accepts_a_lab():
