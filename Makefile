@@ -35,7 +35,7 @@ lab: $(STAMP)
 # pay; benchmarks/RESULTS.md ("Test suite") has the measurements. TEST_WORKERS=0 runs serially.
 TEST_WORKERS ?= 3
 test: $(STAMP)
-	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup)
+	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadscope)
 
 labs: $(STAMP)
 	$(BIN)/python -m cacheaside_lab.labgen $(if $(FORCE),--force)

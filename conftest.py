@@ -1,50 +1,69 @@
-"""How the suite is spread over pytest-xdist workers (`make test` runs ``-n N --dist loadgroup``).
+"""How the suite is spread over pytest-xdist workers (`make test` runs ``-n N --dist loadscope``).
 
-Here, at the root, so it also applies to `pytest notebooks/` alone. Every test gets an
-``xdist_group``: a worker runs a whole group, in collection order. By default the group is the
-test's file, which keeps what must stay together together:
+Here, at the root, so it also applies to `pytest notebooks/` alone. With ``--dist loadscope``
+the scheduler below gives every test a group, and a worker runs a whole group, in collection
+order. By default the group is the test's file, which keeps together what must stay together:
 
 * a notebook's nbval cells share one kernel and run in order (one group per notebook);
 * a module's module-scoped fixtures (a private redis-server, a built venv) are set up once.
 
 Two files are split further, because each is long enough to leave the other workers idle:
 the real-Redis notebook runs (one group per notebook; each needs only its own server), and the
-browser tests (one group for the lectures, one for the labs; each group starts its own
-JupyterLab). Tests that inspect one shared execution of a notebook (the ``untouched_lab``
-fixture) share a group, so it is executed once. The longest groups are sent first, so no worker
-is left finishing a long group alone at the end. Without xdist the marks do nothing.
+browser tests (one group for the lectures, one for the labs; each starts its own JupyterLab).
+The tests that read one shared execution of each untouched lab (the ``untouched_lab`` fixture)
+share a group, so each lab is executed once. The longest groups are collected, and so sent,
+first, so that no worker is left finishing a long group alone at the end.
+
+(The groups are computed here from node ids rather than with ``xdist_group`` marks: with
+pytest 9, pytest-xdist 3.8's ``--dist loadgroup`` no longer sees the marks.)
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-# groups that take longest, started first (the rest keep their collection order)
+BROWSER = "tests/test_browser_ui.py::"
+REAL_REDIS = "tests/test_notebooks_real_redis.py::"
+# tests that read the untouched_lab fixture's shared run
+UNTOUCHED = (
+    "tests/test_labs.py::test_untouched_lab_fails_every_check_with_feedback",
+    "tests/test_grading.py::test_untouched_lab_fails_every_exercise_with_its_feedback",
+)
+# groups that take longest, sent first (the rest keep their collection order)
 LONG_FIRST = ("browser-lectures", "browser-labs", "real-redis:", "untouched-labs")
 
 
-def group_of(item) -> str:
-    path = Path(str(item.fspath))
-    if path.name == "test_browser_ui.py":
-        return "browser-labs" if "_lab" in item.name or "harness" in item.name else "browser-lectures"
-    if path.name == "test_notebooks_real_redis.py":
-        return f"real-redis:{item.name}"
-    if "untouched_lab" in getattr(item, "fixturenames", ()):
+def group_of(nodeid: str) -> str:
+    if nodeid.startswith(BROWSER):
+        return "browser-labs" if "_lab" in nodeid or "harness" in nodeid else "browser-lectures"
+    if nodeid.startswith(REAL_REDIS):
+        return f"real-redis:{nodeid}"
+    if nodeid.startswith(UNTOUCHED):
         return "untouched-labs"
-    return path.as_posix()
+    return nodeid.split("::", 1)[0]
 
 
-def priority(group: str) -> int:
+def priority(nodeid: str) -> int:
+    group = group_of(nodeid)
     return next((rank for rank, prefix in enumerate(LONG_FIRST) if group.startswith(prefix)), len(LONG_FIRST))
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    groups = {}
-    for item in items:
-        groups[item] = group_of(item)
-        item.add_marker(pytest.mark.xdist_group(groups[item]))
-    if getattr(config.option, "dist", "no") == "loadgroup":
-        # stable: within a priority, and within a group, collection order is kept
-        items.sort(key=lambda item: priority(groups[item]))
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller schedules in this order
+        items.sort(key=lambda item: priority(item.nodeid))  # stable: collection order within a rank
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: unknown without it
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class CourseScheduling(LoadScopeScheduling):
+        """loadscope, with the groups of ``group_of`` as its scopes."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid)
+
+    return CourseScheduling(config, log)
