@@ -9,7 +9,8 @@ order. By default the group is the test's file, which keeps together what must s
 
 Two files are split further, because each is long enough to leave the other workers idle:
 the real-Redis notebook runs (one group per notebook; each needs only its own server), and the
-browser tests (one group for the lectures, one for the labs; each starts its own JupyterLab).
+browser tests (two groups of lectures, even and odd numbers, and one of labs; each group
+starts its own JupyterLab).
 The tests that read one shared execution of each untouched lab (the ``untouched_lab`` fixture)
 share a group, so each lab is executed once. The longest groups are collected, and so sent,
 first, so that no worker is left finishing a long group alone at the end.
@@ -19,6 +20,8 @@ pytest 9, pytest-xdist 3.8's ``--dist loadgroup`` no longer sees the marks.)
 """
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -30,12 +33,16 @@ UNTOUCHED = (
     "tests/test_grading.py::test_untouched_lab_fails_every_exercise_with_its_feedback",
 )
 # groups that take longest, sent first (the rest keep their collection order)
-LONG_FIRST = ("browser-lectures", "browser-labs", "real-redis:", "untouched-labs")
+LONG_FIRST = ("browser-labs", "browser-lectures", "real-redis:", "untouched-labs")
 
 
 def group_of(nodeid: str) -> str:
     if nodeid.startswith(BROWSER):
-        return "browser-labs" if "_lab" in nodeid or "harness" in nodeid else "browser-lectures"
+        if "_lab" in nodeid or "harness" in nodeid:
+            return "browser-labs"
+        # lectures split by the parity of their number: two groups of about equal length
+        number = re.search(r"\[(\d+)_", nodeid)
+        return f"browser-lectures-{int(number.group(1)) % 2 if number else 0}"
     if nodeid.startswith(REAL_REDIS):
         return f"real-redis:{nodeid}"
     if nodeid.startswith(UNTOUCHED):
