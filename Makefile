@@ -31,8 +31,11 @@ $(STAMP): pyproject.toml requirements.lock
 lab: $(STAMP)
 	exec $(BIN)/python -m cacheaside_lab.course.launch -- $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb
 
+# Workers: the suite waits a lot (kernels, browser, latency knobs), so more workers than cores
+# pay; benchmarks/RESULTS.md ("Test suite") has the measurements. TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= 3
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadscope)
 
 labs: $(STAMP)
 	$(BIN)/python -m cacheaside_lab.course.labgen $(if $(FORCE),--force)

@@ -11,6 +11,7 @@ anything outside that namespace means the course wrote where it must never write
 
 from __future__ import annotations
 
+import copy
 import os
 import uuid
 from dataclasses import dataclass
@@ -104,3 +105,23 @@ def cache(backend):
     client = backend.client()
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def untouched_lab():
+    """``untouched_lab(path)``: the lab executed as generated, in a fresh kernel, once per session.
+
+    Several gates read the same run (every check fails with feedback; grading reads those
+    verdicts back), so each lab is executed once, not once per gate. The root conftest.py puts
+    the tests that use this fixture in one xdist group, so they share the run under xdist too.
+    """
+    from cacheaside_lab.course.execute import execute_notebook
+
+    runs = {}
+
+    def executed(path):
+        if path not in runs:
+            runs[path] = execute_notebook(path, allow_errors=True)
+        return copy.deepcopy(runs[path])  # a test may change its copy; the next one gets the run
+
+    return executed

@@ -8,6 +8,7 @@ both backends, and each script is imported so a renamed API cannot leave one bro
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from pathlib import Path
 
@@ -29,6 +30,8 @@ def benchmark_modules(monkeypatch):
 
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_every_benchmark_script_imports_and_has_a_main(script, benchmark_modules):
+    if re.search(r"^\s*(from|import) dogpile\b", (BENCHMARKS / f"{script}.py").read_text(), re.MULTILINE):
+        pytest.importorskip("dogpile.cache", reason=f"benchmarks/{script}.py needs the bench extra: pip install -e '.[bench]'")
     module = importlib.import_module(script)
     assert callable(module.main)
     assert module.__doc__ and "benchmarks/" in module.__doc__  # says how to run it
@@ -59,3 +62,15 @@ def test_round_trip_counter_sees_get_many_as_one_mget_and_one_pipeline(cache, be
         products.get_many(range(1, 101))
     assert (first["round_trips"], describe_round_trips(first)) == (2, "MGET, [SET ×99]")
     assert (again["round_trips"], describe_round_trips(again)) == (1, "MGET")
+
+
+def test_make_bench_keeps_the_sections_measured_by_hand(benchmark_modules, monkeypatch, tmp_path):
+    import run_all
+
+    by_hand = f"{run_all.MANUAL}\n## Test suite\n\nmake test: 6 min\n"
+    (tmp_path / "RESULTS.md").write_text("# Benchmark results\n\n<!-- old.py -->\nold output\n\n" + by_hand)
+    monkeypatch.setattr(run_all, "HERE", tmp_path)
+    monkeypatch.setattr(run_all, "scripts", lambda: [])
+    assert run_all.main([]) == 0
+    written = (tmp_path / "RESULTS.md").read_text()
+    assert written.endswith(by_hand) and "old output" not in written

@@ -15,7 +15,11 @@ person would notice:
 
 Notebooks, labs and widgets are discovered (``notebooks/*.ipynb``, ``labs/*_lab.ipynb``, widget
 views in the page), so new ones are tested without editing this file. One JupyterLab server and
-one browser serve the whole session; each notebook gets a fresh page and a fresh kernel.
+one browser serve each group of these tests (under pytest-xdist the lectures and the labs are
+two groups, on two workers: see the root ``conftest.py``); each notebook gets a fresh page and
+a fresh kernel. Both are module-scoped: Playwright's sync API keeps an asyncio loop running in
+this thread while it is open, and a test after this module that calls ``asyncio.run`` (grading,
+nbclient) would fail if the browser outlived the module.
 
 Without Chromium these tests skip with one line saying how to enable them; under CI
 (``CI=true``) a missing browser is an error. ``pytest -k "not browser"`` leaves them out.
@@ -97,8 +101,9 @@ def chromium() -> str:
 
 @pytest.fixture(scope="session")
 def report(request, chromium) -> BrowserReport:
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
-    SCREENSHOTS.mkdir(parents=True)
+    if "PYTEST_XDIST_WORKER" not in os.environ:  # a worker clears only its own notebooks' folders
+        shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     collected = BrowserReport()
     request.config.pluginmanager.register(collected, "cacheaside-browser-report")
     return collected
@@ -153,6 +158,7 @@ def learner(browser, jupyterlab, report):
 
 
 def save_screenshots(notebook: NotebookPage, path: Path, report: BrowserReport) -> None:
+    shutil.rmtree(SCREENSHOTS / path.stem, ignore_errors=True)  # this run's screenshots only
     report.screenshots += len(notebook.screenshots(SCREENSHOTS / path.stem))
 
 

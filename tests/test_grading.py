@@ -9,8 +9,6 @@ check cell).
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import nbformat
 import pytest
@@ -52,17 +50,12 @@ def partly_solved(lab_path, solution_path, tmp_path):
 # --- end to end, in a kernel -------------------------------------------------------------------
 
 
-def test_untouched_lab_fails_every_exercise_with_its_feedback():
-    # as an instructor runs it: the installed console script, --json
-    process = subprocess.run(
-        [sys.executable, "-m", "cacheaside_lab.cli", "check", str(LAB), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert process.returncode == 1, process.stderr
-    result = json.loads(process.stdout)
-    assert result["passed"] == 0 and result["failed"] == checks_in(LAB) > 0
+@pytest.mark.parametrize("path", LABS, ids=[p.name for p in LABS])
+def test_untouched_lab_fails_every_exercise_with_its_feedback(path, untouched_lab):
+    # the lab's shared kernel run, read back as grading reads it (the CLI's own kernel run and
+    # --json are covered by the tests below and by test_grading_installed.py)
+    result = grade_notebook(untouched_lab(path), path.name, reference=read(path)).to_dict()
+    assert result["passed"] == 0 and result["failed"] == checks_in(path) > 0
     assert result["other_errors"] == []  # NotImplementedError in the stubs is not "another error"
     for exercise in result["exercises"]:
         assert exercise["title"].startswith("Exercise") and not exercise["passed"]
@@ -87,6 +80,8 @@ def test_one_exercise_solved_passes_one_and_reports_the_rest(capsys, tmp_path):
     assert out.strip().splitlines()[-1] == f"1 passed, {total - 1} failed"
     assert out.count(f": {NOT_PASSED}") == total - 1
     assert "    What we tried:" in out and "    Hint:" in out  # the checker's feedback, indented
+    # graded outside a course folder: the grade says edited check cells could not be detected
+    assert "Note: the course's own copy of this lab was not found" in out
 
 
 def test_an_endless_loop_is_interrupted_and_reported(capsys, tmp_path):
@@ -218,8 +213,9 @@ def test_an_edited_check_cell_does_not_count(tmp_path):
 
 
 def test_reference_lab_is_found_by_name_suffix(tmp_path):
-    assert reference_lab(tmp_path / f"alice_{LAB.name}") is not None
-    assert reference_lab(tmp_path / "unrelated.ipynb") is None
+    course = LAB.parent.parent
+    assert reference_lab(tmp_path / f"alice_{LAB.name}", course) is not None
+    assert reference_lab(tmp_path / "unrelated.ipynb", course) is None
 
 
 def test_read_lab_accepts_a_lab():

@@ -1,8 +1,9 @@
 """The three gates for labs: generated from solutions, stubs fail their checks, solutions pass.
 
-(Solutions are also executed by nbval, which fails on any error; this file adds what nbval
-cannot see: that the labs are what the solutions generate, and that an untouched lab fails
-every one of its checks with feedback rather than a traceback.)
+(Labs and solutions are also executed by nbval, which fails on any unexpected error; this file
+adds what nbval cannot see: that the labs are what the solutions generate, and that an untouched
+lab fails every one of its checks with feedback rather than a traceback. That kernel run happens
+once per lab, shared through the ``untouched_lab`` fixture with the grading tests.)
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import pytest
 
 from cacheaside_lab.course import labgen
-from cacheaside_lab.course.execute import execute_notebook
 from notebook_files import LABS, ROOT, SOLUTIONS, code_cells, read, tags
 
 STUB_SOURCE = '''def answer(x):
@@ -73,8 +73,8 @@ def test_lab_structure(path):
 
 
 @pytest.mark.parametrize("path", LABS, ids=[p.name for p in LABS])
-def test_untouched_lab_fails_every_check_with_feedback(path):
-    executed = execute_notebook(path, allow_errors=True)
+def test_untouched_lab_fails_every_check_with_feedback(path, untouched_lab):
+    executed = untouched_lab(path)
     checks = 0
     for index, cell in enumerate(code_cells(executed)):
         errors = [o for o in cell.outputs if o.output_type == "error"]

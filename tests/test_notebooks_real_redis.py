@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import pytest
 
+from cacheaside_lab.course.checks.framework import PASSED
+from cacheaside_lab.core.keys import DEFAULT_NAMESPACE
 from cacheaside_lab.course.execute import execute_notebook
 from cacheaside_lab.stores.redis_server import RedisServer
-from notebook_files import CHECK_MARK, NOTEBOOKS, SOLUTIONS, code_cells, load_sanitizers, read, sanitize, text_of
+from notebook_files import CHECK_MARK, NOTEBOOKS, SOLUTIONS, code_cells, load_sanitizers, read, sanitize, tags, text_of
 
 SANITIZERS = load_sanitizers()
 # Lines that name the backend are expected to differ between the two runs.
@@ -39,7 +41,11 @@ def test_notebook_runs_unchanged_on_real_redis(path, notebook_redis):
     for index, (before, after) in enumerate(zip(committed, executed)):
         errors = [o for o in after.outputs if o.output_type == "error"]
         assert not errors, f"{path.name} cell {index} failed on real Redis: {errors[0].ename}: {errors[0].evalue}"
+        if "check" in tags(after):  # a solution's check passes, and says so
+            assert f": {PASSED}" in text_of(after.outputs), f"{path.name} check cell {index} printed no pass line on real Redis"
         if before.source.lstrip().startswith(f"# {CHECK_MARK}"):
             assert comparable(text_of(after.outputs)) == comparable(text_of(before.outputs)), (
                 f"{path.name} cell {index} printed different numbers on real Redis"
             )
+    foreign = [key for key in notebook_redis.client().scan_iter() if not key.startswith(DEFAULT_NAMESPACE)]
+    assert not foreign, f"{path.name} wrote keys outside the course namespace {DEFAULT_NAMESPACE!r}: {foreign[:10]}"

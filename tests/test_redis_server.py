@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -216,7 +218,17 @@ def test_a_script_killed_by_sigterm_or_sighup_stops_its_server(signum, redis_ser
             os.kill(pid, signal.SIGKILL)
 
 
-def test_sweep_stops_a_server_whose_parent_was_killed(redis_server, tmp_path):
+@pytest.fixture
+def short_tmp():
+    """A temporary folder with a short path: a Unix socket path is limited to 107 bytes, and
+    pytest-xdist's tmp_path (…/popen-gw2/test_sweep_stops_a_server_whose0/) is too long for one."""
+    folder = Path(tempfile.mkdtemp(prefix="ca-sweep-", dir="/tmp"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_sweep_stops_a_server_whose_parent_was_killed(redis_server, short_tmp):
+    tmp_path = short_tmp
     env = dict(os.environ, TMPDIR=str(tmp_path))
     process = subprocess.Popen([sys.executable, "-c", SCRIPT], stdout=subprocess.PIPE, text=True, env=env)
     pid_text, folder = process.stdout.readline().split()

@@ -43,6 +43,11 @@ def add_arguments(parser) -> None:
         type=float,
         help="seconds to wait for another grading in the same namespace (default: --notebook-timeout)",
     )
+    parser.add_argument(
+        "--course-dir",
+        help="the course folder (holding labs/ and solutions/) whose lab this is a copy of, so an edited "
+        "check cell is caught (default: the folder above the notebook's, when it holds solutions/)",
+    )
     add_json_flag(parser)
 
 
@@ -58,6 +63,7 @@ def run(args) -> int:
         namespace=args.namespace,
         notebook_timeout=args.notebook_timeout,
         lock_wait=args.lock_wait,
+        course_dir=args.course_dir,
     )
     emit(args, result.to_dict(), result.to_text())
     return 1 if result.failed or not result.exercises else 0

@@ -54,12 +54,16 @@ from .checks.guard import TamperedCheck, package_fingerprints
 from .execute import BoundedRun, kernel_env, run_bounded
 from .grading_scan import CHECK_MODULE_PREFIX, scan_notebook
 from ..core.keys import NAMESPACE_ENV, normalize_namespace
-from .labgen import LAB_SUFFIX, ROOT
+from .labgen import LAB_SUFFIX, LABS_DIR, find_course_dir
 
 CHECK_TAG = "check"
 DEFAULT_TIMEOUT_S = 120
 DEFAULT_NOTEBOOK_TIMEOUT_S = 900
 PRIVATE_NAMESPACE_STEM = "cacheaside-lab-grading-"
+NO_REFERENCE_NOTE = (
+    "the course's own copy of this lab was not found (no labs/ beside a solutions/ folder above the "
+    "notebook), so edited check cells cannot be detected; give the course folder with --course-dir"
+)
 _CALL = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 
 
@@ -82,6 +86,7 @@ class LabGrade:
     other_errors: list[str] = field(default_factory=list)
     stopped: str | None = None  # why the run ended early (kernel killed or dead), if it did
     refused: list[str] = field(default_factory=list)  # code that redefines or patches the checks
+    notes: list[str] = field(default_factory=list)  # what the grade could not verify, and why
 
     @property
     def passed(self) -> int:
@@ -103,10 +108,11 @@ class LabGrade:
             "other_errors": self.other_errors,
             "stopped": self.stopped,
             "refused": self.refused,
+            "notes": self.notes,
         }
 
     def to_text(self) -> str:
-        lines = [self.notebook]
+        lines = [self.notebook] + [f"Note: {note}" for note in self.notes]
         if self.refused:
             lines.append("Not graded: this lab redefines or patches the course's checks:")
             lines += [f"    {finding}" for finding in self.refused]
@@ -152,13 +158,21 @@ def read_lab(path: Path) -> nbformat.NotebookNode:
     return notebook
 
 
-def reference_lab(path: Path, labs_dir: Path = ROOT / "labs") -> nbformat.NotebookNode | None:
-    """The course's own copy of the lab ``path`` is a copy of (``alice_01_x_lab.ipynb`` -> ``01_x_lab.ipynb``)."""
+def reference_lab(path: Path, course_dir: Path | None = None) -> nbformat.NotebookNode | None:
+    """The course's own copy of the lab ``path`` is a copy of (``alice_01_x_lab.ipynb`` -> ``01_x_lab.ipynb``).
+
+    Looked up in ``course_dir``/labs, or in the course folder the notebook sits in (see
+    ``labgen.find_course_dir``); None when there is no such folder or no such lab.
+    """
     name = Path(path).name
-    if not labs_dir.is_dir():
+    course = find_course_dir(path, course_dir)
+    labs_dir = course / LABS_DIR if course is not None else None
+    if labs_dir is None or not labs_dir.is_dir():
         return None
+    own = os.path.abspath(path)
     for candidate in sorted(labs_dir.glob(f"*{LAB_SUFFIX}"), key=lambda p: -len(p.name)):
-        if name.endswith(candidate.name):
+        # a learner's copy kept in labs/ (alice_01_x_lab.ipynb) is not its own reference
+        if name.endswith(candidate.name) and os.path.abspath(candidate) != own:
             return nbformat.read(candidate, as_version=4)
     return None
 
@@ -355,16 +369,20 @@ def grade(
     namespace: str | None = None,
     notebook_timeout: float = DEFAULT_NOTEBOOK_TIMEOUT_S,
     lock_wait: float | None = None,
+    course_dir: Path | None = None,
 ) -> LabGrade:
     """Run the lab at ``path`` in a fresh kernel (its own folder as working directory) and grade it.
 
     ``timeout`` bounds each cell, ``notebook_timeout`` the whole run (seconds). On a real Redis
     (``redis_url``) the run holds its namespace's grading lock, waiting at most ``lock_wait``
     seconds (default: ``notebook_timeout``) for another grading in the same namespace.
+    ``course_dir`` is the course folder whose ``labs/`` hold the lab as generated (default: the
+    folder above the notebook's, when it holds ``solutions/``); without it an edited check cell
+    cannot be told from the lab's own, and the grade says so.
     """
     path = Path(path)
     lab = read_lab(path)
-    reference = reference_lab(path)
+    reference = reference_lab(path, course_dir)
     titles = exercise_titles()
     modules = check_modules([lab] + ([reference] if reference is not None else []))
     findings = scan_notebook(lab, set(titles) | set(modules), CHECK_TAG)
@@ -403,4 +421,7 @@ def grade(
             client.close()
     for original, ran in zip(lab.cells, run.notebook.cells):
         ran.source = original.source  # grade what the learner wrote, not the guard line
-    return grade_notebook(run.notebook, str(path), reference, timeout, run=run)
+    result = grade_notebook(run.notebook, str(path), reference, timeout, run=run)
+    if reference is None:
+        result.notes.append(NO_REFERENCE_NOTE)
+    return result

@@ -40,7 +40,8 @@ END = "### END SOLUTION"
 STUB = 'raise NotImplementedError("your code here")'
 SOLUTION_SUFFIX = "_solution.ipynb"
 LAB_SUFFIX = "_lab.ipynb"
-ROOT = Path(__file__).resolve().parents[2]  # cacheaside_lab/course/labgen.py -> the checkout
+SOLUTIONS_DIR = "solutions"
+LABS_DIR = "labs"
 METADATA_KEY = "cacheaside_lab"
 FRESH_DIR = "fresh"  # labs/fresh/: new versions of labs the learner changed
 BACKUP_DIR = "backup"  # labs/backup/: a learner's lab, saved before --force replaced it
@@ -58,6 +59,22 @@ _REGION = re.compile(
     rf"^(?P<indent>[ \t]*){re.escape(BEGIN)}[^\n]*\n.*?^[ \t]*{re.escape(END)}[^\n]*(\n|$)",
     re.MULTILINE | re.DOTALL,
 )
+
+
+def find_course_dir(notebook: Path, course_dir: Path | None = None) -> Path | None:
+    """The course folder ``notebook`` belongs to: ``course_dir`` if given, else the folder above
+    the notebook's own when it holds ``solutions/`` (``<course>/labs/01_x_lab.ipynb``), else None.
+
+    Found from the notebook, never from where this package is installed: after a normal
+    ``pip install`` the package lives in site-packages, far from any course folder.
+    """
+    if course_dir is not None:
+        course_dir = Path(course_dir)
+        if not (course_dir / SOLUTIONS_DIR).is_dir() and not (course_dir / LABS_DIR).is_dir():
+            raise ValueError(f"{course_dir} is not a course folder: it has neither {SOLUTIONS_DIR}/ nor {LABS_DIR}/")
+        return course_dir
+    candidate = Path(os.path.abspath(notebook)).parent.parent
+    return candidate if (candidate / SOLUTIONS_DIR).is_dir() else None
 
 
 def stub_source(source: str) -> tuple[str, bool]:
@@ -365,10 +382,15 @@ def main(argv=None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="only report labs that are not exactly what the solutions generate")
     mode.add_argument("--force", action="store_true", help=f"also replace labs you changed, saving each in labs/{BACKUP_DIR}/ first")
-    parser.add_argument("--solutions", type=Path, default=ROOT / "solutions")
-    parser.add_argument("--labs", type=Path, default=ROOT / "labs")
+    # default: in the working folder (make labs runs in the course folder), never the package's
+    parser.add_argument("--solutions", type=Path, help=f"default: ./{SOLUTIONS_DIR}")
+    parser.add_argument("--labs", type=Path, help=f"default: ./{LABS_DIR}")
     parser.add_argument("only", nargs="*", metavar="LAB", help="only these labs, e.g. 01 or 01_the_pattern_lab.ipynb (default: all)")
     args = parser.parse_args(argv)
+    # folders given explicitly are repeated in the commands we print, so those run as they are
+    folders = [flag for flag, given in (("--solutions", args.solutions), ("--labs", args.labs)) if given is not None]
+    args.solutions = args.solutions or Path(SOLUTIONS_DIR)
+    args.labs = args.labs or Path(LABS_DIR)
     try:
         states = plan(args.solutions, args.labs, args.only)
     except ValueError as error:
@@ -380,12 +402,8 @@ def main(argv=None) -> int:
         if problems:
             print("Run `make labs` to regenerate the labs from solutions/ (labs you changed are kept).")
         return 1 if problems else 0
-    folders = []
-    if args.solutions.resolve() != (ROOT / "solutions").resolve():
-        folders += ["--solutions", _show(args.solutions)]
-    if args.labs.resolve() != (ROOT / "labs").resolve():
-        folders += ["--labs", _show(args.labs)]
-    lines, failed = apply(states, args.labs, force=args.force, folders=tuple(folders))
+    shown = [part for flag in folders for part in (flag, _show(getattr(args, flag[2:])))]
+    lines, failed = apply(states, args.labs, force=args.force, folders=tuple(shown))
     print("\n".join(lines) if lines else f"{_show(args.labs)}: every lab is up to date")
     return 1 if failed else 0
 
