@@ -255,3 +255,17 @@ def test_sweep_leaves_a_process_that_is_not_that_server_alone(tmp_path):
     finally:
         decoy.kill()
         decoy.wait(timeout=10)
+
+
+def test_a_socket_path_too_long_for_the_system_is_refused_with_the_limit(tmp_path, monkeypatch):
+    if redis_server_module.find_redis_server() is None:
+        pytest.skip("redis-server is not installed")
+    from cacheaside_lab.stores.redis_server import MAX_SOCKET_PATH_BYTES
+
+    deep = tmp_path / ("d" * 120)
+    deep.mkdir()
+    monkeypatch.setenv("TMPDIR", str(deep))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # let mkdtemp read TMPDIR again
+    with pytest.raises(RedisServerUnavailable, match=f"at most {MAX_SOCKET_PATH_BYTES}"):
+        RedisServer()
+    assert list(deep.iterdir()) == []  # its folder removed again

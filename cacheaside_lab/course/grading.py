@@ -53,7 +53,9 @@ from .checks.framework import EXERCISES, NOT_PASSED, PASS_MARK, PASSED
 from .checks.guard import TamperedCheck, package_fingerprints
 from .execute import BoundedRun, kernel_env, run_bounded
 from .grading_scan import CHECK_MODULE_PREFIX, scan_notebook
-from ..core.keys import NAMESPACE_ENV, normalize_namespace
+from ..core.keys import NAMESPACE_ENV, clear_course_keys, normalize_namespace
+from ..stores.backend import connect_cache
+from .grading_lock import namespace_lock
 from .labgen import LAB_SUFFIX, LABS_DIR, find_course_dir
 
 CHECK_TAG = "check"
@@ -389,12 +391,24 @@ def grade(
     if findings:
         return refused_grade(lab, str(path), findings, reference)
     kernel_namespace, private = grading_namespace(redis_url, namespace)
-    working = guarded(lab, modules)
+    run = _run_in_namespace(
+        guarded(lab, modules), path, redis_url, kernel_namespace, private,
+        timeout=timeout, notebook_timeout=notebook_timeout, lock_wait=lock_wait,
+    )
+    for original, ran in zip(lab.cells, run.notebook.cells):
+        ran.source = original.source  # grade what the learner wrote, not the guard line
+    result = grade_notebook(run.notebook, str(path), reference, timeout, run=run)
+    if reference is None:
+        result.notes.append(NO_REFERENCE_NOTE)
+    return result
+
+
+def _run_in_namespace(working, path: Path, redis_url, kernel_namespace: str, private: bool, *,
+                      timeout, notebook_timeout, lock_wait) -> BoundedRun:
+    """Run the guarded lab in a fresh kernel; on a real Redis hold the namespace's grading lock,
+    and afterwards delete a private namespace's keys (only those)."""
     client = lock = None
     if redis_url:
-        from ..stores.backend import connect_cache
-        from .grading_lock import namespace_lock
-
         client = connect_cache(redis_url)
         lock = namespace_lock(
             client,
@@ -405,7 +419,7 @@ def grade(
         )
     try:
         with lock or nullcontext():
-            run = run_bounded(
+            return run_bounded(
                 working,
                 cwd=path.resolve().parent,
                 env=kernel_env(redis_url, kernel_namespace),
@@ -415,13 +429,5 @@ def grade(
     finally:
         if client is not None:
             if private:
-                from ..core.keys import clear_course_keys
-
                 clear_course_keys(client, namespace=kernel_namespace)  # the grading's own namespace only
             client.close()
-    for original, ran in zip(lab.cells, run.notebook.cells):
-        ran.source = original.source  # grade what the learner wrote, not the guard line
-    result = grade_notebook(run.notebook, str(path), reference, timeout, run=run)
-    if reference is None:
-        result.notes.append(NO_REFERENCE_NOTE)
-    return result

@@ -33,6 +33,9 @@ _SEARCH_PATH = os.pathsep.join(
     [os.environ.get("PATH", ""), "/usr/bin", "/usr/sbin", "/usr/local/bin", "/opt/homebrew/bin"]
 )
 
+# sockaddr_un.sun_path is 108 bytes on Linux, one of them the terminating NUL
+MAX_SOCKET_PATH_BYTES = 107
+
 EVICTION_POLICIES = (
     "noeviction",
     "allkeys-lru",
@@ -126,6 +129,14 @@ class RedisServer:
         self.startup_timeout_s = startup_timeout_s
         self.directory = Path(tempfile.mkdtemp(prefix="cacheaside-redis-"))
         self.socket_path = self.directory / "redis.sock"
+        if not tcp and len(str(self.socket_path).encode()) > MAX_SOCKET_PATH_BYTES:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            raise RedisServerUnavailable(
+                f"the Unix socket path {str(self.socket_path)!r} is "
+                f"{len(str(self.socket_path).encode())} bytes; the system allows at most "
+                f"{MAX_SOCKET_PATH_BYTES}, so redis-server could not listen on it. Set TMPDIR to a "
+                "shorter folder (e.g. TMPDIR=/tmp) or pass tcp=True."
+            )
         self.log_path = self.directory / "redis.log"
         # written by redis-server itself: lets sweep_orphaned_servers() find a server whose
         # Python parent was killed (SIGKILL) before it could stop it
