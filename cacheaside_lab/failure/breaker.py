@@ -34,8 +34,6 @@ from ..core.validation import require_count, require_positive
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
 
-# What counts as the cache failing: CacheAside's own CACHE_ERRORS (entries.py), less ACL refusals.
-FAILURES = CACHE_ERRORS
 
 
 class BreakerOpen(redis.ConnectionError):
@@ -141,7 +139,7 @@ class CircuitBreaker:
             )
         try:
             result = function(*args, **kwargs)
-        except FAILURES as error:
+        except CACHE_ERRORS as error:  # the cache failing, as CacheAside sees it (core/entries.py)
             if is_permission_error(error):
                 # An ACL refusal is configuration, not an outage: it must reach the caller every
                 # time, not open the breaker and turn every read into a silent database read.
