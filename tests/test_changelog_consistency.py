@@ -1,4 +1,4 @@
-"""Change-log invalidation, fan-out, and consistency measured in nines (notebook 09)."""
+"""Change-log invalidation, fan-out, and consistency measured in nines (notebook 10)."""
 
 from __future__ import annotations
 

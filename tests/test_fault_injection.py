@@ -1,4 +1,4 @@
-"""FaultyCache's latency spikes, client timeouts and virtual sleep (added for notebook 08)."""
+"""FaultyCache's latency spikes, client timeouts and virtual sleep (added for notebook 09)."""
 
 from __future__ import annotations
 

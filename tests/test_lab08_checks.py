@@ -1,202 +1,184 @@
-"""Lab 08's checks reject plausible wrong breakers and readers, each with a pointed hint."""
+"""Lab 08's checks reject plausible wrong splits, write paths and plans, with a pointed hint."""
 
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
-import redis
 
 from cacheaside_lab.course.checks import CheckFailed
-from cacheaside_lab.course.checks.lab08 import TTL_SECONDS, check_breaker, check_survives_outage, product_key
+from cacheaside_lab.course.checks.lab08 import (
+    CACHE_DELETE_ON_WRITE,
+    CACHE_SHORT_TTL,
+    INFO_TTL,
+    READ_LIVE,
+    STOCK_TTL_MS,
+    TARGET,
+    check_plan_field,
+    check_split_read,
+    check_write_paths,
+    info_key,
+    stock_key,
+)
+
+STABLE = ("id", "name", "description", "price")
 
 
-class GoodBreaker:
-    def __init__(self, failure_threshold, reset_timeout, clock):
-        self.failure_threshold, self.reset_timeout, self.clock = failure_threshold, reset_timeout, clock
-        self.state, self.failures, self.opened_at = "closed", 0, 0.0
+def make_reader(*, whole_in_info=False, two_gets=False, stock_ttl_ms=STOCK_TTL_MS, info_ttl=INFO_TTL,
+                page_on_stock_miss=False, no_stock_cache=False, crash_on_missing=False):
+    def get_product(cache, db, product_id):
+        if two_gets:
+            info_raw, stock_raw = cache.get(info_key(product_id)), cache.get(stock_key(product_id))
+        else:
+            info_raw, stock_raw = cache.mget([info_key(product_id), stock_key(product_id)])
+        if whole_in_info and info_raw is not None:
+            return json.loads(info_raw)
+        info = json.loads(info_raw) if info_raw is not None else None
+        stock = int(stock_raw) if stock_raw is not None else None
+        if info is None:
+            page = db.get_product(product_id)
+            if page is None and not crash_on_missing:
+                return None
+            info = dict(page) if whole_in_info else {k: page[k] for k in STABLE}
+            cache.set(info_key(product_id), json.dumps(info), ex=info_ttl)
+            if whole_in_info:
+                return page
+            if stock is None:
+                stock = page["stock"]
+                if not no_stock_cache:
+                    cache.set(stock_key(product_id), stock, px=stock_ttl_ms)
+        elif stock is None:
+            stock = db.get_product(product_id)["stock"] if page_on_stock_miss else db.get_stock(product_id)
+            if not no_stock_cache:
+                cache.set(stock_key(product_id), stock, px=stock_ttl_ms)
+        return {**info, "stock": stock}
 
-    def allow(self):
-        if self.state == "open" and self.clock() >= self.opened_at + self.reset_timeout:
-            self.state = "half-open"
-            return True
-        return self.state == "closed"
-
-    def record_success(self):
-        self.state, self.failures = "closed", 0
-
-    def record_failure(self):
-        self.failures += 1
-        if self.state == "half-open" or self.failures >= self.failure_threshold:
-            self.state, self.opened_at, self.failures = "open", self.clock(), 0
-
-
-class NeverHalfOpens(GoodBreaker):
-    def allow(self):
-        return self.state == "closed"
-
-
-class CountsAllFailures(GoodBreaker):
-    def record_success(self):
-        self.state = "closed"  # forgets to reset the count
-
-
-class HalfOpenLetsEverythingThrough(GoodBreaker):
-    def allow(self):
-        if self.state == "open" and self.clock() >= self.opened_at + self.reset_timeout:
-            self.state = "half-open"
-        return self.state in ("closed", "half-open")
-
-
-class FailedTrialStaysHalfOpen(GoodBreaker):
-    def record_failure(self):
-        self.failures += 1
-        if self.state == "closed" and self.failures >= self.failure_threshold:
-            self.state, self.opened_at, self.failures = "open", self.clock(), 0
-
-
-class UsesWallClock(GoodBreaker):
-    def __init__(self, failure_threshold, reset_timeout, clock):
-        super().__init__(failure_threshold, reset_timeout, time.monotonic)
-
-
-class ReturnsTruthyStrings(GoodBreaker):
-    def allow(self):
-        return "yes" if super().allow() else ""
+    return get_product
 
 
 @pytest.mark.parametrize(
-    "breaker, expected",
+    "options, expected",
     [
-        (NeverHalfOpens, "never lets a trial through"),
-        (CountsAllFailures, "never 3 failures in a row"),
-        (HalfOpenLetsEverythingThrough, "first trial had not reported back"),
-        (FailedTrialStaysHalfOpen, "no trial was allowed 5 s after the failed trial"),
-        (UsesWallClock, "not time.time()"),
-        (ReturnsTruthyStrings, "not True or False"),
+        ({"whole_in_info": True}, "contains 'stock'"),
+        ({"two_gets": True}, "a warm read took 2 round trips"),
+        ({"stock_ttl_ms": 60_000}, "the stock key lives 60000 ms"),
+        ({"info_ttl": 1}, "a short TTL just throws hits away"),
+        ({"page_on_stock_miss": True}, "fetch it with db.get_stock(id)"),
+        ({"no_stock_cache": True}, "nothing was stored under stock_key(42)"),
+        ({"crash_on_missing": True}, "raised TypeError"),
     ],
-    ids=lambda value: getattr(value, "__name__", value),
+    ids=lambda value: "-".join(value) if isinstance(value, dict) else value[:24],
 )
-def test_wrong_breakers_fail_with_a_pointed_message(breaker, expected):
+def test_wrong_readers_fail_with_a_pointed_message(options, expected, cache):
     with pytest.raises(CheckFailed) as failure:
-        check_breaker(breaker)
+        check_split_read(make_reader(**options), cache=cache)
     assert expected in str(failure.value)
     assert str(failure.value).splitlines()[0].endswith("not passed yet")
 
 
-def test_the_reference_breaker_passes(capsys):
-    check_breaker(GoodBreaker)
-    assert "passed" in capsys.readouterr().out
+def good_stock(cache, db, product_id, stock):
+    db.update_stock(product_id, stock)
+    cache.delete(stock_key(product_id))
 
 
-def _fill(cache, key, row):
-    cache.set(key, json.dumps(row), ex=TTL_SECONDS)
+def good_price(cache, db, product_id, price):
+    db.update_price(product_id, price)
+    cache.delete(info_key(product_id))
 
 
-def reader_without_breaker(cache, db, breaker, product_id):
-    key = product_key(product_id)
-    try:
-        cached = cache.get(key)
-    except redis.RedisError:
-        return db.get_product(product_id)
-    if cached is not None:
-        return json.loads(cached)
-    row = db.get_product(product_id)
-    _fill(cache, key, row)
-    return row
+def stock_deleting_both(cache, db, product_id, stock):
+    db.update_stock(product_id, stock)
+    cache.delete(stock_key(product_id), info_key(product_id))
 
 
-def reader_that_sets_after_a_failed_get(cache, db, breaker, product_id):
-    key = product_key(product_id)
-    row = None
-    if breaker.allow():
-        try:
-            cached = cache.get(key)
-            breaker.record_success()
-            if cached is not None:
-                return json.loads(cached)
-        except redis.RedisError:
-            breaker.record_failure()
-    row = db.get_product(product_id)
-    if breaker.allow():
-        try:
-            _fill(cache, key, row)
-            breaker.record_success()
-        except redis.RedisError:
-            breaker.record_failure()
-    return row
+def stock_written_in_place(cache, db, product_id, stock):
+    db.update_stock(product_id, stock)
+    cache.set(stock_key(product_id), stock, px=STOCK_TTL_MS)
 
 
-def reader_that_never_reports_success(cache, db, breaker, product_id):
-    key = product_key(product_id)
-    if not breaker.allow():
-        return db.get_product(product_id)
-    try:
-        cached = cache.get(key)
-    except redis.RedisError:
-        breaker.record_failure()
-        return db.get_product(product_id)
-    if cached is not None:
-        return json.loads(cached)
-    row = db.get_product(product_id)
-    _fill(cache, key, row)
-    return row
+def stock_deleted_first(cache, db, product_id, stock):
+    cache.delete(stock_key(product_id))
+    db.update_stock(product_id, stock)
 
 
-def reader_that_lets_errors_escape(cache, db, breaker, product_id):
-    key = product_key(product_id)
-    if not breaker.allow():
-        return db.get_product(product_id)
-    cached = cache.get(key)
-    if cached is not None:
-        return json.loads(cached)
-    row = db.get_product(product_id)
-    _fill(cache, key, row)
-    return row
+def stock_without_invalidation(cache, db, product_id, stock):
+    db.update_stock(product_id, stock)
 
 
-def reader_that_gives_up_when_open(cache, db, breaker, product_id):
-    if not breaker.allow():
-        return None  # "the cache is down, try again later"
-    key = product_key(product_id)
-    try:
-        cached = cache.get(key)
-    except redis.RedisError:
-        breaker.record_failure()
-        return db.get_product(product_id)
-    breaker.record_success()
-    if cached is not None:
-        return json.loads(cached)
-    row = db.get_product(product_id)
-    _fill(cache, key, row)
-    return row
+def price_deleting_the_stock(cache, db, product_id, price):
+    db.update_price(product_id, price)
+    cache.delete(info_key(product_id), stock_key(product_id))
 
 
-def reader_that_forgets_the_ttl(cache, db, breaker, product_id):
-    key = product_key(product_id)
-    cached = cache.get(key)
-    if cached is not None:
-        return json.loads(cached)
-    row = db.get_product(product_id)
-    cache.set(key, json.dumps(row))
-    return row
+def price_without_invalidation(cache, db, product_id, price):
+    db.update_price(product_id, price)
 
 
 @pytest.mark.parametrize(
-    "reader, expected",
+    "stock, price, expected",
     [
-        (reader_without_breaker, "the breaker never opened"),
-        (reader_that_sets_after_a_failed_get, "more than one timeout"),
-        (reader_that_never_reports_success, "is still half-open"),
-        (reader_that_lets_errors_escape, "raised TimeoutError"),
-        (reader_that_gives_up_when_open, "answers were not the product's row"),
-        (reader_that_forgets_the_ttl, "has no TTL"),
+        (stock_deleting_both, good_price, "the stable slice was deleted by a stock change"),
+        (stock_written_in_place, good_price, "update-in-place"),
+        (stock_deleted_first, good_price, "deleted before the database was written"),
+        (stock_without_invalidation, good_price, "the old stock figure is still cached"),
+        (good_stock, price_deleting_the_stock, "the stock key was deleted too"),
+        (good_stock, price_without_invalidation, "still holds the old price"),
     ],
     ids=lambda value: getattr(value, "__name__", value),
 )
-def test_wrong_readers_fail_with_a_pointed_message(reader, expected, cache):
+def test_wrong_write_paths_fail_with_a_pointed_message(stock, price, expected, cache):
     with pytest.raises(CheckFailed) as failure:
-        check_survives_outage(reader, cache=cache)
+        check_write_paths(stock, price, cache=cache)
     assert expected in str(failure.value)
-    assert "What we tried:" in str(failure.value) and "Hint:" in str(failure.value)
+
+
+def right_plan(read_rate, write_rate, budget):
+    if read_rate / (read_rate + write_rate) >= TARGET:
+        return CACHE_DELETE_ON_WRITE
+    if budget > 0 and read_rate * budget / (1 + read_rate * budget) >= TARGET:
+        return CACHE_SHORT_TTL
+    return READ_LIVE
+
+
+def plan_preferring_ttl(read_rate, write_rate, budget):
+    if budget > 0 and read_rate * budget / (1 + read_rate * budget) >= TARGET:
+        return CACHE_SHORT_TTL
+    return right_plan(read_rate, write_rate, budget)
+
+
+def plan_with_write_share(read_rate, write_rate, budget):
+    if write_rate / (read_rate + write_rate) >= TARGET:
+        return CACHE_DELETE_ON_WRITE
+    return right_plan(read_rate, write_rate, 0) if budget == 0 else (
+        CACHE_SHORT_TTL if read_rate * budget / (1 + read_rate * budget) >= TARGET else READ_LIVE)
+
+
+def plan_ignoring_the_budget(read_rate, write_rate, budget):
+    return CACHE_DELETE_ON_WRITE if read_rate / (read_rate + write_rate) >= TARGET else CACHE_SHORT_TTL
+
+
+def plan_that_always_caches(read_rate, write_rate, budget):
+    return CACHE_DELETE_ON_WRITE
+
+
+@pytest.mark.parametrize(
+    "plan, expected",
+    [
+        (plan_preferring_ttl, "prefer it when it reaches the target"),
+        (plan_with_write_share, "it should be 'cache, delete on write'"),
+        (plan_ignoring_the_budget, "a staleness budget of 0"),
+        (plan_that_always_caches, "reaches at most λ/(λ + w)"),
+    ],
+    ids=lambda value: getattr(value, "__name__", value),
+)
+def test_wrong_plans_fail_with_a_pointed_message(plan, expected):
+    with pytest.raises(CheckFailed) as failure:
+        check_plan_field(plan)
+    assert expected in str(failure.value)
+
+
+def test_reference_answers_pass(cache, capsys):
+    check_split_read(make_reader(), cache=cache)
+    check_write_paths(good_stock, good_price, cache=cache)
+    check_plan_field(right_plan)
+    assert capsys.readouterr().out.count("passed") == 3

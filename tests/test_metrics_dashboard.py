@@ -1,4 +1,4 @@
-"""The operating metrics and the dashboard built on them (notebook 09)."""
+"""The operating metrics and the dashboard built on them (notebook 10)."""
 
 from __future__ import annotations
 

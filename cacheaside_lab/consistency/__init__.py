@@ -6,7 +6,7 @@
 * :mod:`.versions`: versioned entries with tombstones (Lua fill-if-newer) and ``read_at_least``
   for read-your-writes (lecture 03);
 * :mod:`.changelog`: change-log invalidation (a trigger-fed table tailed by an invalidator),
-  fan-out to several caches, bulk jobs (lecture 09);
-* :mod:`.measure`: consistency in nines within M seconds, read-your-writes markers (lecture 09 and
-  lab 09).
+  fan-out to several caches, bulk jobs (lecture 10);
+* :mod:`.measure`: consistency in nines within M seconds, read-your-writes markers (lecture 10 and
+  lab 10).
 """

@@ -2,7 +2,8 @@
 
 * :mod:`.checks`: ``framework`` (``CheckFailed``, ``@exercise``, ``attempt``, ``expect``), ``setups``
   (the lab keys, fresh namespaces, catalogues and race worlds every checker shares), ``guard``
-  (checks verified in the kernel) and one ``labNN`` module per lab (labs 01 to 09);
+  (checks verified in the kernel), ``understanding`` (graded choice and numeric questions) and one
+  ``labNN`` module per lab (labs 01 to 11);
 * :mod:`.grading`, :mod:`.grading_scan`, :mod:`.grading_lock`: ``cacheaside-lab check``: run a lab
   in a fresh kernel, refuse cells that tamper with checks, one grader per namespace at a time;
 * :mod:`.labgen`: generates ``labs/`` from ``solutions/`` (``python -m cacheaside_lab.course.labgen``,
@@ -12,5 +13,6 @@
 * :mod:`.environment`: the environment report of notebook 00 and ``cacheaside-lab doctor`` (named
   so it is not confused with the subcommand :mod:`cacheaside_lab.cli.doctor`);
 * :mod:`.launch`: ``make lab``'s launcher, which stops JupyterLab, kernels and servers on Ctrl-C;
-* :mod:`.tables`: plain-text tables, what nbval compares (every lecture prints with them).
+* :mod:`.tables`: plain-text tables, what nbval compares (every lecture prints with them);
+* :mod:`.source`: ``show_source``, a package function's code printed where a lecture says "read the loop".
 """

@@ -5,11 +5,11 @@
 * :mod:`.total_miss`: total-miss experiments in virtual time: clear, restart, eviction storm,
   warming (lecture 06);
 * :mod:`.splitting`: split payloads (a stable slice and a volatile key, one MGET) and field planning
-  (lecture 07 and lab 07);
-* :mod:`.outage`: faults, a real ``redis-server`` crash, the breaker, database capacity (lecture 08);
+  (lecture 08 and lab 08);
+* :mod:`.outage`: faults, a real ``redis-server`` crash, the breaker, database capacity (lecture 09);
 * :mod:`.metrics`: operating metrics from counters: hit/miss rate, fill latency, database
-  amplification (lecture 09);
-* :mod:`.dashboard`: replayed and live dashboards, pure frames and a thin widget (lecture 09).
+  amplification (lecture 10);
+* :mod:`.dashboard`: replayed and live dashboards, pure frames and a thin widget (lecture 10).
 
 Their formulas and pure simulations are in :mod:`cacheaside_lab.models`.
 """

@@ -4,8 +4,10 @@
   the learner;
 * :mod:`.setups`: what every checker sets up the same way: the lab's keys (``product_key`` …), an
   empty lab namespace, a fresh catalogue or race world, and racing the learner's functions;
+* :mod:`.understanding`: ``choose`` and ``estimate``, graded understanding questions (a choice or a
+  number) whose feedback explains each wrong answer;
 * :mod:`.guard`: checks verified in the kernel before a graded check cell runs;
-* ``lab01`` … ``lab09``: one ``@exercise`` entry point per exercise, each a short list of the
+* ``lab01`` … ``lab10``: one ``@exercise`` entry point per exercise, each a short list of the
   scenarios it plays, one small function per scenario.
 """
 

@@ -1,259 +1,336 @@
-"""Checks for lab 08: a circuit breaker, and a reader that survives a cache outage with one.
+"""Checks for lab 08: split a product page, keep its write paths apart, plan which fields to cache.
 
-Everything runs on a virtual clock (:mod:`cacheaside_lab.failure.clock`): a "timeout" in the failing
-client costs 250 virtual milliseconds and no real ones, so "bounded time per read" is counted
-exactly, the same way on every machine, and the checks run in a fraction of a second.
+Exercise 1 is run on a virtual clock (:mod:`cacheaside_lab.failure.clock`): a minute of page views and
+sales takes a fraction of a second, the 2-second stock TTL expires on that clock, and every stock
+figure the learner's reader shows is compared with the database's history, so "never older than
+its bound" is checked exactly, on both backends.
 """
 
 from __future__ import annotations
 
 import json
 
-from ...failure.breaker import CLOSED, CircuitBreaker
+import numpy as np
+
 from ...failure.clock import ClockedCache, VirtualClock
-from ...experiments.outage import CostMeter
-from ...failure.proxies import FaultyCache
+from ...failure.proxies import RecordingProxy
+from ...models.closed_forms import ttl_only_hit_ratio
+from ...experiments.splitting import PAGE_FIELDS, PLANS, STABLE_FIELDS, InventoryDB, stable_slice
+from ...experiments.splitting import plan_field as reference_plan
 from .framework import CheckFailed, attempt, exercise, expect, short
 from .setups import fresh_catalogue, key_function
 
 LAB = "lab08"
-TTL_SECONDS = 300
-TIMEOUT_MS = 250
-THRESHOLD = 3
-RESET_S = 1.0
-
-
-product_key = key_function(LAB, doc="The key the lab stores a product under: ``cacheaside-lab:lab08:product:42``.")
-
-
-# -- exercise 1: the breaker ------------------------------------------------------------------
-
-
-def _build(Breaker, clock, threshold, reset, tried):
-    hint = "Breaker(failure_threshold, reset_timeout, clock) must store its arguments and start closed."
-    return attempt(Breaker, threshold, reset, clock, tried=tried, hint=hint)
-
-
-def _allow(breaker, tried, hint):
-    verdict = attempt(breaker.allow, tried=tried, hint=hint)
-    if not isinstance(verdict, bool):
-        raise CheckFailed(tried, f"allow() returned {short(verdict)}, not True or False.", hint)
-    return verdict
-
-
-HINT_OPEN = (
-    "Count consecutive failures in record_failure(); when the count reaches failure_threshold, "
-    "remember the time (self.clock()) and refuse in allow() until reset_timeout has passed."
-)
-HINT_HALF_OPEN = (
-    "Once reset_timeout has passed, let exactly one trial call through (allow() True once), "
-    "and refuse the others until that trial reports success or failure."
+INFO_TTL = 3600  # seconds: the stable slice
+STOCK_TTL_MS = 2000  # milliseconds: the stock figure, never invalidated by sales
+TARGET = 0.9
+CACHE_DELETE_ON_WRITE, CACHE_SHORT_TTL, READ_LIVE = PLANS
+WRITE_COMMANDS = {"set", "setex", "psetex", "mset", "delete", "unlink", "getset"}
+HINT_SPLIT_READ = (
+    "One cache.mget([info_key(id), stock_key(id)]). On a stable-slice miss, db.get_product(id) gives the "
+    "whole page: cache its id, name, description and price (ex=INFO_TTL) and its stock "
+    "(px=STOCK_TTL_MS). If only the stock is missing, db.get_stock(id) and cache that. Return the page."
 )
 
 
-@exercise("Exercise 1 · a circuit breaker")
-def check_breaker(Breaker, *, cache=None):
+info_key = key_function(LAB, "info", doc="Where the stable slice lives: ``cacheaside-lab:lab08:info:42``.")
+stock_key = key_function(LAB, "stock", doc="Where the stock figure lives: ``cacheaside-lab:lab08:stock:42``.")
+
+
+def fresh_setup(cache=None, clock=None):
+    cache, catalogue = fresh_catalogue(cache, LAB)
+    return cache, InventoryDB(catalogue, document_ms=20, stock_ms=1, clock=clock)
+
+
+def round_trips(log: list) -> int:
+    """Commands that went to the server: each direct command, and each pipeline execute that had
+    something queued (redis-py sends nothing for an empty pipeline)."""
+    trips = queued = 0
+    for label, name, _args, _kwargs in log:
+        if label == "cache" and name != "pipeline":
+            trips += 1
+        elif label == "cache.pipeline" and name == "execute":
+            trips += queued > 0
+            queued = 0
+        elif label == "cache.pipeline" and name != "reset":
+            queued += 1
+    return trips
+
+
+def _decode_stock(raw):
+    try:
+        value = json.loads(raw)
+    except (TypeError, ValueError):
+        return raw
+    return value
+
+
+def reference_get(cache, db, product_id):
+    """The exercise 1 read path, so exercise 2 does not depend on the learner's exercise 1."""
+    info_raw, stock_raw = cache.mget([info_key(product_id), stock_key(product_id)])
+    info = json.loads(info_raw) if info_raw is not None else None
+    stock = int(_decode_stock(stock_raw)) if stock_raw is not None else None
+    pipe = cache.pipeline(transaction=False)
+    if info is None:
+        page = db.get_product(product_id)
+        if page is None:
+            return None
+        info = stable_slice(page)
+        pipe.set(info_key(product_id), json.dumps(info), ex=INFO_TTL)
+        if stock is None:
+            stock = page["stock"]
+            pipe.set(stock_key(product_id), stock, px=STOCK_TTL_MS)
+    elif stock is None:
+        stock = db.get_stock(product_id)
+        pipe.set(stock_key(product_id), stock, px=STOCK_TTL_MS)
+    pipe.execute()
+    return {**info, "stock": stock}
+
+
+# -- exercise 1 -------------------------------------------------------------------------------
+
+
+@exercise("Exercise 1 · the split read path")
+def check_split_read(get_product, *, cache=None):
     clock = VirtualClock()
-    breaker = _starts_closed(Breaker, clock)
-    _failures_not_in_a_row_keep_it_closed(breaker)
-    _opens_after_three_in_a_row(breaker, clock)
-    _half_open_lets_one_trial_through(breaker, clock)
-    _failed_trial_reopens(breaker, clock)
-    _successful_trial_closes(breaker)
-    _counts_again_after_closing(breaker)
-    return "opens after 3 failures in a row, refuses for 5 s, lets one trial through, reopens on failure, closes on success."
+    real, db = fresh_setup(cache, clock)
+    log: list = []
+    watched = RecordingProxy(ClockedCache(real, clock), log, "cache")
+    _cold_read(get_product, watched, real, db)
+    _warm_read_is_one_round_trip(get_product, watched, db, log)
+    documents, stocks, stale, worst = _a_minute_of_page_views_and_sales(get_product, watched, db, log, clock)
+    _unknown_product(get_product, watched, db)
+    return (f"one MGET per read; 600 reads cost {documents} page and {stocks} stock queries; "
+            f"{stale} showed a stock figure at most {worst:.2f} s out of date (bound {STOCK_TTL_MS / 1000:g} s).")
 
 
-def _starts_closed(Breaker, clock):
-    tried = "Breaker(3, 5.0, clock) on a fresh clock, then allow()"
-    breaker = _build(Breaker, clock, 3, 5.0, tried)
-    expect(_allow(breaker, tried, HINT_OPEN), tried=tried, wrong="a new breaker refused the first call.",
-           hint="A breaker starts closed: allow() returns True until failures open it.")
-    return breaker
+def _cold_read(get_product, watched, real, db) -> None:
+    tried = "get_product(cache, db, 42) on an empty cache"
+    page = attempt(get_product, watched, db, 42, tried=tried, hint=HINT_SPLIT_READ)
+    truth = db.current(42)
+    expect(page == truth, tried=tried, wrong=f"it returned {short(page)}, not product 42's page {short(truth)}.",
+           hint=f"Return a dict with exactly the page's fields: {', '.join(PAGE_FIELDS)}.")
+    _stable_slice_cached(watched, real, truth, tried)
+    _stock_cached(watched, real, tried)
+    expect(db.document_queries == 1 and db.stock_queries == 0, tried=tried,
+           wrong=f"a cold read cost {db.document_queries} page queries and {db.stock_queries} stock queries.",
+           hint="On a cold read one db.get_product(id) gives everything, stock included.")
 
 
-def _failures_not_in_a_row_keep_it_closed(breaker) -> None:
-    tried = "two failures, a success, two more failures (never three in a row), then allow()"
-    for step in ("record_failure", "record_failure", "record_success", "record_failure", "record_failure"):
-        attempt(getattr(breaker, step), tried=tried, hint=HINT_OPEN)
-    expect(
-        _allow(breaker, tried, HINT_OPEN),
-        tried=tried,
-        wrong="the breaker opened although there were never 3 failures in a row.",
-        hint="A success means the cache is answering: reset the consecutive-failure count to 0 in record_success().",
-    )
+def _stable_slice_cached(watched, real, truth, tried) -> None:
+    stored = real.get(info_key(42))
+    expect(stored is not None, tried=tried, wrong="nothing was stored under info_key(42).", hint=HINT_SPLIT_READ)
+    try:
+        slice_ = json.loads(stored)
+    except ValueError:
+        raise CheckFailed(tried, f"the stable slice is not JSON: {short(stored)}.",
+                          "Store json.dumps(slice) and read it back with json.loads.") from None
+    if isinstance(slice_, dict) and "stock" in slice_:
+        raise CheckFailed(tried, "the stable slice under info_key(42) contains 'stock'.",
+                          "Keep the stock out of the stable slice: it changes with every sale and would be as old "
+                          "as the slice's TTL. Cache it separately under stock_key(id) with px=STOCK_TTL_MS.")
+    expect(slice_ == stable_slice(truth), tried=tried,
+           wrong=f"info_key(42) holds {short(slice_)}; the stable slice is {', '.join(STABLE_FIELDS)}.",
+           hint=HINT_SPLIT_READ)
+    info_ttl = watched.pttl(info_key(42))
+    expect(info_ttl is not None and info_ttl > 0, tried=tried, wrong="the stable slice has no TTL.",
+           hint="Every entry gets a TTL: ex=INFO_TTL for the stable slice.")
+    expect(info_ttl > STOCK_TTL_MS * 10, tried=tried,
+           wrong=f"the stable slice lives only {info_ttl} ms: it changes a few times a year, so a short TTL just "
+           "throws hits away.", hint="Give the stable slice the long TTL: ex=INFO_TTL.")
 
 
-def _opens_after_three_in_a_row(breaker, clock) -> None:
-    tried = "a third failure in a row, then allow() at once and 4.9 s later"
-    attempt(breaker.record_failure, tried=tried, hint=HINT_OPEN)
-    expect(not _allow(breaker, tried, HINT_OPEN), tried=tried,
-           wrong="after 3 failures in a row allow() still returned True: the breaker did not open.", hint=HINT_OPEN)
-    clock.advance(4.9)
-    expect(not _allow(breaker, tried, HINT_OPEN), tried=tried,
-           wrong="allow() returned True 4.9 s after opening; reset_timeout is 5 s.",
-           hint="Stay open until clock() ≥ opened_at + reset_timeout. Use the clock you were given, not time.time().")
+def _stock_cached(watched, real, tried) -> None:
+    expect(real.exists(stock_key(42)), tried=tried, wrong="nothing was stored under stock_key(42).",
+           hint="Cache the stock too, under stock_key(id), with px=STOCK_TTL_MS (the page query already brought it).")
+    stock_ttl = watched.pttl(stock_key(42))
+    expect(0 < stock_ttl <= STOCK_TTL_MS, tried=tried,
+           wrong=f"the stock key lives {stock_ttl} ms; its bound is {STOCK_TTL_MS} ms."
+           if stock_ttl > 0 else "the stock key has no TTL, so a sale would never reach the page.",
+           hint="px=STOCK_TTL_MS: the TTL is what bounds how old the stock shown can be, since sales never touch "
+           "the cache.")
 
 
-def _half_open_lets_one_trial_through(breaker, clock) -> None:
-    tried = "5 s after opening (half-open): allow() twice"
-    clock.advance(0.1)
-    expect(_allow(breaker, tried, HINT_HALF_OPEN), tried=tried,
-           wrong="allow() still refused 5 s after opening (on the clock we gave it): a breaker that never "
-           "lets a trial through never closes.",
-           hint=HINT_HALF_OPEN + " Measure time with self.clock(), not time.time(): the check moves its own clock.")
-    expect(not _allow(breaker, tried, HINT_HALF_OPEN), tried=tried,
-           wrong="a second call was allowed while the first trial had not reported back.", hint=HINT_HALF_OPEN)
+def _warm_read_is_one_round_trip(get_product, watched, db, log) -> None:
+    log.clear()
+    tried = "get_product(cache, db, 42) again, straight after"
+    attempt(get_product, watched, db, 42, tried=tried, hint=HINT_SPLIT_READ)
+    trips = round_trips(log)
+    expect(trips == 1, tried=tried,
+           wrong=f"a warm read took {trips} round trips to the cache ({', '.join(name for _l, name, *_ in log)}).",
+           hint="Ask for both keys at once: cache.mget([info_key(id), stock_key(id)]) is one round trip.")
 
 
-def _failed_trial_reopens(breaker, clock) -> None:
-    tried = "the trial fails (record_failure), then allow() at once and 5 s later"
-    attempt(breaker.record_failure, tried=tried, hint=HINT_HALF_OPEN)
-    expect(not _allow(breaker, tried, HINT_HALF_OPEN), tried=tried,
-           wrong="after a failed trial the breaker let calls through: it should open again.",
-           hint="A failure in half-open reopens the breaker at once (one failure is enough) and restarts the reset_timeout.")
-    clock.advance(5)
-    expect(_allow(breaker, tried, HINT_HALF_OPEN), tried=tried,
-           wrong="no trial was allowed 5 s after the failed trial.",
-           hint="A failed trial must open the breaker again *from now*: set the state to open and "
-           "opened_at = self.clock(), so another trial is allowed reset_timeout later.")
+def _page_views_and_sales(ids) -> list:
+    """600 page views and 120 sales of ``ids`` over a minute, seeded, in time order."""
+    rng = np.random.default_rng(7)
+    return sorted([(float(t), "read", int(p)) for t, p in zip(rng.uniform(0, 60, 600), rng.choice(ids, 600))]
+                  + [(float(t), "sale", int(p)) for t, p in zip(rng.uniform(0, 60, 120), rng.choice(ids, 120))])
 
 
-def _successful_trial_closes(breaker) -> None:
-    tried = "the second trial succeeds (record_success), then allow() ten times"
-    attempt(breaker.record_success, tried=tried, hint=HINT_HALF_OPEN)
-    allowed = sum(_allow(breaker, tried, HINT_HALF_OPEN) for _ in range(10))
-    expect(allowed == 10, tried=tried,
-           wrong=f"only {allowed} of 10 calls were allowed after a successful trial: it should be closed.",
-           hint="A successful trial closes the breaker and resets the failure count.")
+def _a_minute_of_page_views_and_sales(get_product, watched, db, log, clock) -> tuple:
+    """A minute of page views while the sales path updates stock without touching the cache.
+
+    Returns the page and stock queries it cost, how many pages showed an old stock figure, and
+    the oldest figure shown (seconds)."""
+    ids = list(range(1, 11))
+    events = _page_views_and_sales(ids)
+    levels = {product_id: 10_000 + product_id * 1_000 for product_id in ids}
+    clock.advance(1)
+    for product_id in ids:
+        db.update_stock(product_id, levels[product_id])
+    db.document_queries = db.stock_queries = 0
+    log.clear()
+    worst, stale = 0.0, 0
+    tried = ("a minute of page views (600 reads of products 1–10) while 120 sales change their stock through "
+             "db.update_stock, without touching the cache")
+    for when, kind, product_id in events:
+        clock.set(1 + when)
+        if kind == "sale":
+            levels[product_id] -= 1
+            db.update_stock(product_id, levels[product_id])
+            continue
+        page = attempt(get_product, watched, db, product_id, tried=tried, hint=HINT_SPLIT_READ)
+        truth = db.current(product_id)
+        expect(isinstance(page, dict) and stable_slice(page) == stable_slice(truth), tried=tried,
+               wrong=f"product {product_id}'s page came back as {short(page)}.", hint=HINT_SPLIT_READ)
+        if page["stock"] != truth["stock"]:
+            stale += 1
+            worst = max(worst, db.stock_age(product_id, page["stock"], clock(), truth["stock"]))
+    _bounded_and_cheap(db, round_trips(log), worst, len(ids), tried)
+    return db.document_queries, db.stock_queries, stale, worst
 
 
-def _counts_again_after_closing(breaker) -> None:
-    tried = "after closing: 3 new failures in a row"
-    for _ in range(3):
-        attempt(breaker.record_failure, tried=tried, hint=HINT_OPEN)
-    expect(not _allow(breaker, tried, HINT_OPEN), tried=tried,
-           wrong="three new failures after closing did not open it again.",
-           hint="Reset the consecutive-failure count when the breaker closes, and keep counting afterwards.")
+def _bounded_and_cheap(db, trips, worst, products, tried, reads=600) -> None:
+    expect(worst <= STOCK_TTL_MS / 1000 + 1e-9, tried=tried,
+           wrong=f"a reader was shown a stock figure that had been out of date for {worst:.2f} s; the bound is "
+           f"{STOCK_TTL_MS / 1000:g} s.",
+           hint="The stock must come from stock_key(id) with px=STOCK_TTL_MS (or from the database), never from a "
+           "longer-lived entry.")
+    expect(db.document_queries <= products, tried=tried,
+           wrong=f"{db.document_queries} page queries for {products} products whose name, description and price "
+           "never changed (one each would do).",
+           hint="When only the stock is missing, fetch it with db.get_stock(id): the cheap query.")
+    expect(db.stock_queries < reads / 2, tried=tried,
+           wrong=f"{db.stock_queries} stock queries for {reads} reads: the stock key is hardly being used.",
+           hint="Cache the stock you fetch under stock_key(id) with px=STOCK_TTL_MS, and use it while it lives.")
+    expect(trips <= reads + db.stock_queries + 2 * db.document_queries, tried=tried,
+           wrong=f"{trips} round trips for {reads} reads.",
+           hint="One MGET per read, plus the fills only when something was missing (one pipeline carries them all).")
 
 
-# -- exercise 2: a reader that survives an outage -------------------------------------------
-
-HINT_PATH = (
-    "Ask breaker.allow() first. If it says no, answer from db.get_product(product_id). If it says "
-    "yes, GET the key; on a hit record_success() and return it; on a miss load the row and SET it "
-    "with ex=TTL_SECONDS."
-)
-OUTAGE_READS = 50  # one every 0.1 s for 5 s
+def _unknown_product(get_product, watched, db) -> None:
+    tried = "get_product(cache, db, 4242) for a product that does not exist"
+    missing = attempt(get_product, watched, db, 4242, tried=tried,
+                      hint="db.get_product returns None for an unknown id; return that None.")
+    expect(missing is None, tried=tried, wrong=f"it returned {short(missing)}.",
+           hint="db.get_product returns None for an unknown id; return that None (and cache nothing).")
 
 
-def fresh_setup(cache=None):
-    return fresh_catalogue(cache, LAB)
+# -- exercise 2 -------------------------------------------------------------------------------
 
 
-class _Outage:
-    """The learner's reader with everything it is handed: a cache that fails on demand (on a
-    virtual clock, its waits added up by a meter), a real breaker, and the catalogue."""
-
-    def __init__(self, get_product, real, db):
-        self.get_product, self.real, self.db = get_product, real, db
-        self.clock = VirtualClock()
-        self.meter = CostMeter()
-        self.faulty = FaultyCache(ClockedCache(real, self.clock), timeout_ms=TIMEOUT_MS, sleep=self.meter.sleep)
-        self.breaker = CircuitBreaker(failure_threshold=THRESHOLD, reset_timeout=RESET_S, clock=self.clock)
-
-    def read(self, product_id, tried, hint=HINT_PATH):
-        """(answer, ms waited on the cache, commands sent) for one call of the learner's reader."""
-        self.meter.seconds = 0.0
-        commands = self.faulty.commands
-        answer = attempt(self.get_product, self.faulty, self.db, self.breaker, product_id, tried=tried, hint=hint)
-        return answer, self.meter.seconds * 1000, self.faulty.commands - commands
+def _order_check(log, tried, db_method):
+    calls = [(label, name) for label, name, _a, _k in log]
+    written = calls.index(("db", db_method)) if ("db", db_method) in calls else -1
+    deletes = [i for i, (label, name) in enumerate(calls) if label == "cache" and name in ("delete", "unlink")]
+    expect(not deletes or deletes[0] > written, tried=tried,
+           wrong="a key was deleted before the database was written; a reader in between would cache the old value "
+           "again.", hint="Write the database first, then delete the key.")
 
 
-@exercise("Exercise 2 · a reader that survives an outage")
-def check_survives_outage(get_product, *, cache=None):
-    outage = _Outage(get_product, *fresh_setup(cache))
-    _healthy_cache_is_used(outage)
-    paid = _cache_stops_answering(outage)
-    _cache_recovers(outage)
-    return (f"{OUTAGE_READS} reads during the outage all correct, at most one {TIMEOUT_MS} ms timeout per read and "
-            f"only {paid} reads paid one; the breaker opened {outage.breaker.times_opened}× and closed on recovery.")
+@exercise("Exercise 2 · write paths that keep the slices apart")
+def check_write_paths(update_stock, update_price, *, cache=None):
+    real, db = fresh_setup(cache)
+    reference_get(real, db, 42)
+    # a sale: only the stock key may go
+    new_stock = db.current(42)["stock"] + 7
+    log: list = []
+    tried = f"update_stock(cache, db, 42, {new_stock}) while product 42's page is cached"
+    attempt(update_stock, RecordingProxy(real, log, "cache"), RecordingProxy(db, log, "db"), 42, new_stock,
+            tried=tried, hint="db.update_stock(product_id, stock), then delete stock_key(product_id).")
+    expect(db.current(42)["stock"] == new_stock, tried=tried,
+           wrong=f"the database still says stock={db.current(42)['stock']}.",
+           hint="The database is the source of truth: db.update_stock(product_id, stock).")
+    _order_check(log, tried, "update_stock")
+    expect(real.exists(info_key(42)), tried=tried,
+           wrong="the stable slice was deleted by a stock change, so the next read rebuilds the whole page.",
+           hint="A sale changes only the stock: delete stock_key(product_id) and leave info_key(product_id) alone.")
+    if real.exists(stock_key(42)):
+        sets = [name for label, name, _a, _k in log if label == "cache" and name in WRITE_COMMANDS - {"delete", "unlink"}]
+        raise CheckFailed(
+            tried,
+            "the new stock was written into the cache (update-in-place)." if sets
+            else "the old stock figure is still cached under stock_key(42).",
+            "Delete stock_key(product_id) after the database write: two sales writing their own figures can land "
+            "in the wrong order (notebook 02); a delete cannot." if sets
+            else "After the database write, delete stock_key(product_id) so the next read fetches the new figure.",
+        )
+    document, stock = db.document_queries, db.stock_queries
+    page = reference_get(real, db, 42)
+    expect(page["stock"] == new_stock and db.document_queries == document and db.stock_queries == stock + 1,
+           tried=tried + ", then a read",
+           wrong=f"the next read showed stock {page['stock']} after {db.document_queries - document} page and "
+           f"{db.stock_queries - stock} stock queries.",
+           hint="Only the stock key should be gone: the next read fetches the stock (cheap) and keeps the page.")
+
+    # a price change: only the stable slice may go
+    new_price = round(db.current(42)["price"] + 2.5, 2)
+    log = []
+    tried = f"update_price(cache, db, 42, {new_price}) while product 42's page is cached"
+    attempt(update_price, RecordingProxy(real, log, "cache"), RecordingProxy(db, log, "db"), 42, new_price,
+            tried=tried, hint="db.update_price(product_id, price), then delete info_key(product_id).")
+    expect(db.current(42)["price"] == new_price, tried=tried,
+           wrong=f"the database still says price={db.current(42)['price']}.",
+           hint="Write the database first: db.update_price(product_id, price).")
+    _order_check(log, tried, "update_price")
+    expect(not real.exists(info_key(42)), tried=tried,
+           wrong="the stable slice still holds the old price.",
+           hint="A price is part of the stable slice: delete info_key(product_id) after the database write.")
+    expect(real.exists(stock_key(42)), tried=tried,
+           wrong="the stock key was deleted too, although the stock did not change.",
+           hint="Delete only the slice whose field changed: info_key(product_id) for a price.")
+    page = reference_get(real, db, 42)
+    expect(page["price"] == new_price, tried=tried + ", then a read",
+           wrong=f"the next read showed price {page['price']}.", hint="Delete info_key(product_id) after the write.")
+    return "a sale deletes only the stock key, a price change only the stable slice; both after the database write."
 
 
-def _healthy_cache_is_used(outage) -> None:
-    db = outage.db
-    tried = "get_product(cache, db, breaker, 42) twice on a healthy cache"
-    first, _ms, _n = outage.read(42, tried)
-    second, _ms, _n = outage.read(42, tried)
-    expect(first == second == db.current(42), tried=tried,
-           wrong=f"it returned {short(first)} and {short(second)} instead of product 42's row.", hint=HINT_PATH)
-    expect(db.queries == 1, tried=tried,
-           wrong=f"two reads cost {db.queries} database queries; the second should have been a cache hit.",
-           hint=HINT_PATH)
-    stored = outage.real.get(product_key(42))
-    expect(stored is not None and json.loads(stored) == first, tried=tried,
-           wrong="product 42 was not stored as JSON under product_key(42).",
-           hint="On a miss, cache.set(product_key(product_id), json.dumps(row), ex=TTL_SECONDS).")
-    expect(outage.faulty.pttl(product_key(42)) > 0, tried=tried, wrong="the cached product has no TTL.",
-           hint="Always give the entry a TTL: ex=TTL_SECONDS.")
+# -- exercise 3 -------------------------------------------------------------------------------
+
+PLAN_CASES = [
+    # (read rate, write rate, staleness budget): chosen away from the boundaries
+    (2.0, 1 / 86_400, 60),  # price of a popular product
+    (2.0, 0.5, 5),  # stock of a popular product, page budget 5 s
+    (2.0, 0.5, 0),  # the same stock at the checkout
+    (1 / 600, 1 / 3_600, 5),  # stock of a tail product
+    (1 / 600, 1 / (90 * 86_400), 3_600),  # name of a tail product
+    (50.0, 20.0, 1),  # a hot counter with a 1 s budget
+    (0.5, 0.2, 10),  # cap 0.71; 10 s budget → 0.83: not enough
+    (100.0, 5.0, 0),  # cap 0.95: delete on write even with a zero budget
+    (0.01, 0.0, 0),  # never written: cap 1
+]
 
 
-def _cache_stops_answering(outage) -> int:
-    """Every command waits TIMEOUT_MS, then raises TimeoutError; returns how many reads paid a wait."""
-    outage.faulty.timeout_rate = 1.0
-    reads = OUTAGE_READS
-    tried = (f"{reads} reads, one every 0.1 s, while every cache command hangs {TIMEOUT_MS} ms and then "
-             "raises redis.TimeoutError")
-    hint_fail = ("Wrap the cache calls in try/except redis.RedisError: tell the breaker "
-                 "(breaker.record_failure()) and answer from the database.")
-    costs, commands, wrong = [], 0, 0
-    for n in range(reads):
-        outage.clock.set(10 + n * 0.1)
-        product_id = 1 + (n * 7) % 20
-        answer, ms, sent = outage.read(product_id, tried, hint_fail)
-        wrong += answer != outage.db.current(product_id)
-        costs.append(ms)
-        commands += sent
-    expect(wrong == 0, tried=tried, wrong=f"{wrong} of {reads} answers were not the product's row from the database.",
-           hint=hint_fail)
-    worst = max(costs)
-    expect(worst <= TIMEOUT_MS, tried=tried,
-           wrong=f"one read waited {worst:.0f} ms on the cache, more than one timeout ({TIMEOUT_MS} ms): it "
-           "kept talking to a cache that had just failed.",
-           hint="After a failed GET, skip the SET and answer from the database: one timeout per read at most.")
-    expect(outage.breaker.times_opened >= 1, tried=tried,
-           wrong=f"the breaker never opened: all {commands} cache commands were sent, each costing a timeout "
-           f"({sum(costs) / 1000:.1f} s of waiting in total).",
-           hint="Call breaker.record_failure() when a cache call raises, and skip the cache when "
-           "breaker.allow() is False.")
-    limit = THRESHOLD + int(reads * 0.1 / RESET_S) + 1
-    expect(commands <= limit, tried=tried,
-           wrong=f"{commands} commands were sent to the dead cache; with the breaker open there should be "
-           f"at most {limit} ({THRESHOLD} to open it, then one trial per {RESET_S:g} s).",
-           hint="Check breaker.allow() before every cache call; when it is False, go straight to the database.")
-    return sum(cost > 0 for cost in costs)
-
-
-def _cache_recovers(outage) -> None:
-    """The cache comes back: the next trial closes the breaker and reads hit again."""
-    db = outage.db
-    outage.faulty.timeout_rate = 0.0
-    tried = "the cache recovers; reads continue every 0.1 s for 2 more seconds"
-    hint_close = ("When a cache call succeeds, call breaker.record_success(): that is what closes a "
-                  "half-open breaker.")
-    for n in range(20):
-        outage.clock.set(15 + n * 0.1)
-        product_id = 1 + (n * 7) % 20
-        answer, _ms, _n = outage.read(product_id, tried, hint_close)
-        expect(answer == db.current(product_id), tried=tried,
-               wrong=f"it returned {short(answer)} for product {product_id}.", hint=hint_close)
-    expect(outage.breaker.state == CLOSED, tried=tried,
-           wrong=f"the breaker is still {outage.breaker.state} although the cache has been answering for 2 s.",
-           hint=hint_close)
-    queries = db.queries
-    for _ in range(4):
-        outage.read(99, tried, hint_close)
-    expect(db.queries - queries == 1, tried=tried + ", then product 99 four times",
-           wrong=f"those four reads cost {db.queries - queries} database queries; with the cache back, only the "
-           "first should miss.",
-           hint="Once the breaker is closed, use the cache normally: GET, and SET with a TTL on a miss.")
+@exercise("Exercise 3 · which fields justify caching")
+def check_plan_field(plan_field, *, cache=None):
+    hint = (f"First λ/(λ + w): if it reaches {TARGET}, {CACHE_DELETE_ON_WRITE!r}. Otherwise, with a budget S > 0, "
+            f"λS/(1 + λS): if that reaches {TARGET}, {CACHE_SHORT_TTL!r}. Otherwise {READ_LIVE!r}.")
+    for read_rate, write_rate, budget in PLAN_CASES:
+        tried = f"plan_field(read_rate={read_rate:.4g}, write_rate={write_rate:.4g}, staleness_budget={budget:g})"
+        got = attempt(plan_field, read_rate, write_rate, budget, tried=tried, hint=hint)
+        want = reference_plan(read_rate, write_rate, budget, target=TARGET)
+        cap = read_rate / (read_rate + write_rate)
+        ttl_ratio = float(ttl_only_hit_ratio(read_rate, budget))
+        if got != want:
+            if got == CACHE_SHORT_TTL and want == CACHE_DELETE_ON_WRITE:
+                why = (f"delete-on-write reaches {cap:.3f} here, and it is never stale: prefer it when it reaches the "
+                       "target, before trading freshness for hits.")
+            elif want == READ_LIVE and budget == 0:
+                why = "a staleness budget of 0 means no cached copy may be served unless delete-on-write reaches the target."
+            elif got == CACHE_DELETE_ON_WRITE:
+                why = f"deleted on write the field reaches at most λ/(λ + w) = {cap:.3f}, below {TARGET}."
+            else:
+                why = f"a TTL of the budget gives λS/(1 + λS) = {ttl_ratio:.3f} here."
+            raise CheckFailed(tried, f"it returned {short(got)}; it should be {want!r}: {why}", hint)
+    return "every field planned by the hit ratio it could reach, its staleness budget and the target."

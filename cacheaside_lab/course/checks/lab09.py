@@ -1,271 +1,259 @@
-"""Checks for lab 09: instrument a reader, summarize its metrics, compute a consistency figure.
+"""Checks for lab 09: a circuit breaker, and a reader that survives a cache outage with one.
 
-The instrumented reader runs on a virtual clock: the database the check hands it takes exactly
-12 virtual milliseconds per query and each cache command 1, so the fill times it records can be
-checked exactly, on any machine and on both backends.
+Everything runs on a virtual clock (:mod:`cacheaside_lab.failure.clock`): a "timeout" in the failing
+client costs 250 virtual milliseconds and no real ones, so "bounded time per read" is counted
+exactly, the same way on every machine, and the checks run in a fraction of a second.
 """
 
 from __future__ import annotations
 
 import json
-import math
 
-import numpy as np
-
-from ...failure.clock import VirtualClock
-from ...stores.db import ProductDB
-from ...failure.proxies import FaultyCache, RecordingProxy
+from ...failure.breaker import CLOSED, CircuitBreaker
+from ...failure.clock import ClockedCache, VirtualClock
+from ...experiments.outage import CostMeter
+from ...failure.proxies import FaultyCache
 from .framework import CheckFailed, attempt, exercise, expect, short
 from .setups import fresh_catalogue, key_function
 
 LAB = "lab09"
 TTL_SECONDS = 300
-DB_MS = 12.0
-CACHE_MS = 1.0
-WRITE_COMMANDS = {"set", "setex", "psetex", "mset", "delete", "unlink", "expire", "pexpire", "getset", "getdel"}
+TIMEOUT_MS = 250
+THRESHOLD = 3
+RESET_S = 1.0
 
 
 product_key = key_function(LAB, doc="The key the lab stores a product under: ``cacheaside-lab:lab09:product:42``.")
 
 
-def new_metrics() -> dict:
-    """An empty set of counters for exercise 1."""
-    return {"hits": 0, "misses": 0, "errors": 0, "fill_ms": []}
+# -- exercise 1: the breaker ------------------------------------------------------------------
 
 
-class SlowDB:
-    """The catalogue, with every query costing ``DB_MS`` on a virtual clock."""
+def _build(Breaker, clock, threshold, reset, tried):
+    hint = "Breaker(failure_threshold, reset_timeout, clock) must store its arguments and start closed."
+    return attempt(Breaker, threshold, reset, clock, tried=tried, hint=hint)
 
-    def __init__(self, db: ProductDB, clock: VirtualClock):
-        self._db, self.clock = db, clock
-        self.queries = 0
 
-    def get_product(self, product_id):
-        self.queries += 1
-        self.clock.advance(DB_MS / 1000)
-        return self._db.get_product(product_id)
+def _allow(breaker, tried, hint):
+    verdict = attempt(breaker.allow, tried=tried, hint=hint)
+    if not isinstance(verdict, bool):
+        raise CheckFailed(tried, f"allow() returned {short(verdict)}, not True or False.", hint)
+    return verdict
 
-    def current(self, product_id):
-        return self._db.current(product_id)
+
+HINT_OPEN = (
+    "Count consecutive failures in record_failure(); when the count reaches failure_threshold, "
+    "remember the time (self.clock()) and refuse in allow() until reset_timeout has passed."
+)
+HINT_HALF_OPEN = (
+    "Once reset_timeout has passed, let exactly one trial call through (allow() True once), "
+    "and refuse the others until that trial reports success or failure."
+)
+
+
+@exercise("Exercise 1 · a circuit breaker")
+def check_breaker(Breaker, *, cache=None):
+    clock = VirtualClock()
+    breaker = _starts_closed(Breaker, clock)
+    _failures_not_in_a_row_keep_it_closed(breaker)
+    _opens_after_three_in_a_row(breaker, clock)
+    _half_open_lets_one_trial_through(breaker, clock)
+    _failed_trial_reopens(breaker, clock)
+    _successful_trial_closes(breaker)
+    _counts_again_after_closing(breaker)
+    return "opens after 3 failures in a row, refuses for 5 s, lets one trial through, reopens on failure, closes on success."
+
+
+def _starts_closed(Breaker, clock):
+    tried = "Breaker(3, 5.0, clock) on a fresh clock, then allow()"
+    breaker = _build(Breaker, clock, 3, 5.0, tried)
+    expect(_allow(breaker, tried, HINT_OPEN), tried=tried, wrong="a new breaker refused the first call.",
+           hint="A breaker starts closed: allow() returns True until failures open it.")
+    return breaker
+
+
+def _failures_not_in_a_row_keep_it_closed(breaker) -> None:
+    tried = "two failures, a success, two more failures (never three in a row), then allow()"
+    for step in ("record_failure", "record_failure", "record_success", "record_failure", "record_failure"):
+        attempt(getattr(breaker, step), tried=tried, hint=HINT_OPEN)
+    expect(
+        _allow(breaker, tried, HINT_OPEN),
+        tried=tried,
+        wrong="the breaker opened although there were never 3 failures in a row.",
+        hint="A success means the cache is answering: reset the consecutive-failure count to 0 in record_success().",
+    )
+
+
+def _opens_after_three_in_a_row(breaker, clock) -> None:
+    tried = "a third failure in a row, then allow() at once and 4.9 s later"
+    attempt(breaker.record_failure, tried=tried, hint=HINT_OPEN)
+    expect(not _allow(breaker, tried, HINT_OPEN), tried=tried,
+           wrong="after 3 failures in a row allow() still returned True: the breaker did not open.", hint=HINT_OPEN)
+    clock.advance(4.9)
+    expect(not _allow(breaker, tried, HINT_OPEN), tried=tried,
+           wrong="allow() returned True 4.9 s after opening; reset_timeout is 5 s.",
+           hint="Stay open until clock() ≥ opened_at + reset_timeout. Use the clock you were given, not time.time().")
+
+
+def _half_open_lets_one_trial_through(breaker, clock) -> None:
+    tried = "5 s after opening (half-open): allow() twice"
+    clock.advance(0.1)
+    expect(_allow(breaker, tried, HINT_HALF_OPEN), tried=tried,
+           wrong="allow() still refused 5 s after opening (on the clock we gave it): a breaker that never "
+           "lets a trial through never closes.",
+           hint=HINT_HALF_OPEN + " Measure time with self.clock(), not time.time(): the check moves its own clock.")
+    expect(not _allow(breaker, tried, HINT_HALF_OPEN), tried=tried,
+           wrong="a second call was allowed while the first trial had not reported back.", hint=HINT_HALF_OPEN)
+
+
+def _failed_trial_reopens(breaker, clock) -> None:
+    tried = "the trial fails (record_failure), then allow() at once and 5 s later"
+    attempt(breaker.record_failure, tried=tried, hint=HINT_HALF_OPEN)
+    expect(not _allow(breaker, tried, HINT_HALF_OPEN), tried=tried,
+           wrong="after a failed trial the breaker let calls through: it should open again.",
+           hint="A failure in half-open reopens the breaker at once (one failure is enough) and restarts the reset_timeout.")
+    clock.advance(5)
+    expect(_allow(breaker, tried, HINT_HALF_OPEN), tried=tried,
+           wrong="no trial was allowed 5 s after the failed trial.",
+           hint="A failed trial must open the breaker again *from now*: set the state to open and "
+           "opened_at = self.clock(), so another trial is allowed reset_timeout later.")
+
+
+def _successful_trial_closes(breaker) -> None:
+    tried = "the second trial succeeds (record_success), then allow() ten times"
+    attempt(breaker.record_success, tried=tried, hint=HINT_HALF_OPEN)
+    allowed = sum(_allow(breaker, tried, HINT_HALF_OPEN) for _ in range(10))
+    expect(allowed == 10, tried=tried,
+           wrong=f"only {allowed} of 10 calls were allowed after a successful trial: it should be closed.",
+           hint="A successful trial closes the breaker and resets the failure count.")
+
+
+def _counts_again_after_closing(breaker) -> None:
+    tried = "after closing: 3 new failures in a row"
+    for _ in range(3):
+        attempt(breaker.record_failure, tried=tried, hint=HINT_OPEN)
+    expect(not _allow(breaker, tried, HINT_OPEN), tried=tried,
+           wrong="three new failures after closing did not open it again.",
+           hint="Reset the consecutive-failure count when the breaker closes, and keep counting afterwards.")
+
+
+# -- exercise 2: a reader that survives an outage -------------------------------------------
+
+HINT_PATH = (
+    "Ask breaker.allow() first. If it says no, answer from db.get_product(product_id). If it says "
+    "yes, GET the key; on a hit record_success() and return it; on a miss load the row and SET it "
+    "with ex=TTL_SECONDS."
+)
+OUTAGE_READS = 50  # one every 0.1 s for 5 s
 
 
 def fresh_setup(cache=None):
     return fresh_catalogue(cache, LAB)
 
 
-def _check_metrics_shape(metrics, tried):
-    expect(
-        isinstance(metrics, dict) and {"hits", "misses", "errors", "fill_ms"} <= set(metrics),
-        tried=tried,
-        wrong=f"the metrics dict lost some of its keys: {short(metrics)}.",
-        hint="Update the dict you were given in place: metrics['hits'] += 1, metrics['fill_ms'].append(...).",
-    )
+class _Outage:
+    """The learner's reader with everything it is handed: a cache that fails on demand (on a
+    virtual clock, its waits added up by a meter), a real breaker, and the catalogue."""
+
+    def __init__(self, get_product, real, db):
+        self.get_product, self.real, self.db = get_product, real, db
+        self.clock = VirtualClock()
+        self.meter = CostMeter()
+        self.faulty = FaultyCache(ClockedCache(real, self.clock), timeout_ms=TIMEOUT_MS, sleep=self.meter.sleep)
+        self.breaker = CircuitBreaker(failure_threshold=THRESHOLD, reset_timeout=RESET_S, clock=self.clock)
+
+    def read(self, product_id, tried, hint=HINT_PATH):
+        """(answer, ms waited on the cache, commands sent) for one call of the learner's reader."""
+        self.meter.seconds = 0.0
+        commands = self.faulty.commands
+        answer = attempt(self.get_product, self.faulty, self.db, self.breaker, product_id, tried=tried, hint=hint)
+        return answer, self.meter.seconds * 1000, self.faulty.commands - commands
 
 
-# -- exercise 1 -----------------------------------------------------------------------------
+@exercise("Exercise 2 · a reader that survives an outage")
+def check_survives_outage(get_product, *, cache=None):
+    outage = _Outage(get_product, *fresh_setup(cache))
+    _healthy_cache_is_used(outage)
+    paid = _cache_stops_answering(outage)
+    _cache_recovers(outage)
+    return (f"{OUTAGE_READS} reads during the outage all correct, at most one {TIMEOUT_MS} ms timeout per read and "
+            f"only {paid} reads paid one; the breaker opened {outage.breaker.times_opened}× and closed on recovery.")
 
 
-@exercise("Exercise 1 · an instrumented read path")
-def check_instrumented_read(get_product, *, cache=None):
-    real, catalogue = fresh_setup(cache)
-    clock = VirtualClock()
-    db = SlowDB(catalogue, clock)
-    cache = FaultyCache(real, latency_ms=CACHE_MS, sleep=clock.sleep)
-    metrics = new_metrics()
-    _counted_reads(get_product, cache, db, metrics, clock, real, catalogue)
-    cache.go_down()
-    _reads_while_the_cache_is_down(get_product, cache, db, metrics, clock, catalogue)
-    return "8 reads: 4 hits, 4 misses with exact fill times; 3 reads against a dead cache counted as errors."
+def _healthy_cache_is_used(outage) -> None:
+    db = outage.db
+    tried = "get_product(cache, db, breaker, 42) twice on a healthy cache"
+    first, _ms, _n = outage.read(42, tried)
+    second, _ms, _n = outage.read(42, tried)
+    expect(first == second == db.current(42), tried=tried,
+           wrong=f"it returned {short(first)} and {short(second)} instead of product 42's row.", hint=HINT_PATH)
+    expect(db.queries == 1, tried=tried,
+           wrong=f"two reads cost {db.queries} database queries; the second should have been a cache hit.",
+           hint=HINT_PATH)
+    stored = outage.real.get(product_key(42))
+    expect(stored is not None and json.loads(stored) == first, tried=tried,
+           wrong="product 42 was not stored as JSON under product_key(42).",
+           hint="On a miss, cache.set(product_key(product_id), json.dumps(row), ex=TTL_SECONDS).")
+    expect(outage.faulty.pttl(product_key(42)) > 0, tried=tried, wrong="the cached product has no TTL.",
+           hint="Always give the entry a TTL: ex=TTL_SECONDS.")
 
 
-def _counted_reads(get_product, cache, db, metrics, clock, real, catalogue) -> None:
-    """Eight reads of four products on an empty cache: 4 hits, 4 misses, 4 exact fill times."""
-    reads = [1, 2, 3, 1, 2, 3, 4, 1]
-    tried = f"get_product(cache, db, id, metrics, clock) for ids {reads} on an empty cache"
-    hint = ("On a hit, metrics['hits'] += 1. On a miss, metrics['misses'] += 1, note clock() after the GET, "
-            "load and SET, then append (clock() − start) × 1000 to metrics['fill_ms'].")
-    for product_id in reads:
-        row = attempt(get_product, cache, db, product_id, metrics, clock, tried=tried, hint=hint)
-        expect(row == catalogue.current(product_id), tried=tried,
-               wrong=f"it returned {short(row)} for product {product_id}.", hint=hint)
-    _check_metrics_shape(metrics, tried)
-    expect(db.queries == 4, tried=tried,
-           wrong=f"the database was queried {db.queries} times for 4 distinct products.",
-           hint="Cache each row on a miss (as JSON, with ex=TTL_SECONDS) and read it from the cache next time.")
-    expect((metrics["hits"], metrics["misses"]) == (4, 4), tried=tried,
-           wrong=f"it counted {metrics['hits']} hits and {metrics['misses']} misses; there were 4 of each.",
-           hint="Count exactly one of hits or misses per read that the cache answered.")
-    _check_fill_times(list(metrics["fill_ms"]), tried, hint)
-    stored = real.get(product_key(4))
-    expect(stored is not None and json.loads(stored) == catalogue.current(4), tried=tried,
-           wrong="product 4 is not cached as JSON under product_key(4).",
-           hint="cache.set(product_key(product_id), json.dumps(row), ex=TTL_SECONDS).")
+def _cache_stops_answering(outage) -> int:
+    """Every command waits TIMEOUT_MS, then raises TimeoutError; returns how many reads paid a wait."""
+    outage.faulty.timeout_rate = 1.0
+    reads = OUTAGE_READS
+    tried = (f"{reads} reads, one every 0.1 s, while every cache command hangs {TIMEOUT_MS} ms and then "
+             "raises redis.TimeoutError")
+    hint_fail = ("Wrap the cache calls in try/except redis.RedisError: tell the breaker "
+                 "(breaker.record_failure()) and answer from the database.")
+    costs, commands, wrong = [], 0, 0
+    for n in range(reads):
+        outage.clock.set(10 + n * 0.1)
+        product_id = 1 + (n * 7) % 20
+        answer, ms, sent = outage.read(product_id, tried, hint_fail)
+        wrong += answer != outage.db.current(product_id)
+        costs.append(ms)
+        commands += sent
+    expect(wrong == 0, tried=tried, wrong=f"{wrong} of {reads} answers were not the product's row from the database.",
+           hint=hint_fail)
+    worst = max(costs)
+    expect(worst <= TIMEOUT_MS, tried=tried,
+           wrong=f"one read waited {worst:.0f} ms on the cache, more than one timeout ({TIMEOUT_MS} ms): it "
+           "kept talking to a cache that had just failed.",
+           hint="After a failed GET, skip the SET and answer from the database: one timeout per read at most.")
+    expect(outage.breaker.times_opened >= 1, tried=tried,
+           wrong=f"the breaker never opened: all {commands} cache commands were sent, each costing a timeout "
+           f"({sum(costs) / 1000:.1f} s of waiting in total).",
+           hint="Call breaker.record_failure() when a cache call raises, and skip the cache when "
+           "breaker.allow() is False.")
+    limit = THRESHOLD + int(reads * 0.1 / RESET_S) + 1
+    expect(commands <= limit, tried=tried,
+           wrong=f"{commands} commands were sent to the dead cache; with the breaker open there should be "
+           f"at most {limit} ({THRESHOLD} to open it, then one trial per {RESET_S:g} s).",
+           hint="Check breaker.allow() before every cache call; when it is False, go straight to the database.")
+    return sum(cost > 0 for cost in costs)
 
 
-def _check_fill_times(fills, tried, hint) -> None:
-    """Four fills, each exactly one query (and perhaps the SET) long, in milliseconds."""
-    expect(len(fills) == 4, tried=tried,
-           wrong=f"fill_ms has {len(fills)} entries for 4 misses.",
-           hint="Record a fill time only on a miss: hits do not fill anything.")
-    expect(all(isinstance(ms, (int, float)) for ms in fills), tried=tried,
-           wrong=f"fill_ms holds {short(fills)}, not numbers.", hint=hint)
-    if all(math.isclose(ms, DB_MS / 1000) or math.isclose(ms, (DB_MS + CACHE_MS) / 1000) for ms in fills):
-        raise CheckFailed(tried, f"fill_ms holds {short([round(ms, 4) for ms in fills])}: those are seconds.",
-                          "Multiply by 1000: the metric is in milliseconds, like every latency the course prints.")
-    load_only, load_and_set = DB_MS, DB_MS + CACHE_MS
-    odd = [ms for ms in fills if not (math.isclose(ms, load_only) or math.isclose(ms, load_and_set))]
-    if odd:
-        includes_get = any(math.isclose(ms, load_and_set + CACHE_MS) for ms in odd)
-        raise CheckFailed(
-            tried,
-            f"the fills were recorded as {short([round(ms, 3) for ms in fills])} ms; a query takes {DB_MS:g} ms "
-            f"and a cache command {CACHE_MS:g} ms here, so a fill is {load_only:g} ms (load) or "
-            f"{load_and_set:g} ms (load and SET).",
-            "Start the clock after the GET has answered (the GET is not part of the fill)."
-            if includes_get else "Use the clock you were given (clock()), before the load and after the SET.",
-        )
-
-
-def _reads_while_the_cache_is_down(get_product, cache, db, metrics, clock, catalogue) -> None:
-    tried = "three more reads (ids 5, 1, 6) while the cache refuses every command"
-    hint_down = ("Catch redis.RedisError around the GET: count metrics['errors'] += 1 and answer from "
-                 "db.get_product(product_id); it is neither a hit nor a miss, and nothing is filled.")
-    before = dict(metrics, fill_ms=list(metrics["fill_ms"]))
-    for product_id in (5, 1, 6):
-        row = attempt(get_product, cache, db, product_id, metrics, clock, tried=tried, hint=hint_down)
-        expect(row == catalogue.current(product_id), tried=tried,
-               wrong=f"it returned {short(row)} for product {product_id}.", hint=hint_down)
-    expect(metrics["misses"] == before["misses"] and metrics["hits"] == before["hits"], tried=tried,
-           wrong=f"hits/misses changed from {before['hits']}/{before['misses']} to {metrics['hits']}/{metrics['misses']} "
-           "while the cache was down: a failed GET is an error, not a miss.",
-           hint="Count the error and return; keep misses for lookups the cache answered with 'not here'.")
-    expect(metrics["errors"] - before["errors"] == 3, tried=tried,
-           wrong=f"errors went from {before['errors']} to {metrics['errors']}; three reads failed to reach the cache.",
-           hint=hint_down)
-    expect(len(metrics["fill_ms"]) == len(before["fill_ms"]), tried=tried,
-           wrong="fill times were recorded while the cache was down, but nothing was filled.", hint=hint_down)
-
-
-# -- exercise 2 -----------------------------------------------------------------------------
-
-
-def reference_summary(metrics: dict, db_queries: int, seconds: float) -> dict:
-    hits, misses, errors = metrics["hits"], metrics["misses"], metrics["errors"]
-    lookups = hits + misses
-    fills = metrics["fill_ms"]
-    return {
-        "requests_per_s": (lookups + errors) / seconds,
-        "hit_rate": hits / lookups if lookups else 0.0,
-        "miss_rate": misses / lookups if lookups else 0.0,
-        "fill_p99_ms": float(np.percentile(fills, 99)) if fills else None,
-        "db_amplification": db_queries / misses if misses else None,
-    }
-
-
-SUMMARY_CASES = [
-    ("a healthy minute", {"hits": 950, "misses": 50, "errors": 0, "fill_ms": [5.0] * 45 + [40.0] * 5}, 50, 60.0),
-    ("three queries per fill", {"hits": 90, "misses": 10, "errors": 0, "fill_ms": [15.0] * 10}, 30, 10.0),
-    ("the cache is down half the time",
-     {"hits": 400, "misses": 100, "errors": 500, "fill_ms": [float(ms) for ms in range(1, 101)]}, 600, 10.0),
-    ("a quiet second: nothing at all", {"hits": 0, "misses": 0, "errors": 0, "fill_ms": []}, 0, 1.0),
-]
-
-
-def _close(a, b) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    return isinstance(a, (int, float)) and math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
-
-
-@exercise("Exercise 2 · the summary")
-def check_summary(summarize, *, cache=None):
-    hints = {
-        "requests_per_s": "Requests are every read: hits + misses + errors, divided by seconds.",
-        "hit_rate": "hit_rate = hits / (hits + misses): the share of lookups the cache answered. Errors are "
-                    "not lookups, and with no lookups at all the rate is 0.0.",
-        "miss_rate": "miss_rate = misses / (hits + misses), 0.0 when there were no lookups.",
-        "fill_p99_ms": "The 99th percentile of fill_ms: numpy.percentile(fill_ms, 99), not the mean or the "
-                       "maximum. None when there were no fills.",
-        "db_amplification": "Database queries per miss: db_queries / misses (None when there were no misses). "
-                            "A fill that runs three queries shows 3.0.",
-    }
-    for name, metrics, queries, seconds in SUMMARY_CASES:
-        tried = f"summarize(metrics, db_queries={queries}, seconds={seconds:g}) for {name}"
-        given = dict(metrics, fill_ms=list(metrics["fill_ms"]))
-        got = attempt(summarize, given, queries, seconds, tried=tried,
-                      hint="Guard every division: an interval with no lookups, misses or fills must not fail.")
-        expect(isinstance(got, dict), tried=tried, wrong=f"it returned {short(got)}, not a dict.",
-               hint="Return a dict with the keys " + ", ".join(hints) + ".")
-        want = reference_summary(metrics, queries, seconds)
-        for key, value in want.items():
-            expect(key in got, tried=tried, wrong=f"the result has no {key!r}.", hint=hints[key])
-            expect(_close(got[key], value), tried=tried,
-                   wrong=f"{key} is {short(got[key])}; it should be {short(value)}.", hint=hints[key])
-    return "hit and miss rates over lookups, p99 fill latency, database queries per miss, and empty intervals."
-
-
-# -- exercise 3 -----------------------------------------------------------------------------
-
-
-def _reference_nines(inconsistent: int, samples: int) -> float:
-    return math.log10(samples) if inconsistent == 0 else -math.log10(inconsistent / samples)
-
-
-@exercise("Exercise 3 · the consistency figure")
-def check_consistency_figure(consistency_figure, *, cache=None):
-    real, _db = fresh_setup(cache)
-    rng = np.random.default_rng(9)
-    samples = 1_000
-    kinds = rng.choice(["absent", "same", "newer", "older"], size=samples, p=[0.6, 0.25, 0.143, 0.007])
-    kinds[:3] = ["older", "newer", "absent"]  # at least one of each that matters
-    probes, older = [], 0
-    pipe = real.pipeline(transaction=False)
-    for index, kind in enumerate(kinds):
-        key, written = product_key(1_000 + index), int(rng.integers(2, 50))
-        probes.append((key, written))
-        cached = {"absent": None, "same": written, "newer": written + 1, "older": written - 1}[kind]
-        if cached is not None:
-            pipe.set(key, json.dumps({"id": 1_000 + index, "version": cached}), ex=TTL_SECONDS)
-        older += kind == "older"
-    pipe.execute()
-    log: list = []
-    watched = RecordingProxy(real, log, "cache")
-    tried = (f"consistency_figure(cache, probes) for {samples:,} probes: keys absent, holding the written "
-             "version, a newer one, or an older one")
-    hint = ("For each (key, written_version): GET the key. Absent is consistent (the next reader loads the "
-            "truth); a cached version lower than written_version is inconsistent. Then nines = "
-            "−log10(inconsistent / samples).")
-    result = attempt(consistency_figure, watched, list(probes), tried=tried, hint=hint)
-    expect(isinstance(result, tuple) and len(result) == 2, tried=tried,
-           wrong=f"it returned {short(result)}; the exercise asks for (inconsistent, nines).", hint=hint)
-    bad, figure = result
-    writes = sorted({name for _label, name, _a, _k in log if name.lower() in WRITE_COMMANDS})
-    expect(not writes, tried=tried,
-           wrong=f"the probe changed the cache ({', '.join(writes)}): a measurement must only look.",
-           hint="Read the keys with cache.get (or one cache.mget); never fill, delete or refresh them while probing.")
-    if bad == older + int((kinds == "absent").sum()):
-        raise CheckFailed(tried, f"it counted {bad} inconsistent, including the absent keys.",
-                          "An absent key is consistent: the next reader misses and loads the current row.")
-    if bad == older + int((kinds == "newer").sum()):
-        raise CheckFailed(tried, f"it counted {bad} inconsistent, including keys that hold a newer version.",
-                          "Compare versions with <: a cached version newer than the write is not stale.")
-    expect(bad == older, tried=tried, wrong=f"it counted {short(bad)} inconsistent probes; there were {older}.",
-           hint=hint)
-    want = _reference_nines(older, samples)
-    if isinstance(figure, (int, float)) and math.isclose(figure, -math.log(older / samples), rel_tol=1e-6):
-        raise CheckFailed(tried, f"nines = {figure:.3f} uses the natural logarithm.",
-                          "Nines count powers of ten: use math.log10.")
-    expect(isinstance(figure, (int, float)) and math.isclose(figure, want, rel_tol=1e-6), tried=tried,
-           wrong=f"nines = {short(figure)}; {older} inconsistent of {samples:,} is {want:.3f} nines.", hint=hint)
-
-    clean = [(key, written) for (key, written), kind in zip(probes, kinds) if kind != "older"]
-    tried = f"consistency_figure(cache, probes) for {len(clean):,} probes, none of them inconsistent"
-    hint_zero = (f"With no inconsistent probe the measurement shows at least log10(samples) nines "
-                 f"({math.log10(len(clean)):.3f} here): return that lower bound, not infinity.")
-    result = attempt(consistency_figure, real, clean, tried=tried, hint=hint_zero)
-    expect(isinstance(result, tuple) and len(result) == 2 and result[0] == 0, tried=tried,
-           wrong=f"it returned {short(result)}.", hint=hint_zero)
-    expect(isinstance(result[1], (int, float)) and math.isfinite(result[1])
-           and math.isclose(result[1], math.log10(len(clean)), rel_tol=1e-6),
-           tried=tried, wrong=f"nines = {short(result[1])} with no inconsistent probe.", hint=hint_zero)
-    return f"{older} of {samples:,} probes inconsistent = {want:.2f} nines; a clean sample reports its lower bound."
+def _cache_recovers(outage) -> None:
+    """The cache comes back: the next trial closes the breaker and reads hit again."""
+    db = outage.db
+    outage.faulty.timeout_rate = 0.0
+    tried = "the cache recovers; reads continue every 0.1 s for 2 more seconds"
+    hint_close = ("When a cache call succeeds, call breaker.record_success(): that is what closes a "
+                  "half-open breaker.")
+    for n in range(20):
+        outage.clock.set(15 + n * 0.1)
+        product_id = 1 + (n * 7) % 20
+        answer, _ms, _n = outage.read(product_id, tried, hint_close)
+        expect(answer == db.current(product_id), tried=tried,
+               wrong=f"it returned {short(answer)} for product {product_id}.", hint=hint_close)
+    expect(outage.breaker.state == CLOSED, tried=tried,
+           wrong=f"the breaker is still {outage.breaker.state} although the cache has been answering for 2 s.",
+           hint=hint_close)
+    queries = db.queries
+    for _ in range(4):
+        outage.read(99, tried, hint_close)
+    expect(db.queries - queries == 1, tried=tried + ", then product 99 four times",
+           wrong=f"those four reads cost {db.queries - queries} database queries; with the cache back, only the "
+           "first should miss.",
+           hint="Once the breaker is closed, use the cache normally: GET, and SET with a TTL on a miss.")

@@ -1,16 +1,4 @@
-"""The predict-then-run questions of each lecture, kept out of the notebooks' code cells.
-
-A question written out in the cell that asks it shows its answer and explanation on screen
-before the learner has guessed. Here each lecture's questions live under a short name, and a
-notebook asks one with ``ask(question("00.check"))``; the folded answer under it is
-``static_answer(question("00.check"))``. Each call builds a fresh :class:`~.predict.Question`,
-so running the cell again starts the question over.
-"""
-
-from __future__ import annotations
-
-from ..core.validation import require_choice
-from .predict import Question
+"""Lecture 00's questions: how a lab's checks answer a wrong exercise."""
 
 QUESTIONS = {
     # notebook 00, before lab 01's check runs on a read path that never writes to the cache
@@ -29,10 +17,3 @@ QUESTIONS = {
                      "is a message with a hint, never a traceback."),
     ),
 }
-
-
-def question(name: str) -> Question:
-    """A fresh copy of the question called ``name`` (``"NN.topic"``, NN the lecture)."""
-    require_choice("question", name, QUESTIONS)
-    settings = QUESTIONS[name]
-    return Question(**{key: list(value) if isinstance(value, list) else value for key, value in settings.items()})
