@@ -8,6 +8,8 @@ person would notice:
   cell left unexecuted, and no "Error displaying widget" / "model not found" where a widget
   should be;
 * every interactive widget is drawn, and moving each of its controls changes what it draws;
+* every predict-then-run question, once a choice is picked and locked in, shows the guess, the
+  verdict and the explanation;
 * every lab, run untouched, answers each check with the friendly feedback (what we tried, what
   went wrong, a hint; no traceback); typing the solution's code for the first exercise into its
   cell and running its check prints the pass line;
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -36,6 +39,7 @@ from pathlib import Path
 import pytest
 
 from cacheaside_lab.course import labgen
+from cacheaside_lab.widgets.predict import LOCKED_LABEL
 from jupyterlab_ui import (
     CHROMIUM_ARGS,
     ENABLE_HINT,
@@ -300,8 +304,30 @@ def test_lecture_runs_clean_and_its_widgets_respond(path, learner, report):
     assert not problems, f"{path.name} in JupyterLab:\n  " + "\n  ".join(problems)
 
     problems = exercise_widgets(notebook)
-    problems += output_problems(notebook.cells()) + page_crashes(notebook)
+    cells = notebook.cells()
+    problems += question_problems(cells) + output_problems(cells) + page_crashes(notebook)
     assert not problems, f"{path.name} widgets in JupyterLab:\n  " + "\n  ".join(problems)
+
+
+ASKS_A_QUESTION = re.compile(r"\bask\(")
+
+
+def question_problems(cells: list[dict]) -> list[str]:
+    """After its controls were moved (a pick, then the lock-in button), each question widget shows
+    the guess locked in, its verdict and the explanation, as a learner who guessed would see."""
+    problems = []
+    for cell in cells:
+        if cell["type"] != "code" or not ASKS_A_QUESTION.search(cell["source"]):
+            continue
+        shown = cell["renderedText"]
+        for expected, meaning in ((LOCKED_LABEL, "the lock-in button's locked label"),
+                                  ("You locked in:", "the guess it locked in"),
+                                  ("Why.", "the explanation")):
+            if expected not in shown:
+                problems.append(f"question cell {cell['index']} does not show {meaning} ({expected!r}): {shown[:200]!r}")
+        if not re.search(r"(✅ Right|❌ Not quite)", shown):
+            problems.append(f"question cell {cell['index']} shows no verdict after the guess: {shown[:200]!r}")
+    return problems
 
 
 def solution_cells_for(lab: Path):
