@@ -113,3 +113,24 @@ def test_relative_links_resolve(page):
 def test_readme_links_both_pages():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "](docs/references.md)" in readme and "](docs/glossary.md)" in readme
+
+
+DOC_LINK = re.compile(r"\]\((?:\.\./)?docs/(glossary|references)\.md#([^)\s]+)\)")
+
+
+def test_every_anchor_a_notebook_links_to_exists():
+    from notebook_files import LABS, SOLUTIONS, read
+
+    anchors = {
+        "glossary": {slug(heading) for heading in GLOSSARY_ENTRIES},
+        "references": {slug(heading) for heading in {**sections(REFERENCES, "##"), **REFERENCE_ENTRIES}},
+    }
+    broken = []
+    for path in NOTEBOOKS + SOLUTIONS + LABS:
+        for cell in read(path).cells:
+            if cell.cell_type != "markdown":
+                continue
+            for page, anchor in DOC_LINK.findall(cell.source):
+                if anchor not in anchors[page]:
+                    broken.append(f"{path.name} links to docs/{page}.md#{anchor}, which is not a heading there")
+    assert not broken, "\n".join(broken)
