@@ -52,3 +52,40 @@ def test_ownership_table_is_complete():
 def test_ttl_is_validated(cache, db):
     with pytest.raises(ValueError, match="ttl must be greater than 0"):
         ReadThroughCache(cache, db.get_product, prefix="rt", ttl=0)
+
+
+def test_an_in_process_read_through_layer_can_fall_back_to_its_loader(cache, db):
+    layer = ReadThroughCache(FaultyCache(cache, down=True), db.get_product, prefix="rt", ttl=60, fallback=True)
+    assert layer.get(3) == db.current(3) and db.queries == 1
+
+
+def test_write_through_and_write_behind_take_the_fallback_too(cache, db):
+    dead = FaultyCache(cache, down=True)
+    for layer_type in (WriteThroughCache, WriteBehindCache):
+        layer = layer_type(dead, db.get_product, db.update_product, prefix="wt", ttl=60, fallback=True)
+        assert layer.get(4) == db.current(4)
+
+
+def test_fallback_must_be_a_bool(cache, db):
+    with pytest.raises(TypeError, match="fallback must be True or False"):
+        ReadThroughCache(cache, db.get_product, prefix="rt", ttl=60, fallback="yes")
+
+
+def test_two_overlapping_write_through_puts_leave_the_older_row_cached(cache, db):
+    second = WriteThroughCache(cache, db.get_product, db.update_product, prefix="wt", ttl=60)
+
+    def overtaken(item_id, **fields):  # the first writer's DB write, then the whole second put
+        row = db.update_product(item_id, **fields)
+        second.put(item_id, price=12.0)
+        return row
+
+    first = WriteThroughCache(cache, db.get_product, overtaken, prefix="wt", ttl=60)
+    first.put(6, price=10.0)
+    assert db.current(6)["price"] == 12.0 and first.get(6)["price"] == 10.0
+
+
+def test_trade_offs_table_is_complete():
+    from cacheaside_lab.core.patterns import TRADE_OFFS, TRADE_OFFS_HEADERS
+
+    assert [row[0] for row in TRADE_OFFS] == [row[0] for row in OWNERSHIP]
+    assert all(len(row) == len(TRADE_OFFS_HEADERS) for row in TRADE_OFFS)

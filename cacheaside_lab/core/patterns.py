@@ -9,7 +9,12 @@ and the application only talks to that layer:
 * write-through: writes go to the layer, which writes the database and the cache synchronously;
 * write-behind: writes go to the layer, which updates the cache now and the database later.
 
-They are written so notebook 01 can run them side by side against the same catalogue.
+They are written so notebook 01 can run them side by side against the same catalogue. What a
+cache outage does to a read-through layer is a property of the layer, not of the pattern: a
+layer inside the application's process can catch the error and call its loader
+(``fallback=True``), one that runs as a separate service between the application and the
+database cannot, because it *is* the application's path to the data (``fallback=False``, the
+default here). ``TRADE_OFFS`` compares the four on what a team actually chooses between.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from .entries import CACHE_ERRORS
 from .keys import make_key
 from .validation import require_positive
 
@@ -29,25 +35,45 @@ OWNERSHIP = (
 )
 OWNERSHIP_HEADERS = ("pattern", "loads a miss", "writes the DB", "updates the cache", "DB sees a write")
 
+TRADE_OFFS = (
+    # pattern,      when the cache is down,                         a write costs,                   two overlapping writers
+    ("cache-aside", "slower: the app reads the DB itself",          "DB write + one DEL",            "DELs leave no wrong row (02)"),
+    ("read-through", "slower if the layer falls back, else fails",  "DB write + one DEL",            "DELs leave no wrong row (02)"),
+    ("write-through", "as read-through; put fails after its DB write", "DB write + SET, synchronously", "the older row can stay cached"),
+    ("write-behind", "queued writes are lost with the layer",       "one SET now, the DB write later", "cache and DB can end in different orders"),
+)
+TRADE_OFFS_HEADERS = ("pattern", "when the cache is down", "a write costs", "two overlapping writers")
+
 
 class ReadThroughCache:
     """A cache layer that loads its own misses; the application never sees the loader.
 
-    Note what is missing: the application has no path to the database of its own, so if the
-    cache layer is down, a read fails. The cache has become a dependency, not an optimisation.
+    ``fallback=False`` (the default) is a layer that runs as its own service: the application
+    has no path to the database but through it, so when the cache is down a read fails and the
+    cache has become a dependency. ``fallback=True`` is a layer in the application's process
+    that catches the cache error, calls its loader and skips the SET, exactly as cache-aside
+    does: then an outage costs latency, not answers.
     """
 
-    def __init__(self, client, loader: Callable, *, prefix: str, ttl: float):
+    def __init__(self, client, loader: Callable, *, prefix: str, ttl: float, fallback: bool = False):
+        if not isinstance(fallback, bool):
+            raise TypeError(f"fallback must be True or False (got {fallback!r}).")
         self.client = client
         self.loader = loader
         self.prefix = prefix
         self.ttl = require_positive("ttl", ttl, unit="seconds")
+        self.fallback = fallback
 
     def key(self, item_id) -> str:
         return make_key(self.prefix, item_id)
 
     def get(self, item_id):
-        cached = self.client.get(self.key(item_id))  # no fallback: errors reach the application
+        try:
+            cached = self.client.get(self.key(item_id))
+        except CACHE_ERRORS:
+            if not self.fallback:
+                raise  # a separate layer: its outage is the application's outage
+            return self.loader(item_id)  # an in-process layer: answer from the loader, skip the SET
         if cached is not None:
             return json.loads(cached)
         value = self.loader(item_id)
@@ -60,11 +86,13 @@ class WriteThroughCache(ReadThroughCache):
     """Read-through, plus writes that go through the layer to the database and the cache.
 
     Every write pays for both stores before it returns, and the cache holds every written
-    item whether anyone reads it or not.
+    item whether anyone reads it or not. The two steps are not one: a second writer whose
+    database write lands after this one's but whose SET lands before it leaves this one's older
+    row in the cache, the race of notebook 02 (notebook 01 replays it with this class).
     """
 
-    def __init__(self, client, loader: Callable, writer: Callable, *, prefix: str, ttl: float):
-        super().__init__(client, loader, prefix=prefix, ttl=ttl)
+    def __init__(self, client, loader: Callable, writer: Callable, *, prefix: str, ttl: float, fallback: bool = False):
+        super().__init__(client, loader, prefix=prefix, ttl=ttl, fallback=fallback)
         self.writer = writer
 
     def put(self, item_id, **fields):
@@ -80,8 +108,8 @@ class WriteBehindCache(ReadThroughCache):
     are lost if the layer dies first (:meth:`crash`).
     """
 
-    def __init__(self, client, loader: Callable, writer: Callable, *, prefix: str, ttl: float):
-        super().__init__(client, loader, prefix=prefix, ttl=ttl)
+    def __init__(self, client, loader: Callable, writer: Callable, *, prefix: str, ttl: float, fallback: bool = False):
+        super().__init__(client, loader, prefix=prefix, ttl=ttl, fallback=fallback)
         self.writer = writer
         self.queue: list[tuple] = []
 
