@@ -17,7 +17,7 @@ import pytest
 
 from notebook_files import NOTEBOOKS, SOLUTIONS, code_cells, read, tags
 
-ASKS = re.compile(r"\bask\(question\(")
+ASKS = re.compile(r"\bquestion\(\"\d\d\.")
 TIME = re.compile(r"\*\*Time:\*\*\s*about\s*(\d+)\s*minutes")
 MAX_MINUTES = 40
 MIN_GRADED = 32
@@ -75,13 +75,18 @@ def test_figure_styling_lives_in_the_package(path):
 
 
 def exercises(path):
-    """``(number, kind, markdown)`` for each exercise heading of a lab's solution."""
+    """``(number, kind, markdown)`` for each exercise of a lab's solution: its heading and every
+    markdown cell up to the next exercise (a prompt may continue after a cell that shows code)."""
     found = []
     for cell in read(path).cells:
-        if cell.cell_type == "markdown":
-            for match in EXERCISE.finditer(cell.source):
-                found.append((int(match.group(1)), match.group(2) or "code", cell.source))
-    return found
+        if cell.cell_type != "markdown":
+            continue
+        match = EXERCISE.search(cell.source)
+        if match:
+            found.append([int(match.group(1)), match.group(2) or "code", cell.source])
+        elif found and not cell.source.startswith("## "):
+            found[-1][2] += "\n" + cell.source
+    return [tuple(item) for item in found]
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=ids(SOLUTIONS))

@@ -14,7 +14,10 @@ from cacheaside_lab.course.checks.lab08 import (
     READ_LIVE,
     STOCK_TTL_MS,
     TARGET,
+    check_breaks_leaky_read,
+    check_page_cap,
     check_plan_field,
+    check_split_cost,
     check_split_read,
     check_write_paths,
     info_key,
@@ -181,4 +184,63 @@ def test_reference_answers_pass(cache, capsys):
     check_split_read(make_reader(), cache=cache)
     check_write_paths(good_stock, good_price, cache=cache)
     check_plan_field(right_plan)
-    assert capsys.readouterr().out.count("passed") == 3
+    check_breaks_leaky_read([(0, "read"), (1, "sale"), (5, "read")], cache=cache)
+    check_page_cap(0.8)
+    check_split_cost("c")
+    assert capsys.readouterr().out.count("passed") == 6
+
+
+# -- exercise 4: the events must make the leaky reader show a stock older than 2 s ----------------
+
+
+@pytest.mark.parametrize("events, expected", [
+    ([(0, "read"), (5, "read")], "with no sale"),  # reads alone never go stale
+    ([(0, "sale"), (5, "sale")], "no page was read after a sale"),
+    ([(0, "read"), (1, "sale"), (2.5, "read")], "inside the 2 s bound"),  # not long enough after the sale
+    ([(1, "sale"), (5, "read"), (9, "read")], "every read came after the last sale"),  # the cold read comes after the sale
+    ([(0, "read"), (1, "sale"), (1.5, "read"), (1.6, "read")], "inside the 2 s bound"),
+    ([], "0 events"),
+    ([(0, "write")], "is not an event"),
+    ([(61, "read")], "is not an event"),
+    ("read, sale, read", "is not a list of events"),
+    (None, "no answer yet"),
+    (..., "no answer yet"),
+])
+def test_events_that_do_not_break_the_leaky_reader_fail_with_a_pointed_message(events, expected, cache):
+    with pytest.raises(CheckFailed) as failure:
+        check_breaks_leaky_read(events, cache=cache)
+    assert expected in str(failure.value)
+
+
+def test_breaking_events_are_replayed_against_both_readers(cache, capsys):
+    check_breaks_leaky_read([(0, "read"), (1, "sale"), (30, "read")], cache=cache)
+    shown = capsys.readouterr().out
+    assert "29.0 s out of date" in shown and "at most 0.0 s" in shown
+
+
+# -- exercises 5 and 6: questions ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("answer, expected", [
+    (0.5, "too low"),  # reads per sale confused with the hit ratio's complement
+    (1.0, "too high"),  # "a long TTL means every read hits"
+    (4, "too high"),  # the reads per sale, not the ratio
+    ("0.8", "not a finite number"),
+    (None, "no answer yet"),
+])
+def test_wrong_caps_fail_with_a_pointed_hint(answer, expected):
+    with pytest.raises(CheckFailed) as failure:
+        check_page_cap(answer)
+    assert expected in str(failure.value)
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ("a", "one page query per product"),
+    ("b", "One MGET reads both keys"),
+    ("d", "The price lives in the stable slice"),
+    ("e", "is not one of the choices"),
+])
+def test_wrong_costs_fail_with_the_reason(answer, expected):
+    with pytest.raises(CheckFailed) as failure:
+        check_split_cost(answer)
+    assert expected in str(failure.value)

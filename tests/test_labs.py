@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from cacheaside_lab.course import labgen
+from cacheaside_lab.course.checks.framework import NOT_ANSWERED
 from notebook_files import LABS, ROOT, SOLUTIONS, code_cells, read, tags
 
 STUB_SOURCE = '''def answer(x):
@@ -44,10 +45,18 @@ def test_stub_keeps_indentation_and_code_around_it():
 
 
 def test_top_level_stub_is_detected():
-    source, top_level = labgen.stub_source("### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION\nprint(answer)")
+    source, top_level = labgen.stub_source("### BEGIN SOLUTION\nanswer = compute(42)\n### END SOLUTION\nprint(answer)")
     assert source.startswith("# YOUR CODE HERE\nraise NotImplementedError")
     assert source.endswith("print(answer)")
     assert top_level is True
+
+
+def test_an_answer_region_leaves_each_name_unanswered_instead_of_raising():
+    source, top_level = labgen.stub_source(
+        '### BEGIN SOLUTION\nanswer_4 = "b"\nevents = [(0, "read"), (1, "sale")]\n### END SOLUTION'
+    )
+    assert source == "answer_4 = ...  # YOUR ANSWER HERE\nevents = ...  # YOUR ANSWER HERE"
+    assert top_level is False  # the check cell after it says "no answer yet"
 
 
 def test_unbalanced_markers_are_refused():
@@ -83,7 +92,7 @@ def test_untouched_lab_fails_every_check_with_feedback(path, untouched_lab):
             assert errors, f"{path.name}: check cell {index} passed on the untouched stub"
             assert errors[0].ename == "CheckFailed", f"{path.name}: check cell {index} raised {errors[0].ename}"
             assert "What we tried" in errors[0].evalue and "Hint" in errors[0].evalue
-            assert "NotImplementedError" in errors[0].evalue
+            assert "NotImplementedError" in errors[0].evalue or NOT_ANSWERED in errors[0].evalue
         elif "raises-exception" not in tags(cell):
             assert not errors, f"{path.name}: cell {index} fails although it is not an exercise: {errors[0].evalue if errors else ''}"
     assert checks, f"{path.name} has no check cells"

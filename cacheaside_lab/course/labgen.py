@@ -2,7 +2,8 @@
 
 The solutions are the single source of truth (as in nbgrader and Otter-Grader): the answer code
 sits between ``### BEGIN SOLUTION`` and ``### END SOLUTION``, and this module replaces it with a
-stub that raises ``NotImplementedError``. It also
+stub that raises ``NotImplementedError`` (or, for a region that only sets an answer such as
+``answer_4 = "b"``, with ``answer_4 = ...``, which the check then reports as not answered yet). It also
 
 * drops cells tagged ``solution-only`` (e.g. "this is the worked solution"),
 * tags the cells that must fail until the learner fills them in with nbval's
@@ -22,6 +23,7 @@ suite runs the same comparison).
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import hashlib
 import json
@@ -77,13 +79,43 @@ def find_course_dir(notebook: Path, course_dir: Path | None = None) -> Path | No
     return candidate if (candidate / SOLUTIONS_DIR).is_dir() else None
 
 
+def answer_names(region: str) -> list[str] | None:
+    """The names a solution region only assigns literals to (``answer_4 = "b"``, ``events = [...]``), or None.
+
+    Such a region is an answer, not code: its stub leaves each name set to ``...`` so that the
+    check cell after it runs and says "no answer yet" instead of a NameError.
+    """
+    body = "\n".join(line for line in region.splitlines() if BEGIN not in line and END not in line)
+    try:
+        statements = ast.parse(body).body
+    except SyntaxError:
+        return None
+    names = []
+    for statement in statements:
+        if not (isinstance(statement, ast.Assign) and all(isinstance(t, ast.Name) for t in statement.targets)):
+            return None
+        try:
+            ast.literal_eval(statement.value)  # an answer is a literal: a letter, a number, a list of pairs
+        except ValueError:
+            return None
+        names += [target.id for target in statement.targets]
+    return names or None
+
+
 def stub_source(source: str) -> tuple[str, bool]:
-    """Replace each solution region with a stub; also say whether a stub runs at top level."""
+    """Replace each solution region with a stub; also say whether a stub runs at top level.
+
+    Code becomes ``raise NotImplementedError``; a top-level region that only assigns answers
+    becomes ``name = ...  # YOUR ANSWER HERE`` (and does not count as a stub that raises).
+    """
     top_level = False
 
     def replace(match: re.Match) -> str:
         nonlocal top_level
         indent = match.group("indent")
+        names = answer_names(match.group(0)) if indent == "" else None
+        if names:
+            return "".join(f"{name} = ...  # YOUR ANSWER HERE\n" for name in names)
         top_level = top_level or indent == ""
         return f"{indent}# YOUR CODE HERE\n{indent}{STUB}\n"
 

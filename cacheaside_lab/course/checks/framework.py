@@ -35,6 +35,9 @@ RED, GREEN, BOLD, RESET = "\x1b[31m", "\x1b[32m", "\x1b[1m", "\x1b[0m"
 PASS_MARK = "✔"
 PASSED = "passed."
 NOT_PASSED = "not passed yet"
+# what a check says about an answer the learner has not given yet (labgen's ``name = ...`` stub):
+# the untouched-lab gates accept it where a code exercise says NotImplementedError
+NOT_ANSWERED = "no answer yet"
 
 
 def pass_line(title: str, summary: str = "") -> str:

@@ -1,4 +1,5 @@
-"""Checks for lab 08: split a product page, keep its write paths apart, plan which fields to cache.
+"""Checks for lab 08: split a product page, keep its write paths apart, plan which fields to cache,
+break a split reader that leaks an old stock figure, and two questions on what splitting buys and costs.
 
 Exercise 1 is run on a virtual clock (:mod:`cacheaside_lab.failure.clock`): a minute of page views and
 sales takes a fraction of a second, the 2-second stock TTL expires on that clock, and every stock
@@ -17,7 +18,8 @@ from ...failure.proxies import RecordingProxy
 from ...models.closed_forms import ttl_only_hit_ratio
 from ...experiments.splitting import PAGE_FIELDS, PLANS, STABLE_FIELDS, InventoryDB, stable_slice
 from ...experiments.splitting import plan_field as reference_plan
-from .framework import CheckFailed, attempt, exercise, expect, short
+from .framework import NOT_ANSWERED, CheckFailed, attempt, exercise, expect, short
+from .understanding import choose, estimate
 from .setups import fresh_catalogue, key_function
 
 LAB = "lab08"
@@ -334,3 +336,149 @@ def check_plan_field(plan_field, *, cache=None):
                 why = f"a TTL of the budget gives λS/(1 + λS) = {ttl_ratio:.3f} here."
             raise CheckFailed(tried, f"it returned {short(got)}; it should be {want!r}: {why}", hint)
     return "every field planned by the hit ratio it could reach, its staleness budget and the target."
+
+
+# -- exercise 4 (break it) ----------------------------------------------------------------------
+
+MAX_EVENTS = 20
+REPLAY_SECONDS = 60
+PRODUCT = 42
+
+
+def leaky_split_read(cache, db, product_id):
+    """A split read path with one flaw, for exercise 4: find the page views and sales that expose it.
+
+    It reads both keys with one MGET and fills what is missing, like exercise 1, except that a
+    cold read stores the stock it got from the whole page under the *stable slice's* TTL.
+    """
+    info_raw, stock_raw = cache.mget([info_key(product_id), stock_key(product_id)])
+    if info_raw is not None and stock_raw is not None:
+        return {**json.loads(info_raw), "stock": int(_decode_stock(stock_raw))}
+    if info_raw is None:
+        page = db.get_product(product_id)
+        if page is None:
+            return None
+        pipe = cache.pipeline(transaction=False)
+        pipe.set(info_key(product_id), json.dumps(stable_slice(page)), ex=INFO_TTL)
+        pipe.set(stock_key(product_id), page["stock"], ex=INFO_TTL)  # the flaw: the slice's TTL
+        pipe.execute()
+        return page
+    stock = db.get_stock(product_id)
+    cache.set(stock_key(product_id), stock, px=STOCK_TTL_MS)
+    return {**json.loads(info_raw), "stock": stock}
+
+
+def _valid_events(events) -> list[tuple[float, str]]:
+    tried = "your events for exercise 4"
+    shape = (f"a list of at most {MAX_EVENTS} (seconds, 'read' or 'sale') pairs, times from 0 to "
+             f"{REPLAY_SECONDS}, e.g. [(0, 'read'), (10, 'read')]")
+    if events in (None, Ellipsis):
+        raise CheckFailed(tried, f"{NOT_ANSWERED}: events is still `...`.", f"Set events to {shape}.")
+    if isinstance(events, (str, bytes)) or not hasattr(events, "__iter__"):
+        raise CheckFailed(tried, f"{short(events)} is not a list of events.", f"Set events to {shape}.")
+    events = list(events)
+    if not 1 <= len(events) <= MAX_EVENTS:
+        raise CheckFailed(tried, f"{len(events)} events.", f"Give from 1 to {MAX_EVENTS}: {shape}.")
+    checked = []
+    for event in events:
+        ok = isinstance(event, (tuple, list)) and len(event) == 2 and event[1] in ("read", "sale")
+        when = event[0] if ok else None
+        if not ok or isinstance(when, bool) or not isinstance(when, (int, float)) or not 0 <= when <= REPLAY_SECONDS:
+            raise CheckFailed(tried, f"{short(event)} is not an event.", f"Each event is (seconds, kind): {shape}.")
+        checked.append((float(when), event[1]))
+    return sorted(checked, key=lambda event: event[0])  # sorted() is stable: a tie keeps your order
+
+
+def replay_events(get_product, events, *, cache=None) -> dict:
+    """Replay ``events`` on product 42 on a virtual clock; what the page showed and how old its stock was."""
+    clock = VirtualClock()
+    real, db = fresh_setup(cache, clock)
+    watched = ClockedCache(real, clock)
+    stock = db.current(PRODUCT)["stock"]
+    worst, shown = 0.0, []
+    tried = "replaying your events against the reader"
+    for when, kind in events:
+        clock.set(when)
+        if kind == "sale":
+            stock -= 1
+            db.update_stock(PRODUCT, stock)  # a sale never touches the cache
+            continue
+        page = attempt(get_product, watched, db, PRODUCT, tried=tried, hint=HINT_SPLIT_READ)
+        age = db.stock_age(PRODUCT, page["stock"], clock(), stock)
+        shown.append((when, page["stock"], stock, age))
+        worst = max(worst, age)
+    return {"worst_s": worst, "shown": shown}
+
+
+@exercise("Exercise 4 (break it) · the page that shows an old stock figure")
+def check_breaks_leaky_read(events, *, cache=None):
+    events = _valid_events(events)
+    tried = f"replaying {len(events)} events on product 42 against leaky_split_read"
+    leaky = replay_events(leaky_split_read, events, cache=cache)
+    bound = STOCK_TTL_MS / 1000
+    kinds = [kind for _when, kind in events]
+    if leaky["worst_s"] > bound + 1e-9:
+        fixed = replay_events(reference_get, events, cache=cache)
+        return (f"the leaky reader showed a stock figure {leaky['worst_s']:.1f} s out of date (bound {bound:g} s); "
+                f"exercise 1's reader, on the same events, at most {fixed['worst_s']:.1f} s.")
+    if "sale" not in kinds:
+        wrong, hint = ("with no sale, every stock figure shown is the current one.",
+                       "Staleness needs a change the cache does not hear about: put a sale between two reads.")
+    elif "read" not in kinds or max(i for i, kind in enumerate(kinds) if kind == "read") < kinds.index("sale"):
+        wrong, hint = ("no page was read after a sale, so no old figure could be shown.",
+                       "Read the page (to fill the cache), then a sale, then read again.")
+    elif kinds.index("read") > max(i for i, kind in enumerate(kinds) if kind == "sale"):
+        wrong, hint = ("every read came after the last sale, so the first one filled the cache with the current stock.",
+                       "Read first (that fills the cache), then a sale, then read again.")
+    elif leaky["worst_s"] > 0:
+        wrong, hint = (f"the oldest figure shown was {leaky['worst_s']:.1f} s out of date, inside the {bound:g} s bound.",
+                       f"Wait longer after the sale before reading again: the bound is {bound:g} s.")
+    else:
+        wrong, hint = ("every figure shown was current: the reads after the sale fetched the new stock.",
+                       "Which read fills the stock key, and with which TTL? Look at the cold-read branch of "
+                       "leaky_split_read, then read again well after a sale.")
+    raise CheckFailed(tried, wrong, hint)
+
+
+# -- exercises 5 and 6 (questions) --------------------------------------------------------------
+
+@exercise("Exercise 5 (question) · the cap on the whole page")
+def check_page_cap(answer, *, cache=None):
+    return estimate(
+        answer,
+        question="the highest hit ratio any TTL gives a page read 2 times a second and sold every 2 seconds, "
+                 "cached whole with delete-on-write",
+        answer=0.8, tolerance=0.01,
+        too_low="Every sale deletes the page, and the reads between two sales are all hits but the first: "
+                "how many reads fall, on average, between two sales?",
+        too_high="However long the TTL, each sale deletes the page and the next read misses. With reads at λ = 2/s "
+                 "and sales at w = 0.5/s, what share of events are reads that follow another read?",
+        why="Between two sales there are on average λ/w = 4 reads, the first a miss: λ/(λ + w) = 2/2.5 = 0.8.",
+    )
+
+
+SPLIT_COST_CHOICES = {
+    "a": "more database queries per second",
+    "b": "more cache round trips per page view",
+    "c": "a second key (and its memory) per product, and a reader that must recombine two pieces",
+    "d": "a price that can now be up to 2 s out of date",
+}
+
+
+@exercise("Exercise 6 (question) · what the split costs")
+def check_split_cost(answer, *, cache=None):
+    return choose(
+        answer,
+        question="what does splitting the page into a stable slice and a stock key cost?",
+        choices=SPLIT_COST_CHOICES,
+        answer="c",
+        wrong={
+            "a": "Your exercise 1 counted the queries: one page query per product for the whole minute, plus cheap "
+                 "stock queries. The whole page, deleted by every sale, cost a page query after every sale.",
+            "b": "One MGET reads both keys: still one round trip per page view (exercise 1 checked it).",
+            "d": "The price lives in the stable slice, deleted by update_price: the 2 s bound is the stock's TTL, "
+                 "not the price's.",
+        },
+        why="Two entries per product instead of one, each with its key and overhead, and code that reads, fills "
+            "and invalidates two pieces; that is the price of hits that a sale no longer destroys.",
+    )

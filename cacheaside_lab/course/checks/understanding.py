@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from numbers import Real
 
-from .framework import CheckFailed
+from .framework import NOT_ANSWERED, CheckFailed
 
 UNANSWERED = (None, Ellipsis)
 
@@ -35,13 +35,13 @@ def choose(given, *, question: str, choices: dict[str, str], answer: str, wrong:
     letters = ", ".join(repr(letter) for letter in choices)
     tried = f"your answer to: {question}"
     if given in UNANSWERED:
-        raise CheckFailed(tried, "no answer yet.", f"Set the answer to one of {letters} and run this check again.")
+        raise CheckFailed(tried, f"{NOT_ANSWERED}.", f"Set the answer to one of {letters} and run this check again.")
     picked = given.strip().lower().strip("()") if isinstance(given, str) else given
     if picked not in choices:
         raise CheckFailed(tried, f"{given!r} is not one of the choices.", f"Answer with one of {letters}.")
     if picked != answer:
         raise CheckFailed(tried, f"you picked ({picked}) {choices[picked]}", wrong[picked])
-    return f"({answer}) {choices[answer]} {why}"
+    return f"({answer}) {choices[answer].rstrip('.')}. {why}"
 
 
 def estimate(
@@ -60,7 +60,7 @@ def estimate(
     shown = f" {unit}" if unit else ""
     tried = f"your answer to: {question}"
     if given in UNANSWERED:
-        raise CheckFailed(tried, "no answer yet.", "Set the answer to a number and run this check again.")
+        raise CheckFailed(tried, f"{NOT_ANSWERED}.", "Set the answer to a number and run this check again.")
     if isinstance(given, bool) or not isinstance(given, Real) or not math.isfinite(given):
         raise CheckFailed(tried, f"{given!r} is not a finite number.", "Answer with a number, such as 12 or 0.5.")
     margin = max(tolerance or 0.0, abs(answer) * (relative_tolerance or 0.0))
