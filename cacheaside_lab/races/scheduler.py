@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..course.tables import format_table
 from ..core.validation import require_count
-from .strategies import Actor, get_strategy, make_actors
+from .strategies import Actor, get_strategy, make_actors, short_key
 from .world import RaceWorld, WorldSnapshot
 
 MAX_STEPPER_ACTORS = 8
@@ -32,6 +32,7 @@ class StepRecord:
     command: str
     result: str
     after: WorldSnapshot
+    touches: str = "cache"  # the store the command went to: "cache" or "database" (for diagrams)
 
     def row(self) -> list:
         state = self.after.describe()
@@ -114,7 +115,7 @@ class Stepper:
         moved, step, result = self.strategy.step(self.world, actor)
         self.actors[name] = moved
         self.state = self.world.snapshot()
-        record = StepRecord(len(self.history) + 1, name, step.label, command, result, self.state)
+        record = StepRecord(len(self.history) + 1, name, step.label, command, result, self.state, step.touches)
         self.history.append(record)
         return record
 
@@ -132,6 +133,11 @@ class Stepper:
         start = self.start.describe()
         first = [0, "", "(start)", "", start["db"], start["cache"], start["lease"], "STALE" if start["stale"] else ""]
         return [first, *(record.row() for record in self.history)]
+
+    @property
+    def short_key(self) -> str:
+        """The key as the history's commands spell it (``race:product:42``), for diagrams."""
+        return short_key(self.world)
 
     def table(self) -> str:
         """The run so far as a plain-text table: one line per step, state after each."""

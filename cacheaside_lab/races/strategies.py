@@ -62,7 +62,7 @@ class Step:
     touches: str = "cache"  # "cache" or "database": the one store this step sends its command to
 
 
-def _short_key(world: RaceWorld, key: str | None = None) -> str:
+def short_key(world: RaceWorld, key: str | None = None) -> str:
     """``race:product:42``: the key without the root namespace, to keep tables narrow."""
     key = key or world.key
     return key[key.index(world.prefix + ":"):] if world.prefix + ":" in key else key
@@ -146,8 +146,8 @@ def _tombstone(world, actor):
 def _says(template: str) -> Callable[[RaceWorld, Actor], str]:
     def describe(world: RaceWorld, actor: Actor) -> str:
         return template.format(
-            key=_short_key(world),
-            lease=_short_key(world, world.lease_key),
+            key=short_key(world),
+            lease=short_key(world, world.lease_key),
             id=world.product_id,
             index=actor.index,
             name=actor.name,
