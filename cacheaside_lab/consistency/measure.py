@@ -13,7 +13,9 @@ nines within 1 s. This module runs that measurement on the course's real cache a
    ``write time + M`` for each delay M. The probe reads the key straight from the cache: an absent
    key is consistent (the next reader loads the truth); a cached version older than the write's
    is not;
-3. per delay: samples, inconsistent probes, and the figure in nines, ``−log10(inconsistent share)``.
+3. per delay: samples, inconsistent probes, and the figure in nines, ``−log10(inconsistent share)``,
+   with its 95% confidence interval (:func:`nines_interval`): a handful of inconsistent probes
+   is a noisy count, and two paths whose intervals overlap have not been told apart.
 
 Four invalidation paths are measured (:data:`PATHS`):
 
@@ -62,6 +64,46 @@ def nines(inconsistent: int, samples: int) -> float:
     if inconsistent == 0:
         return math.log10(samples)
     return -math.log10(inconsistent / samples)
+
+
+def share_interval(inconsistent: int, samples: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The exact (Clopper–Pearson) interval of the inconsistent share behind ``inconsistent / samples``.
+
+    The probability of the observed count is a binomial tail; each bound is the share at which that
+    tail is ``(1 − confidence) / 2``, found by bisection (no scipy). With no inconsistent probe the
+    low end is 0; with 0 of 1,000 the high end is 0.0037 (about the "rule of three", 3 / n).
+    """
+    require_count("samples", samples, minimum=1)
+    require_count("inconsistent", inconsistent, minimum=0, maximum=samples)
+    confidence = require_fraction("confidence", confidence, allow_one=False)
+    if confidence <= 0:
+        raise ValueError(f"confidence must be above 0, e.g. 0.95 (got {confidence!r}).")
+    tail = (1 - confidence) / 2
+    log_factorials = np.concatenate(([0.0], np.cumsum(np.log(np.arange(1, samples + 1)))))
+
+    def at_most(k: int, share: float) -> float:  # P(X <= k) for X ~ Binomial(samples, share)
+        counts = np.arange(k + 1)
+        log_pmf = (log_factorials[samples] - log_factorials[counts] - log_factorials[samples - counts]
+                   + counts * math.log(share) + (samples - counts) * math.log1p(-share))
+        return float(np.exp(log_pmf).sum())
+
+    def bisect(falls_below) -> float:  # the share where a tail decreasing in it crosses ``tail``
+        low, high = 0.0, 1.0
+        for _ in range(60):
+            middle = (low + high) / 2
+            low, high = (low, middle) if falls_below(middle) else (middle, high)
+        return (low + high) / 2
+
+    lower = 0.0 if inconsistent == 0 else bisect(lambda p: 1 - at_most(inconsistent - 1, p) >= tail)
+    upper = 1.0 if inconsistent == samples else bisect(lambda p: at_most(inconsistent, p) <= tail)
+    return lower, upper
+
+
+def nines_interval(inconsistent: int, samples: int, confidence: float = 0.95) -> tuple[float, float]:
+    """``(low, high)`` nines of consistency the data allow at ``confidence`` (``high`` is
+    ``math.inf`` when no probe was inconsistent: the sample cannot rule out a perfect cache)."""
+    lower, upper = share_interval(inconsistent, samples, confidence)
+    return -math.log10(upper), (math.inf if lower == 0 else -math.log10(lower))
 
 
 def describe_nines(inconsistent: int, samples: int, within: float) -> str:
@@ -133,6 +175,10 @@ class ConsistencyResult:
     def describe(self, delay: float) -> str:
         return describe_nines(self.inconsistent[delay], self.samples, delay)
 
+    def interval(self, delay: float, confidence: float = 0.95) -> tuple[float, float]:
+        """The nines within ``delay`` that the data allow at ``confidence`` (:func:`nines_interval`)."""
+        return nines_interval(self.inconsistent[delay], self.samples, confidence)
+
     def row(self) -> list:
         cells = []
         for delay in self.delays:
@@ -143,6 +189,21 @@ class ConsistencyResult:
 
 def result_headers(delays) -> list[str]:
     return ["path", *(f"within {delay:g} s" for delay in delays)]
+
+
+def interval_rows(results, delay: float, confidence: float = 0.95) -> tuple[list[list], list[str]]:
+    """Rows and headers comparing paths at one ``delay``: the count, the nines and their interval.
+
+    Two paths are told apart only where their intervals do not overlap.
+    """
+    rows = []
+    for result in results:
+        bad = result.inconsistent[delay]
+        low, high = result.interval(delay, confidence)
+        shown = f"{low:.1f} to {'∞' if math.isinf(high) else f'{high:.1f}'}"
+        figure = f"{'≥' if bad == 0 else ''}{result.nines(delay):.1f}"
+        rows.append([result.path, f"{bad:,} of {result.samples:,}", figure, shown])
+    return rows, ["path", f"inconsistent within {delay:g} s", "nines", f"{confidence:.0%} interval (nines)"]
 
 
 def measure_consistency(
