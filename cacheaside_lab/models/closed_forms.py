@@ -73,6 +73,21 @@ def delete_hit_ratio(read_rate, write_rate, ttl):
     return hits / (1 + hits)
 
 
+def delete_miss_rates(read_rate, write_rate, ttl):
+    """Misses per second under delete on write, by what emptied the entry: ``(after_write, after_expiry)``.
+
+    A key misses once per fill cycle, λ(1 − h) times a second; the entry the miss replaces was
+    ended by a write with probability 1 − e^(−wT) and by its TTL otherwise. Together with the
+    writes themselves (every write is a database query) they are all of the database's load in
+    the long run, which is why the cut in load is at most (1 + ρ)² / (1 + 2ρ) ≈ (1 + ρ)/2 at
+    ρ reads per write: each write costs the database two queries, its own and the next miss.
+    """
+    read_rate = np.asarray(read_rate, float)
+    misses = read_rate * (1 - delete_hit_ratio(read_rate, write_rate, ttl))
+    by_write = -np.expm1(-np.asarray(write_rate, float) * ttl)
+    return misses * by_write, misses * (1 - by_write)
+
+
 def ttl_only_stale_fraction(read_rate, write_rate, ttl):
     """λ(T − (1 − e^(−wT))/w) / (1 + λT): share of all reads that return an outdated value."""
     read_rate = np.asarray(read_rate, float)

@@ -306,6 +306,88 @@ def replay(
     return result
 
 
+@dataclass(frozen=True)
+class KeyHistory:
+    """One key's run, entry by entry: what a timeline picture draws (``pictures.ttl``).
+
+    ``read_*`` are the reads in time order with what the run said of each (hit, stale, how long
+    outdated); ``write_s`` and ``write_lost`` the writes and whether their DEL was lost.
+    ``entries`` holds one row per cached entry: ``(filled_s, ended_s, ended_by, stale_from_s)``,
+    ``ended_by`` one of ``"ttl"``, ``"delete"`` or ``"end of run"``, and ``stale_from_s`` the
+    first write the entry does not reflect (``nan`` if none came while it lived).
+    """
+
+    ttl: float
+    strategy: str
+    duration_s: float
+    read_s: np.ndarray
+    read_hit: np.ndarray
+    read_stale: np.ndarray
+    read_staleness_s: np.ndarray
+    write_s: np.ndarray
+    write_lost: np.ndarray
+    entries: list
+
+    def worst_staleness_s(self) -> float:
+        return float(self.read_staleness_s.max(initial=0.0))
+
+
+def key_history(read_s, write_s=(), *, ttl: float, lost=None, strategy: str = "delete",
+                duration: float | None = None) -> KeyHistory:
+    """Replay one key's reads and writes (times in seconds) and return its :class:`KeyHistory`.
+
+    The hits, misses and staleness are :func:`replay`'s; the entries are rebuilt from its misses
+    (each miss fills an entry that lives until its TTL or, with ``delete``, the first delivered
+    DEL after it), and the two are checked against each other. ``strategy`` is ``delete`` or
+    ``ttl-only`` (``update`` refills on writes and has no one-entry-per-miss picture).
+    """
+    require_choice("strategy", strategy, ("delete", "ttl-only"))
+    reads = np.sort(np.asarray(list(read_s), float))
+    writes = np.asarray(list(write_s), float)
+    order = np.argsort(writes, kind="stable")
+    writes = writes[order]
+    lost = np.zeros(writes.size, bool) if lost is None else np.asarray(list(lost), bool)
+    if lost.shape != writes.shape:
+        raise ValueError(f"lost needs one flag per write ({writes.size}), got {lost.size}.")
+    lost = lost[order]
+    if reads.size == 0:
+        raise ValueError("key_history needs at least one read.")
+    run = replay([(t, 0) for t in reads], [(t, 0) for t in writes], ttl=ttl, strategy=strategy, lost=lost)
+    trace = run.trace
+    end = float(max(reads.max(), writes.max(initial=0.0)) if duration is None else duration)
+    # the run's own clock: microsecond ticks, a write at a fill's tick comes after the fill
+    ticks = lambda values: np.rint(np.asarray(values) * TICKS_PER_SECOND).astype(np.int64)  # noqa: E731
+    read_ticks, write_ticks, life = ticks(trace.time_s), ticks(writes), _ticks(ttl)
+    ends = write_ticks[~lost] if strategy == "delete" else np.zeros(0, np.int64)
+    entries = []
+    for filled in read_ticks[~trace.hit]:
+        expires = filled + life
+        deletes = ends[ends >= filled]
+        ended, why = (deletes[0], "delete") if deletes.size and deletes[0] <= expires else (expires, "ttl")
+        ended_s = ended / TICKS_PER_SECOND
+        if ended_s > end:
+            ended_s, why = end, "end of run"
+        newer = write_ticks[(write_ticks >= filled) & (write_ticks < ended if why == "delete" else write_ticks <= ended)]
+        stale_from = newer[0] / TICKS_PER_SECOND if newer.size else float("nan")
+        entries.append((float(filled / TICKS_PER_SECOND), float(ended_s), why, float(stale_from)))
+    history = KeyHistory(float(ttl), strategy, end, trace.time_s, trace.hit, trace.stale, trace.staleness_s,
+                         writes, lost, entries)
+    _agree(history)
+    return history
+
+
+def _agree(history: KeyHistory) -> None:
+    """Every hit lies inside an entry, and is stale exactly when it comes after the entry's first newer write."""
+    starts = np.array([entry[0] for entry in history.entries])
+    for time_s, hit, stale in zip(history.read_s, history.read_hit, history.read_stale):
+        if not hit:
+            continue
+        filled, ended, _why, stale_from = history.entries[int(np.searchsorted(starts, time_s, "right")) - 1]
+        inside = filled <= time_s <= ended
+        outdated = not np.isnan(stale_from) and time_s > stale_from
+        assert inside and outdated == bool(stale), "the rebuilt entries disagree with the replay"
+
+
 # -- generating requests ----------------------------------------------------------------------
 
 

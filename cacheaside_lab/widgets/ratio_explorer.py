@@ -69,6 +69,31 @@ def expected(settings: Settings, ratio) -> dict:
     }
 
 
+def load_sources(settings: Settings, ratio) -> dict:
+    """Where the database's queries come from at ``ratio`` reads per write (one ratio or an array).
+
+    The long-run closed forms, summed over the Zipf catalogue, for ``delete`` (the course's
+    strategy): ``writes`` (every write is a query), ``after_write`` (misses on an entry a write
+    deleted), ``after_expiry`` (misses on an entry its TTL ended), their sum ``with_cache``, the
+    load ``without_cache``, the ``cut`` (without / with) and ``ceiling``, the cut if no entry ever
+    expired: (1 + ρ)² / (1 + 2ρ), about (1 + ρ)/2, because each write then costs two queries.
+    A short simulation also pays for each key's first read (a cold miss), which these leave out.
+    """
+    ratio = np.asarray(ratio, float)
+    write_rate = settings.requests_per_s / (ratio + 1)
+    read_rate = settings.requests_per_s - write_rate
+    weights = closed_forms.zipf_weights(settings.keys, settings.zipf)
+    after_write, after_expiry = closed_forms.delete_miss_rates(
+        np.multiply.outer(read_rate, weights), np.multiply.outer(write_rate, weights), settings.ttl)
+    sources = {"writes": write_rate, "after_write": after_write.sum(axis=-1),
+               "after_expiry": after_expiry.sum(axis=-1)}
+    sources["with_cache"] = sources["writes"] + sources["after_write"] + sources["after_expiry"]
+    sources["without_cache"] = read_rate + write_rate
+    sources["cut"] = sources["without_cache"] / sources["with_cache"]
+    sources["ceiling"] = (1 + ratio) ** 2 / (1 + 2 * ratio)
+    return sources
+
+
 def simulate_point(settings: Settings, ratio: float | None = None) -> SimulationResult:
     """Simulate ``settings.requests`` requests at ``ratio`` (default: the settings' own ratio)."""
     read_rate, write_rate = settings.rates(ratio)
