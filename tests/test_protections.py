@@ -15,6 +15,7 @@ from cacheaside_lab import CacheAside, FaultyCache, ProductDB
 from cacheaside_lab.experiments.herd import run_herd, run_together
 from cacheaside_lab.core.keys import make_key
 from cacheaside_lab.consistency.leases import lease_key
+from cacheaside_lab.core.entries import encode_absent
 from cacheaside_lab.protections import (
     PROTECTIONS,
     LeaseProtection,
@@ -95,9 +96,13 @@ def test_each_protection_reads_hits_and_invalidates_like_cache_aside(protection,
     assert products.invalidate(7)
     assert cache.get(products.key(7)) is None
     assert products.get(7) == db.current(7) and products.stats.loader_calls == 2
-    assert products.get(100_000) is None  # a missing product is not cached, and nobody is left waiting
+    assert products.get(100_000) is None  # a missing product: nobody is left waiting
     assert products.get(100_000) is None
-    assert cache.get(products.key(100_000)) is None
+    stored, handoff = cache.get(products.key(100_000)), products.protection.handoff_ms
+    if handoff:  # "not found" stays just long enough for the readers that were waiting on the fill
+        assert stored == encode_absent() and 0 < cache.pttl(products.key(100_000)) <= handoff
+    else:  # nobody waits on a fill: nothing is cached for a missing id (no negative_ttl here)
+        assert stored is None
     assert cache.get(lock_key(products.key(100_000))) is None
     assert cache.get(lease_key(products.key(100_000))) is None
 

@@ -22,6 +22,12 @@ Three rules are enforced rather than suggested:
   A permission error (an ACL refusing our keys) is not an outage but configuration: it is raised
   as :class:`~cacheaside_lab.core.entries.CachePermissionError` from the first read or write.
 
+Ids the database does not have: by default nothing is cached for them, so every lookup of a
+missing id reaches the loader (and a flood of random ids walks straight past the cache).
+``negative_ttl=`` caches "not found" too, for its own, shorter TTL, as an entry that cannot be
+confused with a value (``{"v":1,"absent":true}``); ``invalidate`` after an insert removes it, and
+the negative TTL bounds how long a missed invalidation can keep answering "not found".
+
 Ids are normalised (:func:`cacheaside_lab.core.keys.normalize_id`), so ``get(42)``, ``get(42.0)`` and
 ``get(" 42")`` are one key, and the loader and writer receive the normalised id.
 
@@ -42,8 +48,10 @@ from .entries import (
     CACHE_ERRORS,
     MAX_TTL_SECONDS,
     MISS,
+    NOT_FOUND,
     CachePermissionError,
     decode_plain,
+    encode_absent,
     encode_plain,
     permission_problem,
     require_ttl,
@@ -72,9 +80,12 @@ class CacheAsideStats(CacheStats):
 
     ``foreign`` counts reads that found something else there (not JSON, someone else's JSON,
     another protection's format). Each is also a miss, and its fill overwrites the value.
+    ``negative_hits`` and ``negative_fills`` count the cached "not found" answers (``negative_ttl``).
     """
 
     foreign: int = 0
+    negative_hits: int = 0  # hits on a cached "not found" (also counted in hits)
+    negative_fills: int = 0  # "not found" entries stored (negative caching)
 
 
 class CacheAside:
@@ -101,6 +112,7 @@ class CacheAside:
         seed: int | None = None,
         protection=None,
         breaker=None,
+        negative_ttl: float | None = None,
     ):
         require_callable("loader", loader)
         if loader_many is not None:
@@ -120,6 +132,18 @@ class CacheAside:
             why="It is the largest share by which a TTL may be shortened at random, "
             "e.g. 0.1 spreads expiries over the last 10% of the TTL.",
         )
+        if negative_ttl is not None:
+            require_ttl(
+                "negative_ttl",
+                negative_ttl,
+                why="It is how long a cached 'not found' answers for an id the database does not "
+                "have; pass None (the default) to cache nothing for missing ids.",
+            )
+            if negative_ttl > ttl:
+                raise ValueError(
+                    f"negative_ttl must be at most ttl ({ttl!r} s; got {negative_ttl!r}): a cached 'not "
+                    "found' is stale as soon as the row is inserted, so it should live shorter than a value."
+                )
         if breaker is not None:
             # Every cache command goes through the breaker: once the cache has failed enough
             # times in a row, reads go straight to the loader without waiting on it (breaker.py).
@@ -133,6 +157,7 @@ class CacheAside:
         self.namespace = root_namespace() if namespace is None else normalize_namespace(namespace)
         self.ttl = ttl
         self.ttl_jitter = ttl_jitter
+        self.negative_ttl = negative_ttl
         self.write_strategy = require_choice("write_strategy", write_strategy, WRITE_STRATEGIES)
         self.stats = CacheAsideStats()
         self._key_start = f"{self.namespace}{self.prefix}:"
@@ -174,10 +199,10 @@ class CacheAside:
 
     def value_in(self, raw):
         """The item's value inside a stored string (plain entry or this protection's envelope),
-        or ``MISS``: for code that reads our keys itself, e.g. to compare them with the database."""
-        if self.protection is None:
-            return decode_plain(raw)
-        return self.protection.unwrap(self, raw)
+        ``None`` for a cached "not found", or ``MISS``: for code that reads our keys itself, e.g.
+        to compare them with the database."""
+        value = decode_plain(raw) if self.protection is None else self.protection.unwrap(self, raw)
+        return None if value is NOT_FOUND else value
 
     # -- the read path ---------------------------------------------------------------------
 
@@ -196,6 +221,9 @@ class CacheAside:
             cached = MISS  # bytes that are not even text: certainly not ours
         if cached is not None:
             entry = MISS if cached is MISS else self._decode(cached)
+            if entry is NOT_FOUND:  # a cached "not found": the database has no such id
+                self.stats.add(hits=1, negative_hits=1)
+                return None
             if entry is not MISS:
                 if self._on_hit is not None:  # protections that store an envelope (swr, xfetch)
                     return self._on_hit(self, item_id, key, entry)
@@ -230,19 +258,22 @@ class CacheAside:
             # one value is not text, and it spoiled the whole MGET: read them one by one
             values = {item_id: self.get(item_id) for item_id in ids}
             return {item_id: values[normal[item_id]] for item_id in asked}
-        found, missing, foreign = {}, [], 0
+        found, missing, foreign, absent = {}, [], 0, 0
         for item_id, raw in zip(ids, cached):
             value = MISS if raw is None else decode_plain(raw)
             if value is MISS:
                 missing.append(item_id)
                 foreign += raw is not None
+            elif value is NOT_FOUND:
+                found[item_id] = None
+                absent += 1
             else:
                 found[item_id] = value
-        self.stats.add(hits=len(found), misses=len(missing), foreign=foreign)
+        self.stats.add(hits=len(found), misses=len(missing), foreign=foreign, negative_hits=absent)
         if missing:
             started = time.perf_counter()
             loaded = self.load_many(missing)
-            self.store_many({item_id: value for item_id, value in loaded.items() if value is not None})
+            self.store_many(loaded)
             self.stats.record_fill_time(time.perf_counter() - started)
             found.update(loaded)
         return {item_id: found[normal[item_id]] for item_id in asked}
@@ -322,18 +353,44 @@ class CacheAside:
         return True
 
     def store_many(self, values: dict) -> None:
-        """SET plain entries for ``{id: value}`` in one pipelined round trip."""
-        if not values:
+        """SET plain entries for ``{id: value}`` in one pipelined round trip; an id whose value is
+        ``None`` (the database has no such id) gets a "not found" entry with negative caching,
+        and nothing without it."""
+        absent = [item_id for item_id, value in values.items() if value is None] if self.negative_ttl else []
+        present = {item_id: value for item_id, value in values.items() if value is not None}
+        if not present and not absent:
             return
         try:
             pipe = self.client.pipeline(transaction=False)
-            for item_id, value in values.items():
+            for item_id, value in present.items():
                 pipe.set(self.key(item_id), self.encode(value), px=self.ttl_ms())
+            for item_id in absent:
+                pipe.set(self.key(item_id), encode_absent(), px=self.negative_ttl_ms())
             pipe.execute()
         except CACHE_ERRORS as error:
             self.cache_error(error, self.key(next(iter(values))))
         else:
-            self.stats.add(fills=len(values))
+            self.stats.add(fills=len(present), negative_fills=len(absent))
+
+    def negative_ttl_ms(self) -> int:
+        """The expiry of a cached "not found", in milliseconds (``negative_ttl``, never jittered)."""
+        if self.negative_ttl is None:
+            raise ValueError("this CacheAside caches nothing for missing ids; pass negative_ttl= to enable it.")
+        return max(1, round(self.negative_ttl * 1000))
+
+    def store_absent(self, key: str, px: int | None = None) -> bool:
+        """SET a "not found" entry: for ``negative_ttl`` by default, or ``px`` ms (a protection
+        handing one loader's "not found" to its waiters). A cache error is counted, not raised."""
+        negative_fill = px is None
+        px = self.negative_ttl_ms() if negative_fill else px
+        try:
+            self.client.set(key, encode_absent(), px=px)
+        except CACHE_ERRORS as error:
+            self.cache_error(error, key)
+            return False
+        if negative_fill:
+            self.stats.add(negative_fills=1)
+        return True
 
     def cache_error(self, error: BaseException, key: str) -> None:
         """Count a failed cache command as an error, the cache-aside way (the caller falls back
@@ -353,8 +410,10 @@ class CacheAside:
             return self.protection.fill(self, item_id, key)
         started = time.perf_counter()
         value = self.load(item_id)
-        if value is not None:  # nothing to cache for an id the database does not have
+        if value is not None:
             self.store(key, self.encode(value), self.ttl_ms())
+        elif self.negative_ttl is not None:  # remember "not found", briefly
+            self.store_absent(key)
         self.stats.record_fill_time(time.perf_counter() - started)
         return value
 

@@ -10,6 +10,12 @@ from plain readers served XFetch envelopes). So every value the layer stores say
         {"v":1,"value":{...the row...}}
     envelope      (stale-while-revalidate, xfetch: ``kind`` is the protection's name)
         {"v":1,"kind":"xfetch","value":{...},"expires_at":1767225600.25,"delta":0.0213}
+    not found     (negative caching, and a protection handing "not found" to its waiters)
+        {"v":1,"absent":true}
+
+"Not found" has a format of its own, so it can never be confused with a value: a ``None`` stored
+on purpose is ``{"v":1,"value":null}``, a decoder returns :data:`NOT_FOUND` only for the absent
+entry, and every decoder (plain and envelope) knows it.
 
 A reader accepts only its own format and version. Anything else is *foreign*: the decoders return
 :data:`MISS`, ``CacheAside`` counts it (``stats.foreign``), treats it as a miss, and the fill
@@ -63,12 +69,32 @@ class _Miss:
 MISS = _Miss()
 
 
+class _NotFound:
+    """The sentinel type: one instance, :data:`NOT_FOUND`."""
+
+    def __repr__(self) -> str:
+        return "NOT_FOUND"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+#: "The source of truth had nothing for this id, and the cache remembers it": what a decoder
+#: returns for an absent entry. ``CacheAside.get`` answers it with ``None`` without a query.
+NOT_FOUND = _NotFound()
+
+
 class CachePermissionError(RuntimeError):
     """Redis refused a key or command (ACL ``NOPERM``): fix the configuration, not the cache.
 
     Deliberately *not* a ``redis.RedisError`` or ``OSError``, so no ``except CACHE_ERRORS`` turns it
     back into a silent miss.
     """
+
+
+def encode_absent() -> str:
+    """The stored string for "not found": ``{"v":1,"absent":true}``."""
+    return ABSENT_ENTRY
 
 
 def encode_plain(value) -> str:
@@ -85,8 +111,11 @@ def decode_plain(raw):
         stored = json.loads(raw)
     except (ValueError, TypeError):  # not JSON (or not text at all)
         return MISS
-    if type(stored) is dict and len(stored) == 2 and stored.get("v") == FORMAT_VERSION and "value" in stored:
-        return stored["value"]
+    if type(stored) is dict and len(stored) == 2 and stored.get("v") == FORMAT_VERSION:
+        if "value" in stored:
+            return stored["value"]
+        if stored.get("absent") is True:
+            return NOT_FOUND
     return MISS
 
 
@@ -99,11 +128,14 @@ def encode_envelope(kind: str, value, expires_at: float, delta: float) -> str:
 
 def decode_envelope(raw, kind: str):
     """The envelope dict (``value``, ``expires_at``, ``delta``) if ``raw`` is one of ``kind``'s,
-    else :data:`MISS`: a plain entry, another protection's envelope, or foreign data."""
+    :data:`NOT_FOUND` for the absent entry, else :data:`MISS`: a plain entry, another
+    protection's envelope, or foreign data."""
     try:
         stored = json.loads(raw)
     except (ValueError, TypeError):
         return MISS
+    if stored == _ABSENT:
+        return NOT_FOUND
     if (
         type(stored) is dict
         and len(stored) == 5
@@ -159,6 +191,10 @@ def _dumps(document) -> str:
             f"cache-aside stores JSON, and this value cannot be written as JSON ({error}). "
             "Return plain dicts, lists, strings and numbers from the loader."
         ) from None
+
+
+_ABSENT = {"v": FORMAT_VERSION, "absent": True}
+ABSENT_ENTRY = _dumps(_ABSENT)
 
 
 def _is_number(value) -> bool:

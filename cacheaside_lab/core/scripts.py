@@ -57,3 +57,27 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """)
+
+
+# Fenced fill: SET the value only while the filler still holds the fill lock, in one atomic step,
+# so a filler slower than its lock cannot put its (possibly older) row over a newer filler's.
+# KEYS[1]: the value key. KEYS[2]: its lock key. ARGV[1]: our token. ARGV[2]: the stored string.
+# ARGV[3]: the value's expiry in ms. Returns 1 if the value was set, 0 if the lock was not ours.
+FENCED_SET = LuaScript("""
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+    redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+    return 1
+end
+return 0
+""")
+
+# Compare-and-extend: push a lock's expiry out only if it still holds our token (a slow loader
+# keeps its lock alive; a lock that already passed to someone else is left alone).
+# KEYS[1]: the lock key. ARGV[1]: our token. ARGV[2]: the new expiry in ms.
+# Returns 1 if extended, 0 otherwise.
+COMPARE_AND_PEXPIRE = LuaScript("""
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+""")

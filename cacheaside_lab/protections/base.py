@@ -21,7 +21,7 @@ import threading
 import time
 from dataclasses import dataclass, field, fields
 
-from ..core.entries import CACHE_ERRORS, MAX_TTL_SECONDS, MISS, decode_plain
+from ..core.entries import CACHE_ERRORS, MAX_TTL_SECONDS, MISS, NOT_FOUND, decode_plain
 from ..core.validation import require_positive
 
 
@@ -35,6 +35,10 @@ class ProtectionStats:
     took_over: int = 0  # waiters that took the fill over after the filler's lock or lease expired
     gave_up: int = 0  # waiters that stopped waiting and loaded without filling
     refused_fills: int = 0  # fills refused because a delete voided the lease meanwhile
+    absent_handoffs: int = 0  # "not found" answers handed to waiters through a brief absent entry
+    lost_lock: int = 0  # fills that found, on release, that their lock had expired meanwhile
+    fenced_off: int = 0  # fills refused because their lock had expired (fenced=True)
+    extensions: int = 0  # lock extensions while a slow loader ran (extend=True)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, **increments) -> None:
@@ -77,6 +81,9 @@ class Protection:
     """Base class: a miss loads and fills like plain cache-aside. Subclasses change ``fill``."""
 
     name = "none"
+    #: how long (ms) a "not found" stays cached so that readers already waiting on this fill see
+    #: it, when the cache has no ``negative_ttl`` of its own; 0: nobody waits, nothing to hand over
+    handoff_ms = 0
     #: the hit hook; ``None`` keeps CacheAside's hit path untouched. Protections that store
     #: an envelope (value plus metadata) set it to a method ``on_hit(ca, item_id, key, stored)``.
     on_hit = None
@@ -118,8 +125,10 @@ class Protection:
         return ca.encode(value), ca.ttl_ms()
 
     def unwrap(self, ca, raw):
-        """The value inside a stored string, or ``MISS`` if it is not an entry of ours."""
-        return ca.decode(raw)
+        """The value inside a stored string (``None`` for a cached "not found"), or ``MISS`` if it
+        is not an entry of ours."""
+        value = ca.decode(raw)
+        return None if value is NOT_FOUND else value
 
     def read(self, ca, key: str):
         """GET and unwrap: the cached value, or ``MISS`` when absent or foreign (cache errors
@@ -147,8 +156,19 @@ class Protection:
         value, seconds = self.load(ca, item_id)
         if value is not None:
             self.store(ca, key, value, seconds)
+        else:
+            self.store_not_found(ca, key)
         ca.stats.record_fill_time(time.perf_counter() - started)
         return value
+
+    def store_not_found(self, ca, key: str) -> None:
+        """The loader found nothing: cache "not found" for ``negative_ttl`` if the cache does
+        negative caching, else for ``handoff_ms``, just long enough for the readers waiting on
+        this fill to read it instead of queueing for the lock one after another."""
+        if ca.negative_ttl is not None:
+            ca.store_absent(key)
+        elif self.handoff_ms and ca.store_absent(key, px=self.handoff_ms):
+            self.stats.add(absent_handoffs=1)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.stats.as_dict()}>"

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 
-from ..core.entries import MISS, decode_envelope, encode_envelope
+from ..core.entries import MISS, NOT_FOUND, decode_envelope, encode_envelope
 from ..core.validation import require_non_negative
 
 
@@ -55,4 +55,6 @@ class EnvelopeMixin:
 
     def unwrap(self, ca, raw):
         stored = ca.decode(raw)
+        if stored is NOT_FOUND:
+            return None
         return MISS if stored is MISS else stored["value"]

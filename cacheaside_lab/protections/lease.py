@@ -20,9 +20,10 @@ crashes blocks the key for at most ``lease_ms``; the next reader to ask then get
 
 from __future__ import annotations
 
+import math
 import time
 
-from ..core.entries import CACHE_ERRORS, MISS
+from ..core.entries import CACHE_ERRORS, MISS, encode_absent
 from ..consistency.leases import Leases, lease_key, new_token
 from ..core.validation import require_positive
 from .base import Protection, backoff_ms, require_expiry_ms
@@ -47,6 +48,8 @@ class LeaseProtection(Protection):
         self.max_retry_ms = max(self.retry_ms, require_positive("max_retry_ms", max_retry_ms, unit="ms"))
         wait_ms = 2 * self.lease_ms if wait_ms is None else wait_ms
         self.wait_ms = require_positive("wait_ms", wait_ms, unit="ms")
+        # how long a "not found" stays for the readers waiting on this lease: four retries' worth
+        self.handoff_ms = math.ceil(4 * self.max_retry_ms)
         self._leases: dict[int, Leases] = {}
 
     def leases(self, client) -> Leases:
@@ -104,7 +107,21 @@ class LeaseProtection(Protection):
             self._give_back(ca, key, token)  # let the next reader try at once
             raise
         if value is None:
-            self._give_back(ca, key, token)  # nothing to cache: do not make others wait for it
+            # The database has no such id. Hand "not found" to the readers waiting on this lease
+            # (a brief absent entry, or the cache's negative_ttl), through the same compare-and-
+            # set as a value, so a delete meanwhile still voids it; then nobody queues for it.
+            px = ca.negative_ttl_ms() if ca.negative_ttl is not None else self.handoff_ms
+            try:
+                landed = self.leases(ca.client).fill(key, token, encode_absent(), px)
+            except CACHE_ERRORS as error:
+                ca.cache_error(error, key)
+                landed = False
+            if landed and ca.negative_ttl is not None:
+                ca.stats.add(negative_fills=1)
+            elif landed:
+                self.stats.add(absent_handoffs=1)
+            else:
+                self._give_back(ca, key, token)  # let the next reader try at once
         else:
             raw, px = self.entry(ca, value, seconds)
             try:

@@ -154,6 +154,30 @@ class ProductDB:
             raise LookupError(self._missing(product_id))
         return self._row(product_id)
 
+    def insert_product(self, product_id: int, **fields) -> dict:
+        """Add a new product (name, description, price, stock); returns its row.
+
+        The write a cached "not found" goes stale on: an id that did not exist a moment ago now
+        does, and a reader served the cached "not found" does not see it until it is deleted or
+        expires (lecture on missing ids).
+        """
+        missing = sorted(set(EDITABLE_FIELDS) - set(fields))
+        unknown = sorted(set(fields) - set(EDITABLE_FIELDS))
+        if missing or unknown:
+            raise ValueError(
+                f"insert_product needs exactly {', '.join(EDITABLE_FIELDS)} "
+                f"(missing {', '.join(missing) or 'nothing'}; unknown {', '.join(unknown) or 'nothing'})."
+            )
+        if isinstance(product_id, bool) or not isinstance(product_id, int) or product_id < 1:
+            raise ValueError(f"product_id must be a whole number of 1 or more (got {product_id!r}).")
+        self._pay_for_query("writes")
+        database = self._database()
+        with database.conn:
+            if self._row(product_id) is not None:
+                raise ValueError(f"product {product_id} already exists; use update_product to change it.")
+            database[TABLE].insert({"id": product_id, **fields, "version": 0, "updated_at": self._now()}, pk="id")
+        return self._row(product_id)
+
     # -- bookkeeping the course itself uses (no latency, not counted) ------------------
 
     def current(self, product_id: int) -> dict | None:
