@@ -175,6 +175,11 @@ class CacheAside:
         """The Redis key for an item: namespace, prefix, normalised id (``cacheaside-lab:product:42``)."""
         return f"{self._key_start}{item_id if type(item_id) is int else normalize_id(item_id)}"
 
+    @property
+    def key_prefix(self) -> str:
+        """What every key of this cache starts with: ``cacheaside-lab:product:``."""
+        return self._key_start
+
     def ttl_ms(self) -> int:
         """The expiry for the next SET, in milliseconds.
 
