@@ -93,6 +93,7 @@ def test_simulate_text_with_beta(capsys):
         (["--simulate", "--read-rate", "10", "--recompute-s", "1", "--protection", "xfetch", "--beta", "0"], "beta must be greater than 0"),
         (["--simulate", "--read-rate", "10", "--recompute-s", "1", "--protection", "xfetch", "--expiries", "0"], "expiries must be from 1"),
         (["--simulate", "--read-rate", "10", "--recompute-s", "1", "--protection", "none", "--clients", "3"], "--clients only apply to the thread experiment"),
+        (["--simulate", "--read-rate", "10", "--recompute-s", "1", "--protection", "none", "--missing"], "--missing only apply to the thread experiment"),
     ],
 )
 def test_bad_arguments_are_one_clear_line_and_exit_2(argv, message, capsys):
@@ -162,3 +163,23 @@ def test_rediss_to_a_plain_server_fails_once_with_the_tls_hint(capsys):
         code, out, err = run(capsys, "herd", "--clients", "4", "--db-latency-ms", "5", "--protection", "lock", "--redis-url", url)
     assert code == 2 and out == "" and err.count("\n") == 1
     assert "does not answer, so there is no herd to measure" in err and TLS_HINT in err
+
+
+@pytest.mark.parametrize("protection", ["single-flight", "lock", "lease", "swr"])
+def test_a_herd_on_a_missing_id_costs_at_most_two_queries(protection, capsys, backend):
+    argv = ["herd", "--clients", "16", "--db-latency-ms", "100", "--protection", protection, "--missing", "--json"]
+    if backend.url:
+        argv += ["--redis-url", backend.url]
+    code, out, _ = run(capsys, *argv)
+    info = json.loads(out)
+    assert info["missing_id"] == 10**9 and info["wrong_values"] == info["errors"] == 0
+    assert info["loader_calls"] <= 2, f"{protection}: {info['loader_calls']} queries for one missing id"
+    assert code == (0 if info["loader_calls"] == 1 else 1)
+
+
+def test_the_lock_reports_its_lost_locks(capsys, backend):
+    argv = ["herd", "--clients", "8", "--db-latency-ms", "20", "--protection", "lock", "--missing"]
+    if backend.url:
+        argv += ["--redis-url", backend.url]
+    code, out, _ = run(capsys, *argv)
+    assert "id 1,000,000,000 (not in the database)" in out and "lost locks:    0" in out

@@ -5,7 +5,10 @@ Threads (on fakeredis, or the Redis at --redis-url / $CACHEASIDE_REDIS_URL)::
     cacheaside-lab herd --clients 64 --db-latency-ms 100 --protection lock [--json]
 
 N threads read one cold key at once through CacheAside with the chosen protection, over a
-database that takes --db-latency-ms per query (the fill time); prints the loader calls, wrong answers and latencies.
+database that takes --db-latency-ms per query (the fill time); prints the loader calls, wrong answers and latencies,
+and, for the lock protections, how many fills found their lock expired when they released it (lost locks).
+``--missing`` aims every thread at an id the database does not have: a protection should hand the one
+loader's "not found" to every waiter instead of letting them take the lock one after another.
 
 Simulation (numpy, any request rate)::
 
@@ -23,6 +26,7 @@ import argparse
 import redis
 
 from ..stores.backend import connect_cache, describe_backend
+from ..stores.db import ProductDB
 from ..experiments.herd import MAX_HERD_CLIENTS, run_herd
 from ..models.herd import simulate_expiries
 from ..core.validation import require_count, require_non_negative, require_positive
@@ -34,7 +38,8 @@ THREAD_PROTECTIONS = ("none", "single-flight", "lock", "lease", "swr")
 SIMULATED_PROTECTIONS = ("none", "xfetch")
 CHOICES = ("none", "single-flight", "lock", "lease", "swr", "xfetch")
 
-_THREAD_ONLY = ("clients", "db_latency_ms", "redis_url")
+_THREAD_ONLY = ("clients", "db_latency_ms", "redis_url", "missing")
+MISSING_ID = 10**9  # the catalogue holds ids 1 to 100
 _SIMULATE_ONLY = ("read_rate", "recompute_s", "beta", "expiries", "seed", "ttl_s")
 
 
@@ -45,6 +50,8 @@ def add_arguments(parser) -> None:
     # the flag's name before the course settled on one vocabulary: still accepted, not shown
     threads.add_argument("--fill-ms", dest="db_latency_ms", type=float, help=argparse.SUPPRESS)
     threads.add_argument("--redis-url", help="use this Redis instead of $CACHEASIDE_REDIS_URL / fakeredis")
+    threads.add_argument("--missing", action="store_true", default=None,
+                         help=f"read id {MISSING_ID:,}, which the database does not have, instead of product 42")
     simulation = parser.add_argument_group("simulation (--simulate)")
     simulation.add_argument("--simulate", action="store_true", help="simulate expiries with numpy instead of running threads")
     simulation.add_argument("--read-rate", type=float, help="reads per second for the key")
@@ -93,13 +100,17 @@ def _threads(args) -> int:
     require_non_negative("--db-latency-ms", args.db_latency_ms, unit="ms")
     client = connect_cache(args.redis_url)
     _require_answering(client)
-    result = run_herd(client, clients=args.clients, db_latency_ms=args.db_latency_ms, protection=args.protection)
+    target = dict(product_id=MISSING_ID, db=ProductDB(products=100)) if args.missing else {}
+    result = run_herd(client, clients=args.clients, db_latency_ms=args.db_latency_ms, protection=args.protection, **target)
     info = result.as_dict()
     info["protection"] = args.protection
+    info["missing_id"] = MISSING_ID if args.missing else None
+    lost = result.protection_stats.get("lost_lock", 0)
     reasons = result.unprotected_reasons()
     info["warnings"] = reasons
+    key = f"id {MISSING_ID:,} (not in the database)" if args.missing else "one cold key"
     text = (
-        f"{result.clients} threads, one cold key, {result.db_latency_ms:g} ms fill, protection {args.protection} "
+        f"{result.clients} threads, {key}, {result.db_latency_ms:g} ms fill, protection {args.protection} "
         f"({result.backend})\n"
         f"  loader calls:  {result.loader_calls} (no protection: about {result.predicted_loader_calls:g})\n"
         f"  wrong values:  {result.wrong_values}    errors: {result.failures} "
@@ -107,6 +118,8 @@ def _threads(args) -> int:
         f"of which connection pool exhausted {result.pool_exhausted})    unfinished: {result.unfinished}\n"
         f"  latency:       p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms"
     )
+    if "lost_lock" in result.protection_stats and args.protection in ("lock", "swr"):
+        text += f"\n  lost locks:    {lost} (fills whose lock had expired before they released it)"
     if reasons:
         text += f"\n  WARNING: protection {args.protection} made {result.loader_calls} loads of one key, not 1:"
         text += "".join(f"\n    - {reason}" for reason in reasons)

@@ -6,6 +6,8 @@
   127.0.0.1, stopped by PID (notebooks 06 and 08 crash and restart one);
 * :mod:`.db`: :class:`ProductDB`, the seeded SQLite catalogue that is the source of truth (latency,
   query and write counters, one connection per thread);
+* :mod:`.tracking`: :class:`~.tracking.InvalidationListener`, server-assisted invalidation (CLIENT
+  TRACKING, broadcast and redirected to a subscriber) for near caches; real Redis only;
 * :mod:`.redact`: passwords out of URLs and error messages before anything prints them;
 * :mod:`.shutdown`: Ctrl-C, SIGTERM and SIGHUP unwind like one exception, so a server the course
   started is stopped and its temporary folder removed.
