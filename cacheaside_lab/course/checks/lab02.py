@@ -18,7 +18,7 @@ from collections import Counter
 from ...races import RaceWorld, all_executions, replay_schedule
 from .framework import CheckFailed, attempt, exercise, expect, short
 from .setups import describe_steps, explore_or_fail, fresh_race_world, key_function
-from .understanding import UNANSWERED, choose, estimate
+from .understanding import choose, estimate
 
 LAB = "lab02"
 TTL_SECONDS = 300
@@ -42,16 +42,6 @@ def reference_reader(cache, db, product_id):
     row = db.get_product(product_id)
     cache.set(product_key(product_id), json.dumps(row), ex=TTL_SECONDS)
     return row
-
-
-def _answered(given, question: str, variable: str) -> None:
-    """An unanswered question says where the answer goes (the stub still raises NotImplementedError)."""
-    if given in UNANSWERED:
-        raise CheckFailed(f"your answer to: {question}",
-                          f"no answer yet: {variable} is still None, because the cell above still raises "
-                          "NotImplementedError.",
-                          f"Replace the `raise NotImplementedError` line with `{variable} = ...` (your answer), "
-                          "run that cell, then run this check again.")
 
 
 # -- Exercise 1 (break it) ---------------------------------------------------------------------
@@ -209,7 +199,6 @@ SHARE_WHY = ("The explorer lists every order and replays each: it proves a stale
 
 @exercise("Exercise 3 · what a share of stale interleavings tells you")
 def check_share_question(answer, *, cache=None):
-    _answered(answer, SHARE_QUESTION, "answer_3")
     return choose(answer, question=SHARE_QUESTION, choices=SHARE_CHOICES, answer="b", wrong=SHARE_WRONG, why=SHARE_WHY)
 
 
@@ -305,7 +294,6 @@ LASTS_WHY = (f"Every hit serves what the key holds and nobody compares it with t
 
 @exercise("Exercise 5 · how long a stale row lasts")
 def check_how_long_stale(seconds, *, cache=None):
-    _answered(seconds, LASTS_QUESTION, "estimate_5")
     return estimate(
         seconds,
         question=LASTS_QUESTION,
