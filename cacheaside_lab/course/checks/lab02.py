@@ -62,7 +62,7 @@ def check_stale_interleaving(find_interleaving, *, cache=None):
         stepper.stale,
         tried=tried,
         wrong=f"replayed on the real cache and database, {' '.join(schedule)} ends fresh: the database "
-        f"holds {state['db']} and the cache {state['cache']}.",
+        f"holds {state['db']} and the cache {state['cache']}. {_orders(schedule)}",
         hint="The cache ends stale when the writers' SETs reach it in the opposite order to their "
         "UPDATEs: let one writer update first, and make it SET last.",
     )
@@ -71,6 +71,14 @@ def check_stale_interleaving(find_interleaving, *, cache=None):
     return (f"{' '.join(schedule)} ends STALE: the database holds {state['db']}, the cache {state['cache']}. "
             f"The same order with delete-on-write leaves the cache {fixed['cache']}: the next read reloads "
             f"{fixed['db']}.")
+
+
+def _orders(schedule) -> str:
+    """Which writer updated last and which one SET last, read off the schedule (each moves twice)."""
+    updates = [name for position, name in enumerate(schedule) if name not in schedule[:position]]
+    sets = [name for position, name in enumerate(schedule) if name in schedule[:position]]
+    return (f"{updates[-1]} both updated last and SET last, so the last SET stored the database's latest row."
+            if updates[-1] == sets[-1] else "")
 
 
 def _four_steps_of_two_writers(schedule, tried, hint_shape) -> None:
@@ -289,7 +297,8 @@ LASTS_QUESTION = (f"update-on-write's late SET (ex={TTL_SECONDS}) leaves product
 LASTS_WHY = (f"Every hit serves what the key holds and nobody compares it with the database, so the stale "
              f"row lives exactly as long as the TTL its own SET gave it: {TTL_SECONDS} s, about "
              f"{TTL_SECONDS * 50:,} stale reads at 50 reads/s. Without a TTL (RaceWorld(ttl_ms=None)) it "
-             "would be served until the next write to product 42, which for a product nobody edits is for ever.")
+             "would be served until the next write to product 42 or until Redis evicts it: for a product nobody "
+             "edits, possibly for ever.")
 
 
 @exercise("Exercise 5 · how long a stale row lasts")

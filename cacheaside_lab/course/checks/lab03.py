@@ -390,7 +390,8 @@ EXPIRY_WRONG = {
          "is why exercise 1's check insists on a new random token per lease.)",
     "c": "A lease that expired is voided too: the lease key no longer holds R1's token. The fill compares "
          "tokens; a missing lease key never equals R1's token, whoever removed it.",
-    "d": "The lease had expired at 10 s (PX), so at 13 s the lease key was gone and R2's SET NX succeeded. "
+    "d": "The lease had expired at 10 s (PX), and the writer's delete at 12 s removed the lease key anyway, "
+         "so at 13 s R2's SET NX succeeded. "
          "The expiry is exactly what keeps a stalled reader from blocking the key.",
 }
 EXPIRY_WHY = ("A fill lands only while the lease key holds the filler's own token, and each lease gets a new "
@@ -412,7 +413,7 @@ HERD_QUESTION = (f"{HERD_READERS} readers run your read_product on the same cold
 HERD_WHY = (f"All {HERD_READERS} read the database: one holds the lease and fills, the other "
             f"{HERD_READERS - 1} are refused a lease and answer from the database, storing nothing. This "
             "lease makes the fill safe; it does not shield the database. Memcache's readers without the "
-            "lease wait briefly and retry the cache instead (the thundering-herd lecture does the same).")
+            "lease wait briefly and retry the cache instead, as lecture 06's lease protection does.")
 
 
 @exercise("Exercise 6 · ten readers on one cold key")
