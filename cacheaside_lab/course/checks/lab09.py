@@ -301,7 +301,7 @@ def _settings_breaker(settings, tried) -> CircuitBreaker:
     hint = ("Set breaker_settings = {'failure_threshold': <whole number ≥ 1>, 'reset_timeout': "
             "<seconds > 0>}.")
     if settings is ... or settings is None:
-        raise CheckFailed(tried, "no settings yet.", hint)
+        raise CheckFailed(tried, "no answer yet: breaker_settings is still unset.", hint)
     if not isinstance(settings, dict) or set(settings) != set(SETTING_NAMES):
         raise CheckFailed(tried, f"breaker_settings is {short(settings)}, not a dict with exactly the keys "
                           f"{', '.join(SETTING_NAMES)}.", hint)
@@ -395,7 +395,7 @@ MAX_PATTERN = 12
 def _flap_pattern(pattern, tried):
     hint = 'Set flapping_pattern to a list of up to 12 outcomes, each "ok" or "timeout", e.g. ["ok", "timeout"].'
     if pattern is ... or pattern is None:
-        raise CheckFailed(tried, "no pattern yet.", hint)
+        raise CheckFailed(tried, "no answer yet: flapping_pattern is still unset.", hint)
     if not isinstance(pattern, (list, tuple)) or not 1 <= len(pattern) <= MAX_PATTERN:
         raise CheckFailed(tried, f"flapping_pattern is {short(pattern)}, not a list of 1 to {MAX_PATTERN} outcomes.",
                           hint)
