@@ -1,4 +1,4 @@
-"""Change-log invalidation, fan-out, and consistency measured in nines (notebook 10)."""
+"""Change-log invalidation and fan-out (lecture 11), and consistency measured in nines (lecture 10)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,12 @@ from cacheaside_lab.consistency.measure import (
     LossyDeletes,
     Timeline,
     describe_nines,
+    interval_rows,
     measure_consistency,
     nines,
+    nines_interval,
     read_your_writes,
+    share_interval,
 )
 
 
@@ -184,3 +187,47 @@ def test_the_measurement_replays_the_shared_workload(cache, db):
                             uniform=("read", "write"), draw_order="counts first")
     assert (result.reads, result.writes) == (stream.count("read"), stream.count("write"))
     assert result.samples == result.writes  # sample_rate 1: every write is probed
+
+
+def test_share_interval_is_the_exact_binomial_interval():
+    low, high = share_interval(0, 1_000)
+    assert low == 0 and high == pytest.approx(1 - 0.025 ** (1 / 1_000), rel=1e-6)  # 0.0037, about 3.7 / n
+    low, high = share_interval(13, 2_970)
+    assert low < 13 / 2_970 < high and high - low < 0.006
+    # the bounds are where the binomial tails are 2.5%: check one against a direct sum
+    k, n = 5, 200
+    tail = sum(math.comb(n, i) * high_i ** i * (1 - high_i) ** (n - i)
+               for high_i in [share_interval(k, n)[1]] for i in range(k + 1))
+    assert tail == pytest.approx(0.025, abs=1e-6)
+    assert share_interval(5, 5) == (pytest.approx(0.025 ** (1 / 5)), 1.0)
+    assert share_interval(10, 100, confidence=0.5)[1] < share_interval(10, 100)[1]  # narrower at lower confidence
+
+
+def test_nines_interval_has_no_upper_end_for_a_clean_sample():
+    low, high = nines_interval(0, 1_539)
+    assert math.isinf(high) and low == pytest.approx(2.62, abs=0.01)
+    low, high = nines_interval(7, 1_539)
+    assert low < nines(7, 1_539) < high
+
+
+@pytest.mark.parametrize("arguments, error, message", [
+    ((1, 0), ValueError, "samples must be"),
+    ((3, 2), ValueError, "inconsistent must be from 0 to 2"),
+    ((1, 10, 1.0), ValueError, "confidence must be"),
+    ((1, 10, 0), ValueError, "confidence must be above 0"),
+])
+def test_share_interval_validates(arguments, error, message):
+    with pytest.raises(error, match=message):
+        share_interval(*arguments)
+
+
+def test_interval_rows_compare_paths_at_one_delay(cache, db):
+    results = [measure_consistency(cache, db, path, seed=2, **SMALL) for path in ("delete", "change-log")]
+    rows, headers = interval_rows(results, 0.05)
+    assert headers == ["path", "inconsistent within 0.05 s", "nines", "95% interval (nines)"]
+    assert [row[0] for row in rows] == ["delete", "change-log"]
+    assert rows[1][1] == f"{results[1].inconsistent[0.05]:,} of {results[1].samples:,}"
+    clean = interval_rows(results, 40.0)[0]
+    assert all(row[2].startswith("≥") and row[3].endswith("to ∞") for row in clean)  # past the TTL, none
+    low, high = results[0].interval(0.05)
+    assert low <= results[0].nines(0.05) <= high

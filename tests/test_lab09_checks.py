@@ -200,3 +200,107 @@ def test_wrong_readers_fail_with_a_pointed_message(reader, expected, cache):
         check_survives_outage(reader, cache=cache)
     assert expected in str(failure.value)
     assert "What we tried:" in str(failure.value) and "Hint:" in str(failure.value)
+
+
+# -- exercise 3 (design): the breaker's settings ------------------------------------------------
+
+from cacheaside_lab.course.checks.lab09 import (  # noqa: E402
+    check_breaker_settings,
+    check_cacheless_load,
+    check_flapping_cache,
+    check_flapping_fix,
+    check_skipped_deletes,
+)
+
+
+def test_good_settings_pass(cache, capsys):
+    check_breaker_settings({"failure_threshold": 5, "reset_timeout": 2.0}, cache=cache)
+    assert "passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "settings, expected",
+    [
+        ({"failure_threshold": 3, "reset_timeout": 2.0}, "opened 3 times on noise alone"),  # too jumpy
+        ({"failure_threshold": 12, "reset_timeout": 2.0}, "the p99 read took"),  # too patient
+        ({"failure_threshold": 5, "reset_timeout": 0.5}, "paid the timeout"),  # probes too often
+        ({"failure_threshold": 5, "reset_timeout": 3.0}, "after the cache was back"),  # recovers too late
+        ({"failure_threshold": 5}, "not a dict with exactly the keys"),
+        ({"failure_threshold": 0, "reset_timeout": 2.0}, "CircuitBreaker refused the settings"),
+        (..., "no answer yet"),
+    ],
+    ids=["jumpy", "patient", "probes-often", "slow-recovery", "missing-key", "zero-threshold", "unanswered"],
+)
+def test_wrong_settings_fail_naming_the_target_they_miss(settings, expected, cache):
+    with pytest.raises(CheckFailed) as failure:
+        check_breaker_settings(settings, cache=cache)
+    assert expected in str(failure.value)
+    assert "Hint:" in str(failure.value)
+
+
+# -- exercise 4 (break it): a flapping cache --------------------------------------------------
+
+
+def test_a_pattern_that_slips_past_the_breaker_passes(cache, capsys):
+    check_flapping_cache(["timeout", "ok", "timeout"], cache=cache)  # two in a row across the wrap
+    assert "never opened" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "pattern, expected",
+    [
+        (["timeout", "timeout", "timeout", "ok"], "the breaker opened"),  # three in a row: it notices
+        (["timeout", "timeout", "ok", "timeout"], "the breaker opened"),  # three in a row across the wrap
+        (["ok", "timeout"], "only 50% of the 200 commands failed"),  # fools it, but hardly sick
+        (["ok"], "that cache is healthy"),
+        (["slow"], "is not an outcome"),
+        ("timeout", "not a list of 1 to 12 outcomes"),
+        (..., "no answer yet"),
+    ],
+    ids=["three-in-a-row", "wraps-around", "half", "healthy", "bad-outcome", "string", "unanswered"],
+)
+def test_patterns_that_do_not_break_it_fail_with_a_reason(pattern, expected, cache):
+    with pytest.raises(CheckFailed) as failure:
+        check_flapping_cache(pattern, cache=cache)
+    assert expected in str(failure.value)
+
+
+# -- exercises 5 to 7 (question) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "check, right, wrongs",
+    [
+        (check_skipped_deletes, "b", {"a": "a hit never reaches the database", "c": "a skipped command is gone",
+                                      "d": "knows nothing about the database"}),
+        (check_flapping_fix, "b", {"a": "about 300 times", "c": "it never opens", "d": "doubles the commands"}),
+    ],
+    ids=["skipped-deletes", "flapping-fix"],
+)
+def test_choice_questions_explain_every_wrong_pick(check, right, wrongs, capsys):
+    check(right)
+    assert "passed" in capsys.readouterr().out
+    for letter, feedback in wrongs.items():
+        with pytest.raises(CheckFailed) as failure:
+            check(letter)
+        assert feedback in str(failure.value)
+    with pytest.raises(CheckFailed, match="no answer yet"):
+        check(...)
+
+
+@pytest.mark.parametrize(
+    "guess, expected",
+    [
+        (40.2, "only the 0.5% the cache missed"),  # divided by h instead of (1 - h)
+        (200, "only the 0.5% the cache missed"),  # the multiplier, not the load
+        (80_000, "cannot get more than every read"),
+        ("8000", "not a finite number"),
+    ],
+)
+def test_the_cacheless_load_estimate_names_the_slip(guess, expected, capsys):
+    check_cacheless_load(8000)
+    check_cacheless_load(7500)  # within 10%
+    assert capsys.readouterr().out.count("passed") == 2
+    with pytest.raises(CheckFailed) as failure:
+        check_cacheless_load(guess)
+    assert expected in str(failure.value)

@@ -13,10 +13,15 @@ import redis
 from cacheaside_lab.course.checks import CheckFailed
 from cacheaside_lab.course.checks.lab10 import (
     TTL_SECONDS,
+    check_alert_rule,
+    check_clean_sample,
     check_consistency_figure,
+    check_fooling_workload,
+    check_herd_amplification,
     check_instrumented_read,
     check_summary,
     product_key,
+    replay_requests,
 )
 
 
@@ -185,8 +190,139 @@ def test_wrong_consistency_figures_fail_with_a_pointed_message(figure, expected,
     assert expected in str(failure.value)
 
 
+# -- exercise 4 (design): the alert rule ---------------------------------------------------
+
+
+def right_alert(frame):
+    if frame["hit_rate"] < 0.8:
+        return "cache cold"
+    if frame["db_amplification"] is not None and frame["db_amplification"] >= 2:
+        return "expensive fills"
+    if frame["fill_p50_ms"] is not None and frame["fill_p50_ms"] > 15:
+        return "slow database"
+    return None
+
+
+def alert_on_hit_rate_only(frame):
+    return "cache cold" if frame["hit_rate"] < 0.8 else None
+
+
+def alert_latency_first(frame):
+    if frame["fill_p50_ms"] is not None and frame["fill_p50_ms"] > 15:
+        return "slow database"
+    return right_alert(frame)
+
+
+def alert_that_compares_none(frame):
+    if frame["fill_p50_ms"] > 15:
+        return "slow database"
+    return right_alert(frame)
+
+
+def alert_too_eager(frame):
+    return "cache cold" if frame["hit_rate"] < 0.97 else right_alert(frame)
+
+
+def alert_without_the_slow_database(frame):
+    verdict = right_alert(frame)
+    return None if verdict == "slow database" else verdict
+
+
+def alert_with_its_own_words(frame):
+    return "page!" if frame["hit_rate"] < 0.8 else None
+
+
+@pytest.mark.parametrize(
+    "alert, expected",
+    [
+        (alert_on_hit_rate_only, "counts database queries per fill"),
+        (alert_latency_first, "latency alone cannot tell this deploy from a slow database"),
+        (alert_that_compares_none, "check for None before comparing"),
+        (alert_too_eager, "a healthy second"),
+        (alert_without_the_slow_database, "your rule named it in 0 of"),
+        (alert_with_its_own_words, "Return None (all is well) or one of"),
+    ],
+    ids=lambda value: getattr(value, "__name__", value),
+)
+def test_wrong_alert_rules_fail_with_a_pointed_message(alert, expected, cache):
+    with pytest.raises(CheckFailed) as failure:
+        check_alert_rule(alert, cache=cache)
+    assert expected in str(failure.value)
+
+
+# -- exercise 5 (break it): a workload that fools a hit-rate check --------------------------
+
+
+def hot_reads():
+    return [(0.1 * n, 1) for n in range(1, 201)]
+
+
+def fooling():
+    return hot_reads() + [(5.0, 2)] * 10
+
+
+@pytest.mark.parametrize(
+    "workload, expected",
+    [
+        (lambda: [(0.01 * n, n % 100 + 1) for n in range(500)], "the hit-rate check already pages"),
+        (hot_reads, "DB amplification 1.0, below 3"),
+        (lambda: hot_reads() + [(5.0 + 0.1 * k, 2) for k in range(10)], "before its first fill (50 ms)"),
+        (lambda: hot_reads() + [(5.0, 2)] * 2, "DB amplification 1.5, below 3"),
+        (lambda: [1, 2, 3], "is not a (seconds, product_id) pair"),
+        (lambda: [(0.0, 4242)], "a product id from 1 to 100"),
+        (lambda: [], "from 1 to 5,000 of them"),
+    ],
+    ids=["distinct keys", "hot key only", "herd spread over 1 s", "herd of two", "ids only", "unknown product",
+         "no reads"],
+)
+def test_workloads_that_do_not_fool_the_check_fail_with_a_pointed_message(workload, expected, cache):
+    with pytest.raises(CheckFailed) as failure:
+        check_fooling_workload(workload, cache=cache)
+    assert expected in str(failure.value)
+
+
+def test_the_replay_counts_a_herd_as_duplicate_loads(cache):
+    counts = replay_requests(fooling(), cache=cache)
+    assert (counts["hits"], counts["misses"], counts["loads"], counts["duplicates"]) == (199, 11, 11, 9)
+    assert counts["db_amplification"] == pytest.approx(5.5)
+    # a long run of overlapping fills is replayed without nesting (no recursion limit)
+    steady = replay_requests([(0.001 * n, n % 20 + 1) for n in range(5_000)], cache=cache)  # each key every 20 ms
+    assert steady["requests"] == 5_000 and steady["db_amplification"] > 1
+
+
+# -- exercises 6 and 7 (questions) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("answer, expected", [
+    (20, "every load runs three queries"),
+    (3, "every one of the twenty readers loads"),
+    (61, "Only twenty loads ran"),
+    (None, "no answer yet"),
+])
+def test_wrong_herd_amplification_answers_are_explained(answer, expected):
+    with pytest.raises(CheckFailed) as failure:
+        check_herd_amplification(answer)
+    assert expected in str(failure.value)
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ("a", "cannot see a problem rarer than about 1 in 500"),
+    ("b", "the most this sample can resolve, not a proven figure"),
+    ("d", "Zero of 500 says something"),
+    ("e", "is not one of the choices"),
+])
+def test_wrong_clean_sample_answers_are_explained(answer, expected):
+    with pytest.raises(CheckFailed) as failure:
+        check_clean_sample(answer)
+    assert expected in str(failure.value)
+
+
 def test_the_reference_answers_pass(cache, capsys):
     check_instrumented_read(make_reader(), cache=cache)
     check_summary(right_summary)
     check_consistency_figure(right_figure, cache=cache)
-    assert capsys.readouterr().out.count("passed") == 3
+    check_alert_rule(right_alert, cache=cache)
+    check_fooling_workload(fooling, cache=cache)
+    check_herd_amplification(60)
+    check_clean_sample("(c)")
+    assert capsys.readouterr().out.count("passed") == 7

@@ -179,3 +179,16 @@ def test_many_keys_with_zipf_popularity_match_the_summed_forms():
     assert abs(measured - expected["hit_ratio"]) <= Z * error
     reads_per_s = result.reads / result.duration_s
     assert result.db_reads_per_s == pytest.approx(reads_per_s * (1 - measured))
+
+
+def test_delete_misses_split_by_cause_add_up_and_match_the_simulator():
+    read_rate, write_rate, ttl = 2.0, 0.05, 30.0
+    after_write, after_expiry = models.delete_miss_rates(read_rate, write_rate, ttl)
+    total = read_rate * (1 - models.delete_hit_ratio(read_rate, write_rate, ttl))
+    assert after_write + after_expiry == pytest.approx(total)
+    assert after_write / total == pytest.approx(1 - math.exp(-write_rate * ttl))
+    run = simulate(read_rate=read_rate, write_rate=write_rate, ttl=ttl, duration=40_000, strategy="delete", seed=4)
+    assert run.misses / 40_000 == pytest.approx(total, rel=0.03)
+    # no writes: every miss follows an expiry; a very long TTL: every miss follows a write
+    assert models.delete_miss_rates(2.0, 0.0, ttl)[0] == 0
+    assert models.delete_miss_rates(2.0, 0.05, 1e6)[1] == pytest.approx(0)

@@ -85,3 +85,22 @@ def test_a_real_server_crashing_and_restarting_mid_workload(db):
         assert down["reads"] and down["hits"] == 0 and down["db_reads"] == down["reads"]
         assert result.breaker.times_opened >= 1
         assert server.running
+
+
+def test_per_second_command_counts_add_up_to_the_totals(cache, db):
+    run = run_outage(cache, db, failure="timeout", breaker=CircuitBreaker(failure_threshold=3, reset_timeout=2),
+                     **SHORT)
+    assert run.commands_sent.sum() == run.cache_commands
+    assert run.commands_failed.sum() == run.failed_commands
+    assert run.commands_failed[:5].sum() == 0 and run.commands_failed[5] >= 3  # the outage starts at 5 s
+
+
+def test_no_outage_and_background_noise(cache, db):
+    quiet = run_outage(cache, db, **{**SHORT, "outage": None})
+    assert quiet.failed_commands == 0 and quiet.window(0, 20)["hit_ratio"] > 0.9
+    noisy = run_outage(cache, db, error_rate=0.1, **{**SHORT, "outage": None})
+    # a failed GET is a miss (correct); a failed delete leaves a stale entry: every wrong answer is a hit
+    assert noisy.wrong_answers == noisy.stale_answers
+    assert 0.05 < noisy.failed_commands / noisy.cache_commands < 0.15
+    with pytest.raises(ValueError, match="error_rate must be a fraction"):
+        run_outage(cache, db, error_rate=2, **SHORT)

@@ -125,3 +125,14 @@ def test_draw_patterns_draws_one_panel_per_pattern():
 def test_trace_show_must_name_fields():
     with pytest.raises(TypeError, match="show must be a tuple"):
         CallTrace(show="price")
+
+
+def test_calls_made_while_paused_run_but_are_not_recorded(cache, db):
+    trace, products = traced_reads(cache, db)
+    recorded = len(trace.messages)
+    with trace.paused():
+        for _ in range(5):
+            products.get(7)
+    assert len(trace.messages) == recorded and products.stats.hits == 6
+    products.get(7)
+    assert len(trace.messages) == recorded + 2

@@ -132,3 +132,15 @@ def test_a_record_that_is_not_one_is_refused_with_a_reason(record, error, messag
 def test_final_must_be_a_snapshot():
     with pytest.raises(TypeError, match="final must be the run's final WorldSnapshot"):
         messages([("W1", "UPDATE")], final="stale")
+
+
+def test_every_step_the_table_marks_stale_is_marked_in_the_diagram(world):
+    # warm: the cache holds v0, so each UPDATE leaves it briefly stale before the SETs arrive
+    run = replay_schedule("update", UPDATE_RACE, writers=2, world=world, warm=True)
+    marked = [row[0] for row in run.rows()[1:] if row[-1] == "STALE"]
+    diagram = messages(run)
+    assert diagram.start.cache == "v0" and not diagram.start.stale
+    assert [m.number for m in diagram.messages if m.stale] == marked == [1, 2, 4]
+    figure = draw_sequence(run)
+    assert texts(figure).count("STALE") == len(marked)
+    plt.close(figure)

@@ -101,3 +101,33 @@ def test_faulty_cache_passes_register_script_through_and_faults_the_evalsha(cach
     dead.come_back()
     cache.set(key, "v")
     assert script(keys=[key], client=dead) == "v"
+
+
+def test_faulty_cache_pattern_replays_outcomes_in_a_cycle(cache):
+    slept = []
+    flaky = FaultyCache(cache, pattern=["timeout", "ok", "error"], timeout_ms=250, sleep=slept.append)
+    outcomes = []
+    for _ in range(6):
+        try:
+            flaky.get("cacheaside-lab-test-pattern")
+            outcomes.append("ok")
+        except redis.TimeoutError:
+            outcomes.append("timeout")
+        except redis.ConnectionError:
+            outcomes.append("error")
+    assert outcomes == ["timeout", "ok", "error"] * 2
+    assert slept == [0.25, 0.25]  # only the timeouts wait
+    assert (flaky.commands, flaky.failures) == (6, 4)
+
+
+@pytest.mark.parametrize(
+    "pattern, error, message",
+    [
+        ("timeout", TypeError, "pattern must be a list"),
+        ([], ValueError, "from 1 to 100 outcomes"),
+        (["ok", "slow"], ValueError, "each outcome in pattern must be one of ok, error, timeout"),
+    ],
+)
+def test_faulty_cache_pattern_validates(cache, pattern, error, message):
+    with pytest.raises(error, match=message):
+        FaultyCache(cache, pattern=pattern)

@@ -80,3 +80,19 @@ def test_widget_redraws_when_a_control_moves(capsys):
 def test_bad_ratio_is_refused():
     with pytest.raises(ValueError, match="ratio must be greater than 0"):
         rx.Settings(ratio=0).rates()
+
+
+def test_load_sources_add_up_and_stay_under_the_ceiling():
+    ratios = np.array([1.0, 10, 100, 1000])
+    sources = rx.load_sources(rx.Settings(), ratios)
+    assert np.allclose(sources["with_cache"], sources["writes"] + sources["after_write"] + sources["after_expiry"])
+    assert np.allclose(sources["cut"], sources["without_cache"] / sources["with_cache"])
+    assert np.all(sources["cut"] <= sources["ceiling"] + 1e-9) and np.all(sources["cut"] < 1 + ratios)
+    assert sources["cut"][0] == pytest.approx(4 / 3)  # 1:1: every write costs a query and half a miss
+    expected = rx.expected(rx.Settings(), ratios)["db_load_per_s"]
+    assert np.allclose(sources["with_cache"], expected)  # the same closed forms, split by cause
+
+
+def test_a_point_asked_for_twice_is_simulated_once():
+    settings = rx.Settings(requests=20_000, seed=9)
+    assert rx.simulate_point(settings, 10) is rx.simulate_point(settings, 10)

@@ -330,3 +330,38 @@ def test_simulate_plays_a_hot_key_in_windows(monkeypatch):
                                                    result.trace.stale, result.trace.staleness_s)))
     measured, error = cycle_estimate(trace, trace.hit)
     assert abs(measured - float(hit_ratio)) <= 5 * error
+
+
+# -- key_history: one key's entries, rebuilt from the replay (lecture 04's timeline) ---------------
+
+
+def test_key_history_lists_each_entry_and_why_it_ended():
+    from cacheaside_lab.models.simulator import key_history
+
+    history = key_history([1, 2, 11, 30, 31, 95], [5, 20], lost=[False, True], ttl=60, duration=100)
+    filled = [entry[0] for entry in history.entries]
+    assert filled == [1, 11, 95]  # a miss at 1, one after the delivered DEL at 5, one after expiry at 71
+    assert [entry[2] for entry in history.entries] == ["delete", "ttl", "end of run"]
+    assert np.isnan(history.entries[0][3]) and history.entries[1][3] == 20  # the lost write at 20
+    assert history.read_stale.tolist() == [False, False, False, True, True, False]
+    assert history.worst_staleness_s() == pytest.approx(11)  # read at 31, outdated since 20
+
+
+def test_key_history_without_a_ttl_keeps_a_lost_delete_to_the_end():
+    from cacheaside_lab.models.simulator import key_history
+
+    history = key_history(np.arange(1, 500, 7.0), [100], lost=[True], ttl=1e6, duration=500)
+    assert len(history.entries) == 1 and history.entries[0][2] == "end of run"
+    assert history.worst_staleness_s() == pytest.approx(500 - 7 - 100 + 1, abs=7)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(read_s=[], ttl=10), "at least one read"),
+    (dict(read_s=[1], write_s=[2], lost=[True, False], ttl=10), "one flag per write"),
+    (dict(read_s=[1], ttl=10, strategy="update"), "strategy"),
+])
+def test_key_history_refuses_bad_arguments(kwargs, message):
+    from cacheaside_lab.models.simulator import key_history
+
+    with pytest.raises(ValueError, match=message):
+        key_history(**kwargs)

@@ -40,7 +40,7 @@ TRADE_OFFS = (
     ("cache-aside", "slower: the app reads the DB itself",          "DB write + one DEL",            "DELs leave no wrong row (02)"),
     ("read-through", "slower if the layer falls back, else fails",  "DB write + one DEL",            "DELs leave no wrong row (02)"),
     ("write-through", "as read-through; put fails after its DB write", "DB write + SET, synchronously", "the older row can stay cached"),
-    ("write-behind", "queued writes are lost with the layer",       "one SET now, the DB write later", "cache and DB can end in different orders"),
+    ("write-behind", "as read-through; queued writes die with it",  "one SET now, the DB write later", "cache and DB can apply them in other orders"),
 )
 TRADE_OFFS_HEADERS = ("pattern", "when the cache is down", "a write costs", "two overlapping writers")
 

@@ -1,4 +1,4 @@
-"""A small cache dashboard: the operating metrics, second by second (notebook 10).
+"""A small cache dashboard: the operating metrics, second by second (lecture 10).
 
 The pieces are pure functions, so they are tested without a browser, and the widgets only call
 them and draw:
@@ -254,9 +254,11 @@ class LiveDashboard:
         self.tick()
         worker = threading.Thread(target=workload, daemon=True)
         worker.start()
-        while worker.is_alive():
+        while True:
             worker.join(every)
+            finished = not worker.is_alive()  # decided before the tick, so the last tick sees every request
             self.tick()
             if panel is not None and self.frames:
                 panel.value = render_html(self.frames, title=self.title)
-        return self.frames
+            if finished:
+                return self.frames

@@ -31,7 +31,7 @@ from ..core.cache_aside import CacheAside
 from ..failure.clock import ClockedCache, VirtualClock
 from ..core.keys import clear_course_keys
 from ..failure.proxies import FaultyCache
-from ..core.validation import require_choice, require_count, require_non_negative, require_positive
+from ..core.validation import require_choice, require_count, require_fraction, require_non_negative, require_positive
 from ..models.workload import replay, request_stream
 
 FAILURES = ("refused", "timeout")
@@ -67,6 +67,8 @@ class OutageRun:
     failed_commands: int  # of those, how many failed
     read_ms: np.ndarray = field(repr=False)  # cost of every read, in arrival order
     read_at: np.ndarray = field(repr=False)  # arrival time of every read
+    commands_sent: np.ndarray = field(repr=False)  # per second: commands reads and writes sent to the cache
+    commands_failed: np.ndarray = field(repr=False)  # per second: of those, how many failed
 
     @property
     def total_reads(self) -> int:
@@ -110,7 +112,7 @@ def run_outage(
     keys: int = 100,
     zipf: float = 1.0,
     ttl: float = 300.0,
-    outage: tuple[float, float] = (20.0, 35.0),
+    outage: tuple[float, float] | None = (20.0, 35.0),
     failure: str = "timeout",
     comes_back: str = "empty",
     timeout_ms: float = 250.0,
@@ -118,6 +120,7 @@ def run_outage(
     db_latency_ms: float = 10.0,
     db_capacity: float | None = None,
     breaker: CircuitBreaker | None = None,
+    error_rate: float = 0.0,
     warm: bool = True,
     seed: int = 0,
 ) -> OutageRun:
@@ -126,8 +129,9 @@ def run_outage(
 
     ``breaker``: a :class:`CircuitBreaker` to put in front of the cache. Its clock is replaced by
     the run's virtual clock. ``db_capacity``: queries per second the database can serve; beyond
-    it queries queue (one server, first come first served) and wait their turn. Returns an
-    :class:`OutageRun`.
+    it queries queue (one server, first come first served) and wait their turn. ``outage=None``:
+    no outage at all. ``error_rate``: a share of cache commands that fail at random for the whole
+    run (a flaky network), outage or not. Returns an :class:`OutageRun`.
     """
     require_positive("duration", duration, unit="seconds")
     require_positive("read_rate", read_rate, unit="reads per second")
@@ -136,7 +140,9 @@ def run_outage(
     require_non_negative("zipf", zipf)
     require_choice("failure", failure, FAILURES)
     require_choice("comes_back", comes_back, COMEBACKS)
-    start, end = outage
+    require_fraction("error_rate", error_rate, why="It is the share of cache commands that fail at random.")
+    scheduled_outage = outage is not None
+    start, end = outage if scheduled_outage else (duration, duration)
     if not 0 <= start <= end <= duration:
         raise ValueError(f"outage must be (start, end) with 0 ≤ start ≤ end ≤ duration (got {outage!r}).")
     if db_capacity is not None:
@@ -146,7 +152,7 @@ def run_outage(
     clear_course_keys(cache, f"{prefix}:")
     run = _OutageReplay(cache, db, prefix=prefix, ttl=ttl, failure=failure, comes_back=comes_back,
                         timeout_ms=timeout_ms, cache_latency_ms=cache_latency_ms, db_latency_ms=db_latency_ms,
-                        db_capacity=db_capacity, breaker=breaker, seed=seed)
+                        db_capacity=db_capacity, breaker=breaker, error_rate=error_rate, seed=seed)
     # the workload: Poisson arrivals, Zipf-popular products, a few stock writes
     stream = request_stream(rng, rates={"read": read_rate, "write": write_rate}, duration=duration, keys=keys,
                             zipf=zipf, draw_order="kind by kind, times sorted")
@@ -155,7 +161,8 @@ def run_outage(
         run.warm(keys)
     db.reset_counters()
     run.start_recording(stream.count("read"), new_stock, keys)
-    replay(stream, run.request, scheduled=[(start, run.go_down), (end, run.come_up)], set_time=run.clock.set)
+    scheduled = [(start, run.go_down), (end, run.come_up)] if scheduled_outage else []
+    replay(stream, run.request, scheduled=scheduled, set_time=run.clock.set)
     return run.result(stream.times_of("read"), duration, (float(start), float(end)))
 
 
@@ -164,14 +171,14 @@ class _OutageReplay:
     with its optional queue, and what every read cost and answered."""
 
     def __init__(self, cache, db, *, prefix, ttl, failure, comes_back, timeout_ms, cache_latency_ms,
-                 db_latency_ms, db_capacity, breaker, seed):
+                 db_latency_ms, db_capacity, breaker, error_rate, seed):
         self.cache, self.db, self.prefix = cache, db, prefix
         self.failure, self.comes_back = failure, comes_back
         self.db_latency_ms, self.db_capacity = db_latency_ms, db_capacity
         self.clock = VirtualClock()
         self.meter = CostMeter()
         self.faulty = FaultyCache(ClockedCache(cache, self.clock), latency_ms=cache_latency_ms, timeout_ms=timeout_ms,
-                                  sleep=self.meter.sleep, seed=seed)
+                                  error_rate=error_rate, sleep=self.meter.sleep, seed=seed)
         self.breaker = breaker
         if breaker is not None:
             breaker.clock = self.clock
@@ -203,6 +210,7 @@ class _OutageReplay:
         self.from_db = np.zeros(n_reads, dtype=bool)
         self.errored = np.zeros(n_reads, dtype=bool)
         self.wrong = self.stale = 0
+        self.sent: list[tuple[float, int, int]] = []  # (when, commands sent, commands failed), per request
 
     def go_down(self, _when) -> None:
         if self.failure == "refused":
@@ -216,11 +224,16 @@ class _OutageReplay:
         if self.comes_back == "empty":
             clear_course_keys(self.cache, f"{self.prefix}:")
 
-    def request(self, kind, product_id, index, _when) -> None:
+    def request(self, kind, product_id, index, when) -> None:
         """A write updates the truth; a read is timed on the meter and checked against the truth."""
+        sent, failed = self.faulty.commands, self.faulty.failures
         if kind == "write":
             self.truth[product_id] = self.products.update(product_id, stock=int(self.new_stock[index]))
-            return
+        else:
+            self._read(product_id, index)
+        self.sent.append((when, self.faulty.commands - sent, self.faulty.failures - failed))
+
+    def _read(self, product_id, index) -> None:
         stats = self.products.stats
         before = (stats.hits, stats.loader_calls, stats.errors)
         self.meter.seconds = 0.0
@@ -242,6 +255,10 @@ class _OutageReplay:
             return np.bincount(which, weights=values, minlength=len(buckets))
 
         reads = per_second(np.ones(len(read_at))).astype(int)
+        log = np.array(self.sent, dtype=float).reshape(-1, 3)
+        sent_in = np.minimum(log[:, 0].astype(int), len(buckets) - 1)
+        commands_sent = np.bincount(sent_in, weights=log[:, 1], minlength=len(buckets)).astype(int)
+        commands_failed = np.bincount(sent_in, weights=log[:, 2], minlength=len(buckets)).astype(int)
         sums = per_second(self.costs)
         maxima = np.zeros(len(buckets))
         np.maximum.at(maxima, which, self.costs)
@@ -261,6 +278,8 @@ class _OutageReplay:
             failed_commands=self.faulty.failures,
             read_ms=self.costs,
             read_at=read_at,
+            commands_sent=commands_sent,
+            commands_failed=commands_failed,
         )
 
 

@@ -56,6 +56,25 @@ class RecordingProxy:
 NOT_COMMANDS = frozenset({"register_script"})
 
 
+PATTERN_OUTCOMES = ("ok", "error", "timeout")
+MAX_PATTERN = 100
+
+
+def _fault_pattern(pattern) -> tuple[str, ...] | None:
+    """``pattern`` as a tuple of outcomes, or None; refused with what is allowed."""
+    if pattern is None:
+        return None
+    if isinstance(pattern, (str, bytes)) or not hasattr(pattern, "__iter__"):
+        raise TypeError(f"pattern must be a list of outcomes such as ['timeout', 'ok'] (got {pattern!r}).")
+    outcomes = tuple(pattern)
+    if not 1 <= len(outcomes) <= MAX_PATTERN:
+        raise ValueError(f"pattern needs from 1 to {MAX_PATTERN} outcomes (got {len(outcomes)}).")
+    for outcome in outcomes:
+        if outcome not in PATTERN_OUTCOMES:
+            raise ValueError(f"each outcome in pattern must be one of {', '.join(PATTERN_OUTCOMES)} (got {outcome!r}).")
+    return outcomes
+
+
 class FaultyCache:
     """A redis-py client that misbehaves on request.
 
@@ -65,7 +84,10 @@ class FaultyCache:
     Toggle an outage with :meth:`go_down` / :meth:`come_back`.
 
     Latency spikes: ``spike_rate=0.05, spike_ms=800`` makes one command in twenty take 800 ms
-    longer (and then succeed). ``client_timeout_ms`` is the client's own patience, like
+    longer (and then succeed). ``pattern=["timeout", "timeout", "ok"]`` replaces the random rolls
+    with a fixed cycle of outcomes, one per command (``"ok"``, ``"error"``: refused at once,
+    ``"timeout"``: waits ``timeout_ms``, then fails), so a check can replay exactly the fault
+    schedule a learner wrote (lab 09's flapping cache). ``client_timeout_ms`` is the client's own patience, like
     redis-py's ``socket_timeout``: a command that would take longer gives up after that long with
     ``redis.TimeoutError``. ``sleep`` is how waiting happens: ``time.sleep`` by default, or a
     :class:`~cacheaside_lab.failure.clock.VirtualClock`'s ``sleep`` so that experiments cost no real time.
@@ -84,6 +106,7 @@ class FaultyCache:
         spike_rate: float = 0.0,
         spike_ms: float = 0.0,
         client_timeout_ms: float | None = None,
+        pattern=None,
         sleep=time.sleep,
     ):
         require_fraction("error_rate", error_rate)
@@ -100,6 +123,7 @@ class FaultyCache:
             require_non_negative("client_timeout_ms", client_timeout_ms, unit="ms")
         if not callable(sleep):
             raise TypeError(f"sleep must be a function like time.sleep (got {type(sleep).__name__}).")
+        self.pattern = _fault_pattern(pattern)
         self._client = client
         self.down = down
         self.error_rate = error_rate
@@ -134,6 +158,9 @@ class FaultyCache:
         return misbehaving
 
     def _before_command(self, name: str) -> None:
+        if self.pattern is not None:
+            self._patterned_command(name)
+            return
         with self._lock:
             self.commands += 1
             roll = self._rng.random()
@@ -153,6 +180,21 @@ class FaultyCache:
             self._failed()
             raise redis.ConnectionError(f"{name.upper()} failed: the cache is unreachable (simulated)")
         if roll < self.error_rate + self.timeout_rate:
+            self.sleep(self.timeout_ms / 1000)
+            self._failed()
+            raise redis.TimeoutError(f"{name.upper()} timed out after {self.timeout_ms:g} ms (simulated)")
+
+    def _patterned_command(self, name: str) -> None:
+        """The next outcome of ``pattern`` (cycled), after the usual ``latency_ms``."""
+        with self._lock:
+            outcome = self.pattern[self.commands % len(self.pattern)]
+            self.commands += 1
+        if self.latency_ms:
+            self.sleep(self.latency_ms / 1000)
+        if self.down or outcome == "error":
+            self._failed()
+            raise redis.ConnectionError(f"{name.upper()} failed: the cache is unreachable (simulated)")
+        if outcome == "timeout":
             self.sleep(self.timeout_ms / 1000)
             self._failed()
             raise redis.TimeoutError(f"{name.upper()} timed out after {self.timeout_ms:g} ms (simulated)")

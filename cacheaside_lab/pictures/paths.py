@@ -7,7 +7,8 @@ arrows are the commands that were sent, and the picture cannot disagree with the
 printed next to it.
 
 * :class:`CallTrace`: the record: ``trace.wrap(cache, "cache")`` forwards every call and notes
-  ``(caller, callee, command, reply)``; :meth:`CallTrace.note` adds a line such as "10,000 hits".
+  ``(caller, callee, command, reply)``; :meth:`CallTrace.note` adds a line such as "10,000 hits",
+  and ``with trace.paused():`` runs calls without recording them.
 * :func:`draw_sequence`: lifelines for the application (or writers A and B), the cache and the
   database, one arrow per recorded call, dashed for the reply.
 * :func:`draw_reads`: a run of reads, hit or miss each, against the database queries they cost,
@@ -19,6 +20,7 @@ printed next to it.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ..core.keys import root_namespace
@@ -57,6 +59,16 @@ class CallTrace:
             raise TypeError(f"show must be a tuple of row field names such as ('version', 'stock') (got {show!r}).")
         self.show = tuple(show)
         self.messages: list[Message] = []
+        self.recording = True
+
+    @contextmanager
+    def paused(self):
+        """Calls made inside ``with trace.paused():`` still run but are not recorded (a loop of 10,000 hits)."""
+        was, self.recording = self.recording, False
+        try:
+            yield self
+        finally:
+            self.recording = was
 
     def wrap(self, target, actor: str, *, caller: str = "application"):
         """``target`` (a redis client or a ProductDB), recording every call ``caller`` makes to it."""
@@ -85,6 +97,8 @@ class CallTrace:
     # -- what a call and its reply look like on an arrow ----------------------------------------
 
     def _record(self, caller, actor, name, args, kwargs, result):
+        if not self.recording:
+            return
         self.messages.append(Message(caller, actor, _describe_call(name, args, kwargs)))
         self.messages.append(Message(actor, caller, self._describe_reply(name, result), reply=True))
 
@@ -213,7 +227,8 @@ def draw_sequence(trace, *, title: str, actors: list[str] | None = None):
         ax.annotate("", xy=(end, y), xytext=(start, y),
                     arrowprops=dict(arrowstyle="->", color=colour, linewidth=1.3,
                                     linestyle="--" if message.reply else "-"))
-        ax.text((start + end) / 2, y + 0.12, message.label, ha="center", va="bottom", fontsize=8.5, color=colour)
+        ax.text((start + end) / 2, y + 0.12, message.label, ha="center", va="bottom", fontsize=8.5, color=colour,
+                bbox=dict(boxstyle="square,pad=0.1", facecolor="white", edgecolor="none"))
     ax.set_xlim(min(column.values()) - 1.6, max(column.values()) + 1.6)
     ax.set_ylim(bottom, 1.1)
     ax.axis("off")

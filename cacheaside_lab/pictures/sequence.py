@@ -18,8 +18,8 @@ table cannot disagree:
 * an execution's steps, ``[("W1", "UPDATE"), …]`` (``Execution.steps``,
   ``Exploration.example_stale``), which carry no state: arrows only.
 
-:func:`messages` is the pure part (a :class:`Diagram` of :class:`Message` arrows), tested without drawing.
-Used by lectures 02 (the update race) and 03 (the fill race, the lease protocol, tombstones).
+:func:`messages` is the pure part (a :class:`Diagram` of :class:`Message` arrows), tested
+without drawing. Used by lectures 02 (the update race) and 03 (the fill race, the lease protocol, tombstones).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..consistency.leases import lease_key
 from ..core.validation import require_text
 from .style import finish, new_figure
 
@@ -87,9 +88,9 @@ def messages(record, *, final=None) -> Diagram:
     steps = _pairs(record)
     arrows = tuple(Message(n, actor, _target(label), _short_label(label)) for n, (actor, label) in enumerate(steps, 1))
     described = final.describe() if final is not None else None
-    return Diagram(_order(actor for actor, _ in steps), arrows, None,
-                     final.ending() if final is not None else None, described,
-                     bool(described and described["lease"] != "-"))
+    ending = final.ending() if final is not None else None
+    leases = bool(described and described["lease"] != "-")
+    return Diagram(_order(actor for actor, _ in steps), arrows, None, ending, described, leases)
 
 
 def draw_sequence(record, *, title: str | None = None, final=None):
@@ -101,7 +102,8 @@ def draw_sequence(record, *, title: str | None = None, final=None):
         raise ValueError("this record has no steps to draw: replay a schedule first.")
     title = title or _default_title(record, sequence)
     rows = len(sequence.messages)
-    figure, ax = new_figure(title, xlabel="", ylabel="", size=(8.0, 1.5 + ROW_HEIGHT * (rows + (1.4 if sequence.ending else 0.6))))
+    height = 1.5 + ROW_HEIGHT * (rows + (1.4 if sequence.ending else 0.6))  # room for the ending's note
+    figure, ax = new_figure(title, xlabel="", ylabel="", size=(8.0, height))
     columns = _columns(sequence.actors)
     _draw_lifelines(ax, columns, sequence, rows)
     colors = {actor: ACTOR_COLORS[i % len(ACTOR_COLORS)] for i, actor in enumerate(sequence.actors)}
@@ -123,13 +125,14 @@ def draw_sequence(record, *, title: str | None = None, final=None):
 
 def _from_stepper(stepper) -> Diagram:
     key = stepper.short_key
-    lease = f"{key}:lease"
+    lease = lease_key(key)
     arrows = []
     for record in stepper.history:
         state = record.after.describe()
         target = DATABASE if record.touches == "database" else CACHE
-        arrows.append(Message(record.number, record.actor, target, _short_command(record.command, key, lease, stepper.world.product_id),
-                              record.result, state["cache"], state["lease"], state["db"], state["stale"]))
+        label = _short_command(record.command, key, lease, stepper.world.product_id)
+        arrows.append(Message(record.number, record.actor, target, label, record.result,
+                              state["cache"], state["lease"], state["db"], state["stale"]))
     begin = stepper.start.describe()
     start = Message(0, "", CACHE, "(start)", "", begin["cache"], begin["lease"], begin["db"], begin["stale"])
     leases = any(message.lease != "-" for message in [start, *arrows])
@@ -147,7 +150,9 @@ def _pairs(record) -> list[tuple[str, str]]:
     pairs = []
     for item in record:
         if not (isinstance(item, (tuple, list)) and len(item) == 2 and all(isinstance(part, str) for part in item)):
-            raise TypeError(f"each step must be an (actor, step) pair of strings such as ('W1', 'UPDATE') (got {item!r}).")
+            raise TypeError(
+                f"each step must be an (actor, step) pair of strings such as ('W1', 'UPDATE') (got {item!r})."
+            )
         pairs.append((item[0], item[1]))
     return pairs
 
@@ -170,8 +175,11 @@ def _short_label(label: str) -> str:
 
 
 def _short_command(command: str, key: str, lease: str, product_id: int) -> str:
-    """A command without the key or row it always names: ``SET race:product:42 v1 by W1`` → ``SET v1 by W1``,
-    ``UPDATE product 42 SET stock = 1`` → ``UPDATE SET stock = 1``, ``DEL <key> <lease key>`` → ``DEL key + lease``."""
+    """A command without the key or row it always names.
+
+    ``SET race:product:42 v1 by W1`` → ``SET v1 by W1``; ``UPDATE product 42 SET stock = 1`` →
+    ``UPDATE SET stock = 1``; ``DEL <key> <lease key>`` → ``DEL key + lease``.
+    """
     short = command.replace(f"{key} {lease}", "key + lease").replace(f" {key}", "")
     return re.sub(rf"\s*product {product_id}\b", "", short)
 
@@ -228,7 +236,7 @@ def _draw_lifelines(ax, columns, sequence: Diagram, rows: int) -> None:
         ax.text(x, 0.25, _header(name), ha="center", va="center", fontsize=9, weight="bold",
                 bbox=dict(boxstyle="round,pad=0.35", fc="#eef3f8" if store else "white", ec="#555555"), zorder=4)
     if sequence.start is not None:
-        _state_box(ax, columns[CACHE], -0.3, _cache_text(sequence.start, sequence.leases), False)
+        _state_box(ax, columns[CACHE], -0.3, _cache_text(sequence.start, sequence.leases), bool(sequence.start.stale))
         _state_box(ax, columns[DATABASE], -0.3, sequence.start.database, False)
 
 
@@ -240,11 +248,12 @@ def _draw_arrow(ax, columns, message: Message, color: str) -> None:
     ax.annotate("", xy=(end, y), xytext=(start, y), zorder=3,
                 arrowprops=dict(arrowstyle="-|>", color=line, lw=1.8 if stale else 1.3, shrinkA=0, shrinkB=2))
     middle = (start + end) / 2
+    backing = dict(boxstyle="square,pad=0.05", fc="white", ec="none", alpha=0.85)  # readable over a lifeline
     ax.text(middle, y + 0.1, message.label, ha="center", va="bottom", fontsize=8, color=line, zorder=5,
-            weight="bold" if stale else "normal", bbox=dict(boxstyle="square,pad=0.05", fc="white", ec="none", alpha=0.85))
+            weight="bold" if stale else "normal", bbox=backing)
     if message.result:
         ax.text(middle, y - 0.08, message.result, ha="center", va="top", fontsize=7, style="italic", color="#444444",
-                zorder=5, bbox=dict(boxstyle="square,pad=0.05", fc="white", ec="none", alpha=0.85))
+                zorder=5, bbox=backing)
     ax.text(min(columns.values()) - 0.75, y, str(message.number), ha="left", va="center", fontsize=8, color="#666666")
     if stale:
         ax.text(max(columns.values()) + 0.55, y, "STALE", ha="center", va="center", fontsize=8, weight="bold",

@@ -10,6 +10,7 @@ widgets do not run (GitHub, nbval).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -94,8 +95,13 @@ def load_sources(settings: Settings, ratio) -> dict:
     return sources
 
 
+@functools.lru_cache(maxsize=64)
 def simulate_point(settings: Settings, ratio: float | None = None) -> SimulationResult:
-    """Simulate ``settings.requests`` requests at ``ratio`` (default: the settings' own ratio)."""
+    """Simulate ``settings.requests`` requests at ``ratio`` (default: the settings' own ratio).
+
+    Seeded, so the same settings give the same run: the last 64 are kept, and a table that asks
+    again for a point the explorer already simulated gets the same result without a second run.
+    """
     read_rate, write_rate = settings.rates(ratio)
     return simulate(
         read_rate=read_rate, write_rate=write_rate, ttl=settings.ttl,

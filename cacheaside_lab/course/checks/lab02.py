@@ -18,7 +18,7 @@ from collections import Counter
 from ...races import RaceWorld, all_executions, replay_schedule
 from .framework import CheckFailed, attempt, exercise, expect, short
 from .setups import describe_steps, explore_or_fail, fresh_race_world, key_function
-from .understanding import UNANSWERED, choose, estimate
+from .understanding import choose, estimate
 
 LAB = "lab02"
 TTL_SECONDS = 300
@@ -44,16 +44,6 @@ def reference_reader(cache, db, product_id):
     return row
 
 
-def _answered(given, question: str, variable: str) -> None:
-    """An unanswered question says where the answer goes (the stub still raises NotImplementedError)."""
-    if given in UNANSWERED:
-        raise CheckFailed(f"your answer to: {question}",
-                          f"no answer yet: {variable} is still None, because the cell above still raises "
-                          "NotImplementedError.",
-                          f"Replace the `raise NotImplementedError` line with `{variable} = ...` (your answer), "
-                          "run that cell, then run this check again.")
-
-
 # -- Exercise 1 (break it) ---------------------------------------------------------------------
 
 
@@ -72,7 +62,7 @@ def check_stale_interleaving(find_interleaving, *, cache=None):
         stepper.stale,
         tried=tried,
         wrong=f"replayed on the real cache and database, {' '.join(schedule)} ends fresh: the database "
-        f"holds {state['db']} and the cache {state['cache']}.",
+        f"holds {state['db']} and the cache {state['cache']}. {_orders(schedule)}",
         hint="The cache ends stale when the writers' SETs reach it in the opposite order to their "
         "UPDATEs: let one writer update first, and make it SET last.",
     )
@@ -81,6 +71,14 @@ def check_stale_interleaving(find_interleaving, *, cache=None):
     return (f"{' '.join(schedule)} ends STALE: the database holds {state['db']}, the cache {state['cache']}. "
             f"The same order with delete-on-write leaves the cache {fixed['cache']}: the next read reloads "
             f"{fixed['db']}.")
+
+
+def _orders(schedule) -> str:
+    """Which writer updated last and which one SET last, read off the schedule (each moves twice)."""
+    updates = [name for position, name in enumerate(schedule) if name not in schedule[:position]]
+    sets = [name for position, name in enumerate(schedule) if name in schedule[:position]]
+    return (f"{updates[-1]} both updated last and SET last, so the last SET stored the database's latest row."
+            if updates[-1] == sets[-1] else "")
 
 
 def _four_steps_of_two_writers(schedule, tried, hint_shape) -> None:
@@ -209,7 +207,6 @@ SHARE_WHY = ("The explorer lists every order and replays each: it proves a stale
 
 @exercise("Exercise 3 · what a share of stale interleavings tells you")
 def check_share_question(answer, *, cache=None):
-    _answered(answer, SHARE_QUESTION, "answer_3")
     return choose(answer, question=SHARE_QUESTION, choices=SHARE_CHOICES, answer="b", wrong=SHARE_WRONG, why=SHARE_WHY)
 
 
@@ -300,12 +297,12 @@ LASTS_QUESTION = (f"update-on-write's late SET (ex={TTL_SECONDS}) leaves product
 LASTS_WHY = (f"Every hit serves what the key holds and nobody compares it with the database, so the stale "
              f"row lives exactly as long as the TTL its own SET gave it: {TTL_SECONDS} s, about "
              f"{TTL_SECONDS * 50:,} stale reads at 50 reads/s. Without a TTL (RaceWorld(ttl_ms=None)) it "
-             "would be served until the next write to product 42, which for a product nobody edits is for ever.")
+             "would be served until the next write to product 42 or until Redis evicts it: for a product nobody "
+             "edits, possibly for ever.")
 
 
 @exercise("Exercise 5 · how long a stale row lasts")
 def check_how_long_stale(seconds, *, cache=None):
-    _answered(seconds, LASTS_QUESTION, "estimate_5")
     return estimate(
         seconds,
         question=LASTS_QUESTION,

@@ -1,10 +1,16 @@
-"""Checks for lab 06: a Redis lock around the fill, a read path that uses it, and XFetch's test.
+"""Checks for lab 06: a fill lock, the read path that uses it, XFetch's rule, sizing the lock,
+breaking a lock with a gap in it, and two questions on the herd.
 
 The lock checks run the learner's code in many real threads released together by a barrier,
 against a deliberately slow catalogue, and count database queries. Every call of learner code
 runs in a thread with a deadline, so an answer that waits forever fails with feedback instead
 of hanging the notebook; once a scenario is over, the cache and database handed to those threads
 stop answering (they raise :class:`Abandoned`), so a leftover thread cannot keep writing.
+
+The other checks need no threads: XFetch's rule is judged over many seeded draws, the lock's
+lifetime against fresh fill times drawn from the distribution the learner measured, and the
+interleaving that breaks :func:`racy_lock_read` is replayed call by call with
+:func:`~cacheaside_lab.races.functions.replay_functions`.
 """
 
 from __future__ import annotations
@@ -13,11 +19,17 @@ import json
 import math
 import random
 import threading
+import time
+
+import numpy as np
 
 from ...experiments.herd import run_together
 from ...failure.proxies import FaultyCache
+from ...models.herd import unprotected_recomputes
+from ...races.functions import RaceError, replay_functions
 from .framework import CheckFailed, attempt, exercise, expect, short, where
-from .setups import empty_namespace, fresh_catalogue, key_function
+from .setups import describe_steps, empty_namespace, fresh_catalogue, fresh_race_world, key_function
+from .understanding import choose, estimate
 
 LAB = "lab06"
 TTL_SECONDS = 300
@@ -25,6 +37,8 @@ LOCK_MS = 500  # how long a fill lock lives if its holder never releases it
 POLL_S = 0.01  # how long a waiting reader sleeps before it looks again
 READERS = 32
 SLOW_DB_MS = 200
+MISSING_TTL_SECONDS = 30  # how long a "not found" may be remembered
+MISSING_READERS = 16
 
 
 product_key = key_function(LAB, doc="Where the lab caches a product: ``cacheaside-lab:lab06:product:42``.")
@@ -229,10 +243,12 @@ def check_protected_read(get_product, *, cache=None):
     _herd_on_a_slow_database(get_product, cache)
     _lock_of_a_crashed_filler(get_product, cache)
     _unknown_product_releases(get_product, cache)
+    missing_queries = _herd_on_a_missing_id(get_product, cache)
     _cache_down(get_product, cache)
     return (
         f"{READERS} readers, 1 database query; a crashed filler's lock delayed readers until it expired; "
-        "correct with the cache down."
+        f"{MISSING_READERS} readers of a missing id, {missing_queries} database "
+        f"{'query' if missing_queries == 1 else 'queries'}; correct with the cache down."
     )
 
 
@@ -356,6 +372,50 @@ def _unknown_product_releases(get_product, cache) -> None:
     )
 
 
+HINT_MISSING = (
+    "The lock holder learned that the product does not exist, but the waiters cannot see that: they find "
+    "the key still empty and take the lock one after another. Let the holder leave its answer where the "
+    "waiters look, as it does for a row: the JSON of None is 'null', and json.loads('null') is None."
+)
+
+
+def _herd_on_a_missing_id(get_product, cache) -> int:
+    """A herd on an id that does not exist: the holder's "not found" must reach the waiters."""
+    cache, db = fresh_setup(cache, latency_ms=100)
+    tried = f"{MISSING_READERS} threads calling get_product(cache, db, 4343) at once, an id that does not exist"
+    outcomes = _read_in_threads(get_product, 4343, MISSING_READERS, tried=tried, hint=HINT_MISSING,
+                                timeout_s=MISSING_READERS * 0.1 + 5, cache=cache, db=db)
+    _finished(outcomes, tried, HINT_MISSING, "they never returned")
+    found = [o.value for o in outcomes if o.value is not None]
+    expect(not found, tried=tried, wrong=f"{len(found)} readers returned {short(found[:1])}, not None.",
+           hint="A product that does not exist reads as None, as db.get_product returns it.")
+    expect(
+        db.queries <= 2,
+        tried=tried,
+        wrong=f"the database was asked {db.queries} times: each waiter found the key still empty after the holder "
+        "released the lock, took the lock itself and asked again, one after another.",
+        hint=HINT_MISSING,
+    )
+    ttl = cache.ttl(product_key(4343))
+    expect(
+        ttl != -1,
+        tried=tried,
+        wrong="the 'not found' is cached with no expiry, so a product created under that id later would stay invisible.",
+        hint=f"Remember 'not found' briefly: ex=MISSING_TTL_SECONDS ({MISSING_TTL_SECONDS} s).",
+    )
+    expect(
+        ttl <= MISSING_TTL_SECONDS,
+        tried=tried,
+        wrong=f"the 'not found' is remembered for {ttl} s; this lab keeps it at most MISSING_TTL_SECONDS = "
+        f"{MISSING_TTL_SECONDS} s, so a product created under that id shows up soon.",
+        hint=f"Store the 'not found' with ex=MISSING_TTL_SECONDS, not TTL_SECONDS.",
+    )
+    expect(cache.get(lock_key(4343)) is None, tried=tried,
+           wrong="the lock was left behind after the herd, so the next reader of that id waits LOCK_MS.",
+           hint="Release the lock in a finally, whatever the load returned.")
+    return db.queries
+
+
 def _cache_down(get_product, cache) -> None:
     healthy, db = fresh_setup(cache)
     down = FaultyCache(healthy, down=True)
@@ -380,41 +440,278 @@ def _finished(outcomes, tried, hint, what) -> None:
     expect(stuck == 0, tried=tried, wrong=f"{stuck} of {len(outcomes)} calls did not finish: {what}.", hint=hint)
 
 
-# -- exercise 3 ------------------------------------------------------------------------------
+# -- exercise 3: XFetch's rule, from its idea ---------------------------------------------------
+
+HINT_XFETCH = (
+    "The rule must say yes with probability p = e^(−t/(Δβ)), t = expiry − now, using the one uniform "
+    "number you are given: a uniform rand in (0, 1] is at most p with probability exactly p."
+)
+XFETCH_DRAWS = 4_000
+XFETCH_TOLERANCE = 0.035  # four standard errors of a share near 1/2 over XFETCH_DRAWS draws
+# (Δ, β, time left before the expiry): one Δβ early is e^-1 = 36.8%, the β = 2 rows tell β from Δ
+XFETCH_POINTS = ((0.5, 1.0, 0.25), (0.5, 1.0, 0.5), (0.5, 1.0, 1.0), (0.5, 1.0, 2.0), (0.2, 2.0, 0.4), (0.2, 2.0, 1.2))
 
 
-@exercise("Exercise 3 · XFetch's early-refresh test")
+def refresh_probability(time_left: float, delta: float, beta: float) -> float:
+    """The chance XFetch wants: ``e^(−t/(Δβ))`` for ``t`` seconds left, 1 at or after the expiry."""
+    return 1.0 if time_left <= 0 else math.exp(-time_left / (delta * beta))
+
+
+@exercise("Exercise 3 · XFetch's rule, from its idea")
 def check_xfetch(refresh_early, *, cache=None):
-    hint = "Transcribe the paper's test: return now - delta * beta * math.log(rand) >= expiry."
-    cases = [
-        ((99.0, 100.0, 2.0, 1.0, 1.0), False, "rand = 1 (ln 1 = 0), one second before the expiry"),
-        ((100.0, 100.0, 2.0, 1.0, 1.0), True, "rand = 1, exactly at the expiry"),
-        ((101.0, 100.0, 2.0, 1.0, 0.9), True, "after the expiry"),
-        ((98.0, 100.0, 2.0, 1.0, math.exp(-1)), True, "Δ = 2, β = 1, rand = e^-1: refreshes up to 2 s early"),
-        ((97.9, 100.0, 2.0, 1.0, math.exp(-1)), False, "Δ = 2, β = 1, rand = e^-1, 2.1 s early"),
-        ((97.9, 100.0, 2.0, 1.1, math.exp(-1)), True, "the same with β = 1.1 (larger β refreshes earlier)"),
-        ((50.0, 100.0, 2.0, 1.0, 1e-9), False, "50 s early, even with a tiny rand"),
-    ]
-    for args, expected, label in cases:
-        tried = f"refresh_early(now={args[0]:g}, expiry={args[1]:g}, delta={args[2]:g}, beta={args[3]:g}, rand={args[4]:.3g}): {label}"
-        answer = attempt(refresh_early, *args, tried=tried, hint=hint)
-        expect(
-            bool(answer) == expected,
-            tried=tried,
-            wrong=f"it returned {short(answer)}; XFetch's test gives {expected}.",
-            hint=hint,
+    _always_at_and_after_the_expiry(refresh_early)
+    _never_far_before_it(refresh_early)
+    rows = [_share_that_refreshes(refresh_early, *point, seed=index) for index, point in enumerate(XFETCH_POINTS)]
+    table = ", ".join(f"{left:g} s left (Δβ = {delta * beta:g} s): {share:.0%}" for delta, beta, left, share in rows)
+    return f"over {XFETCH_DRAWS:,} reads at each point the shares follow e^(−t/(Δβ)): {table}."
+
+
+def _decide(refresh_early, now, expiry, delta, beta, rand, tried):
+    answer = attempt(refresh_early, now, expiry, delta, beta, rand, tried=tried, hint=HINT_XFETCH)
+    if not isinstance(answer, (bool, np.bool_)):
+        raise CheckFailed(tried, f"it returned {short(answer)}, not True or False.",
+                          "Return the decision itself (a comparison gives True or False), not a probability.")
+    return bool(answer)
+
+
+def _always_at_and_after_the_expiry(refresh_early) -> None:
+    for now, label in ((100.0, "exactly at the expiry"), (100.5, "half a second after the expiry")):
+        for rand in (1.0, 0.5, 1e-9):
+            tried = f"refresh_early(now={now:g}, expiry=100, delta=0.5, beta=1, rand={rand:g}): {label}"
+            expect(_decide(refresh_early, now, 100.0, 0.5, 1.0, rand, tried), tried=tried,
+                   wrong="it said no. The value has expired: every reader must recompute (p = e^0 = 1).",
+                   hint="At t = expiry − now ≤ 0 the probability is 1, whatever rand is.")
+
+
+def _never_far_before_it(refresh_early) -> None:
+    for rand in (1.0, 0.5, 1e-9):
+        tried = f"refresh_early(now=50, expiry=100, delta=0.5, beta=1, rand={rand:g}): 100 Δβ before the expiry"
+        expect(not _decide(refresh_early, 50.0, 100.0, 0.5, 1.0, rand, tried), tried=tried,
+               wrong="it said yes. 100 Δβ early the chance is e^-100: a value that fresh must not be recomputed.",
+               hint="Far from the expiry p is almost 0, so almost no rand may say yes. Which side of p must rand fall?")
+
+
+def _share_that_refreshes(refresh_early, delta, beta, left, *, seed):
+    rng = random.Random(seed)
+    tried = (f"{XFETCH_DRAWS:,} reads {left:g} s before the expiry (Δ = {delta:g} s, β = {beta:g}), "
+             "each with its own rand")
+    said = sum(_decide(refresh_early, 100.0 - left, 100.0, delta, beta, 1.0 - rng.random(), tried)
+               for _ in range(XFETCH_DRAWS))
+    share, wanted = said / XFETCH_DRAWS, refresh_probability(left, delta, beta)
+    if abs(share - wanted) > XFETCH_TOLERANCE:
+        if beta != 1 and abs(share - refresh_probability(left, delta, 1.0)) <= XFETCH_TOLERANCE:
+            hint = "The share matches β = 1: the time scale of the rule is Δ·β, not Δ."
+        elif abs(share - (1 - wanted)) <= XFETCH_TOLERANCE:
+            hint = "Your shares are 1 − p: the rule says yes when it should say no. Which side of p must rand fall?"
+        else:
+            hint = HINT_XFETCH
+        raise CheckFailed(tried, f"{share:.1%} of them refreshed; e^(−{left:g}/{delta * beta:g}) = {wanted:.1%}.", hint)
+    return delta, beta, left, share
+
+
+# -- exercise 4 (design): how long the fill lock lives -------------------------------------------
+
+LOCK_OUTLIVED_SHARE = 0.01  # at most this share of fills may outlive their lock
+MEASURED_FILLS = 2_000
+FRESH_FILLS = 50_000
+
+
+def fill_times_ms(median_ms: float, spread: float, count: int, seed: int) -> np.ndarray:
+    """``count`` fill times (ms) of one key: lognormal around ``median_ms`` (``spread`` is σ of the log)."""
+    return np.random.default_rng(seed).lognormal(math.log(median_ms), spread, count)
+
+
+#: (what the key is, median fill ms, σ of its log, the readers' stall budget in ms, seed)
+LOCK_SCENARIOS = (
+    ("a product page: quick, steady fills", 40.0, 0.5, 1_000.0, 61),
+    ("a search page: usually quick, a long tail", 60.0, 1.0, 2_000.0, 62),
+    ("a report built on demand: slow with a tail", 300.0, 0.8, 1_000.0, 63),
+)
+
+
+@exercise("Exercise 4 (design) · how long the fill lock lives")
+def check_lock_lifetime(choose_lock_ms, *, cache=None):
+    verdicts = [_judge_lock_for(choose_lock_ms, *scenario) for scenario in LOCK_SCENARIOS]
+    return "; ".join(verdicts) + "."
+
+
+def _judge_lock_for(choose_lock_ms, what, median_ms, spread, budget_ms, seed) -> str:
+    measured = fill_times_ms(median_ms, spread, MEASURED_FILLS, seed)
+    tried = (f"choose_lock_ms(fill_times_ms, max_stall_ms={budget_ms:g}) for {what} "
+             f"({MEASURED_FILLS:,} measured fills, median {np.median(measured):.0f} ms, slowest {measured.max():.0f} ms)")
+    hint = ("Two costs pull apart: a lock shorter than a fill lets a second filler in, and readers behind a "
+            "crashed filler wait out the whole lock. Where in the measured fills does the first cost end?")
+    lock_ms = attempt(choose_lock_ms, measured.copy(), budget_ms, tried=tried, hint=hint)
+    fresh = fill_times_ms(median_ms, spread, FRESH_FILLS, seed + 100)
+    feasible = float(np.quantile(fresh, 1 - LOCK_OUTLIVED_SHARE)) <= budget_ms
+    if lock_ms is None:
+        expect(not feasible, tried=tried,
+               wrong=f"it returned None, but a lock of {budget_ms:g} ms is outlived by only "
+                     f"{(fresh > budget_ms).mean():.2%} of fills and keeps within the stall budget.",
+               hint="Return None only when no lifetime can meet both rules.")
+        return f"{what}: no lock fits (its p99 fill is {np.quantile(fresh, 0.99):.0f} ms, the budget {budget_ms:g} ms)"
+    if isinstance(lock_ms, bool) or not isinstance(lock_ms, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(lock_ms) or lock_ms <= 0:
+        raise CheckFailed(tried, f"it returned {short(lock_ms)}.", "Return a lifetime in ms (a positive number), or None.")
+    outlived = float((fresh > lock_ms).mean())
+    expect(lock_ms <= budget_ms, tried=tried,
+           wrong=f"a {lock_ms:.0f} ms lock makes the readers behind a crashed filler wait {lock_ms:.0f} ms, "
+                 f"over the {budget_ms:g} ms budget" + (" (no lifetime meets both rules here)" if not feasible else "") + ".",
+           hint="A crashed filler's readers wait out the whole lock. If every lifetime the fills need is over the "
+                "budget, a lock is the wrong protection for this key: say so with None.")
+    expect(outlived <= LOCK_OUTLIVED_SHARE, tried=tried,
+           wrong=f"{outlived:.2%} of {FRESH_FILLS:,} fresh fills took longer than {lock_ms:.0f} ms, so that share of "
+                 "fills let a second filler in (the limit is 1%)" + (" (no lifetime meets both rules here)" if not feasible else "") + ".",
+           hint="Look at the slow end of the measurements, not the typical fill. The sample's 99th percentile is "
+                "itself an estimate from 2,000 fills: a lock right on it is outlived a little more often than 1%.")
+    return f"{what}: {lock_ms:.0f} ms (outlived by {outlived:.2%} of fresh fills)"
+
+
+# -- exercise 5 (break it): a lock with a gap in it ----------------------------------------------
+
+HINT_BREAK = (
+    "Each name in the schedule lets that reader make its next call (one cache command or one database "
+    "query). Find the gap in racy_lock_read between looking at the lock and taking it."
+)
+
+
+def racy_lock_read(cache, db, product_id):
+    """A read path whose lock looks right: it checks the lock, takes it only if nobody holds it,
+    and looks at the cache once more before loading, in case a filler finished meanwhile."""
+    key = product_key(product_id)
+    while True:
+        cached = cache.get(key)
+        if cached is not None:
+            return json.loads(cached)
+        if cache.get(lock_key(product_id)) is None:  # nobody is filling...
+            cache.set(lock_key(product_id), "filling", px=LOCK_MS)  # ...so this reader is
+            try:
+                cached = cache.get(key)  # filled while we were taking the lock?
+                if cached is not None:
+                    return json.loads(cached)
+                row = db.get_product(product_id)
+                cache.set(key, json.dumps(row), ex=TTL_SECONDS)
+                return row
+            finally:
+                cache.delete(lock_key(product_id))
+        time.sleep(POLL_S)
+
+
+def unanswered(given, tried: str, name: str) -> None:
+    """Fail with the stub's feedback while the learner's answer is still ``...`` (or missing)."""
+    if given is Ellipsis or given is None:
+        raise CheckFailed(
+            tried,
+            f"{name} is still {given!r}: its cell still raises NotImplementedError, so there is no answer yet.",
+            f"Replace the `raise NotImplementedError(...)` line with `{name} = ...` (your answer), run that "
+            "cell, then run this check again.",
         )
-    rng = random.Random(6)
-    draws = 4_000
-    tried = f"{draws:,} reads one Δ before the expiry (Δ = 0.5 s, β = 1), each with its own rand"
-    refreshed = sum(
-        bool(attempt(refresh_early, 99.5, 100.0, 0.5, 1.0, 1.0 - rng.random(), tried=tried, hint=hint)) for _ in range(draws)
+
+
+@exercise("Exercise 5 (break it) · two fillers through one lock")
+def check_breaks_racy_lock(schedule, *, cache=None):
+    tried = f"replaying your schedule {short(schedule)} on racy_lock_read, product 42, a cold cache"
+    unanswered(schedule, tried, "schedule")
+    readers = _readers_in(schedule, tried)
+    world = fresh_race_world(cache, LAB)
+    try:
+        steps, _ = replay_functions(racy_lock_read, None, list(schedule), readers=readers, writers=0, world=world)
+    except (RaceError, ValueError) as error:
+        raise CheckFailed(tried, str(error), HINT_BREAK) from None
+    finally:
+        empty_namespace(world.cache, LAB)
+    loaders = [who for who, label in steps if label == "db.get_product"]
+    if len(loaders) < 2:
+        raise CheckFailed(tried, f"only {len(loaders)} reader loaded the row: {describe_steps(steps)}.", _why_one_loader(steps))
+    return (f"{len(loaders)} readers loaded product 42 ({', '.join(loaders)}): each looked at the lock before "
+            f"another had set it. {describe_steps(steps)}. SET with nx=True closes the gap: look and take in one command.")
+
+
+def _readers_in(schedule, tried) -> int:
+    if isinstance(schedule, str) or not isinstance(schedule, (list, tuple)) or not schedule:
+        raise CheckFailed(tried, f"the schedule is {short(schedule)}, not a list of reader names.",
+                          "Write a list such as ['R1', 'R2', 'R1'].")
+    bad = [name for name in schedule if not (isinstance(name, str) and name in ("R1", "R2", "R3"))]
+    if bad:
+        raise CheckFailed(tried, f"{short(bad[0])} is not a reader: this race has R1, R2 and at most R3.",
+                          "Name the readers 'R1', 'R2' (and 'R3' if you need a third).")
+    return max(int(name[1]) for name in schedule)
+
+
+def _why_one_loader(steps) -> str:
+    """Why the other reader did not load: it came after the fill, or too late at the lock, or too
+    late at its second look at the key."""
+    calls: dict[str, list[int]] = {}
+    for position, (who, _label) in enumerate(steps):
+        calls.setdefault(who, []).append(position)
+    loader = next((who for who, label in steps if label == "db.get_product"), None)
+    others = [who for who in calls if who != loader]
+    if loader is None or not others:
+        return ("Only one reader moved. Let a second reader make its calls while the first is between looking "
+                "at the lock and taking it.")
+    sets = [position for position, (who, label) in enumerate(steps) if who == loader and label == "cache.set"]
+    lock_set, key_set = sets[0], sets[-1]
+    other = others[0]
+    mine = calls[other]
+    if mine[0] > key_set:
+        return (f"{other} first looked at the key after {loader} had filled it, so it simply hit. Start "
+                f"{other} before {loader} has loaded: both must miss the key first.")
+    if len(mine) > 1 and mine[1] > key_set:
+        return (f"{other} reached the lock only after {loader} had filled the key and let the lock go, so its "
+                f"second look at the key found the row. Move {other}'s GET lock before {loader}'s SET lock.")
+    if len(mine) < 2 or mine[1] > lock_set:
+        return (f"{other} looked at the lock after {loader} had set it, so it waited. Each reader calls GET key, "
+                f"GET lock, SET lock: move {other}'s GET lock before {loader}'s SET lock.")
+    return (f"{other} found the lock free, but its second look at the key came after {loader} had filled it, so it "
+            f"returned the cached row. Each reader calls GET key, GET lock, SET lock, GET key, then loads: keep "
+            f"{other} level with {loader} until both have made their second GET key.")
+
+
+# -- exercises 6 and 7 (questions) ---------------------------------------------------------------
+
+HERD_READ_RATE, HERD_REBUILD_S = 400, 0.15
+
+
+@exercise("Exercise 6 (question) · the size of the herd")
+def check_herd_size(answer, *, cache=None):
+    question = (f"database loads when a key read {HERD_READ_RATE} times a second, rebuilt in "
+                f"{HERD_REBUILD_S * 1000:.0f} ms, expires with no protection")
+    unanswered(answer, f"your answer to: {question}", "answer_6")
+    loads = unprotected_recomputes(HERD_READ_RATE, HERD_REBUILD_S)
+    return estimate(
+        answer, question=question, answer=loads, unit="loads", relative_tolerance=0.1,
+        too_low="The first reader after the expiry is not alone: every reader who arrives before its SET lands "
+                "misses too. How many arrive in 150 ms?",
+        too_high="Only the reads that arrive while the first rebuild is in flight miss; once its SET lands they hit. "
+                 "That is 150 ms of reads, not a second's.",
+        why=f"1 + r·Δ = 1 + {HERD_READ_RATE} × {HERD_REBUILD_S:g} = {loads:g}: the first reader after the expiry and "
+            f"the {loads - 1:g} who arrive before its value is back.",
     )
-    share = refreshed / draws
-    expect(
-        abs(share - math.exp(-1)) < 0.04,
-        tried=tried,
-        wrong=f"{share:.1%} of them refreshed; XFetch refreshes a read one Δβ early with probability e^-1 = 36.8%.",
-        hint=hint,
+
+
+COLD_KEY_CHOICES = {
+    "a": "XFetch with β = 1",
+    "b": "a fill lock (or a lease)",
+    "c": "a longer TTL on the key",
+    "d": "TTL jitter",
+}
+
+
+@exercise("Exercise 7 (question) · a burst on a key that is already gone")
+def check_cold_key_protection(answer, *, cache=None):
+    question = ("the cache restarted empty and 5,000 reads a second arrive for one product: which protection "
+                "keeps the database to about one load for it?")
+    unanswered(answer, f"your answer to: {question}", "answer_7")
+    return choose(
+        answer, question=question, choices=COLD_KEY_CHOICES, answer="b",
+        wrong={
+            "a": "XFetch decides on a hit, while the value is still cached, to refresh before the expiry. After the "
+                 "restart there is no value to hit: every reader misses at once, a plain herd of 1 + r·Δ.",
+            "c": "A TTL decides when a cached value expires. This key is not cached at all; the first 1 + r·Δ "
+                 "readers miss whatever TTL the fill will set.",
+            "d": "Jitter spreads the expiries of many keys so they do not all go at once. One missing key still "
+                 "sees every reader that arrives before its fill lands.",
+        },
+        why="The lock (or the lease) coordinates the misses themselves: the first reader fills, the others wait "
+            "for its value, however the key came to be empty. XFetch and jitter only act before an expiry.",
     )
-    return f"matches the paper on {len(cases)} cases; {share:.1%} of reads one Δ early refreshed (e^-1 = 36.8%)."

@@ -1,4 +1,6 @@
-"""Checks for lab 09: a circuit breaker, and a reader that survives a cache outage with one.
+"""Checks for lab 09: a circuit breaker, a reader that survives a cache outage with one, the
+breaker's settings for stated targets (design), the fault pattern that defeats it (break it), and
+three understanding questions.
 
 Everything runs on a virtual clock (:mod:`cacheaside_lab.failure.clock`): a "timeout" in the failing
 client costs 250 virtual milliseconds and no real ones, so "bounded time per read" is counted
@@ -9,11 +11,15 @@ from __future__ import annotations
 
 import json
 
-from ...failure.breaker import CLOSED, CircuitBreaker
+import numpy as np
+
+from ...core.cache_aside import CacheAside
+from ...experiments.outage import CostMeter, run_outage
+from ...failure.breaker import CLOSED, OPEN, CircuitBreaker
 from ...failure.clock import ClockedCache, VirtualClock
-from ...experiments.outage import CostMeter
 from ...failure.proxies import FaultyCache
 from .framework import CheckFailed, attempt, exercise, expect, short
+from .understanding import choose, estimate
 from .setups import fresh_catalogue, key_function
 
 LAB = "lab09"
@@ -257,3 +263,254 @@ def _cache_recovers(outage) -> None:
            wrong=f"those four reads cost {db.queries - queries} database queries; with the cache back, only the "
            "first should miss.",
            hint="Once the breaker is closed, use the cache normally: GET, and SET with a TTL on a miss.")
+
+
+# -- exercise 3 (design): the breaker's settings ---------------------------------------------
+#
+# Three targets, each replayed in virtual time through the course's CacheAside and CircuitBreaker
+# (experiments.outage.run_outage: 100 reads and 2 writes a second, Zipf-popular products):
+#   * noise: a healthy cache that fails 10% of commands at random for 30 s must not open it;
+#   * latency: during a 15 s outage in which every command hangs 250 ms, the p99 read ≤ 50 ms;
+#   * recovery: the cache is used again soon after coming back, even when it comes back just
+#     after a failed trial (the worst moment, replayed as a second run). Target 2.5 s.
+
+NOISE_RATE = 0.10
+NOISE_S = 30.0
+OUTAGE = (10.0, 25.0)
+OUTAGE_RUN_S = 40.0
+P99_TARGET_MS = 50.0
+RECOVERY_TARGET_S = 2.5
+SETTING_NAMES = ("failure_threshold", "reset_timeout")
+
+HINT_DESIGN_NOISE = (
+    "With 10% of commands failing independently, k failures in a row start at any given command with "
+    "probability 0.1^k; over about 2,500 commands, how large must k be before that is unlikely?"
+)
+HINT_DESIGN_P99 = (
+    "During the outage the reads that pay the 250 ms timeout are the ones that open the breaker "
+    "(failure_threshold of them) and the trials (one per reset_timeout). The p99 lets 1% of about "
+    "1,500 reads be slow: count both."
+)
+HINT_DESIGN_RECOVERY = (
+    "After the cache returns, nothing uses it until the next trial: in the worst case a whole "
+    "reset_timeout after the last failed one."
+)
+
+
+def _settings_breaker(settings, tried) -> CircuitBreaker:
+    hint = ("Set breaker_settings = {'failure_threshold': <whole number ≥ 1>, 'reset_timeout': "
+            "<seconds > 0>}.")
+    if settings is ... or settings is None:
+        raise CheckFailed(tried, "no answer yet: breaker_settings is still unset.", hint)
+    if not isinstance(settings, dict) or set(settings) != set(SETTING_NAMES):
+        raise CheckFailed(tried, f"breaker_settings is {short(settings)}, not a dict with exactly the keys "
+                          f"{', '.join(SETTING_NAMES)}.", hint)
+    try:
+        return CircuitBreaker(settings["failure_threshold"], settings["reset_timeout"])
+    except (TypeError, ValueError) as error:
+        raise CheckFailed(tried, f"CircuitBreaker refused the settings: {error}", hint) from None
+
+
+@exercise("Exercise 3 (design) · the breaker's settings")
+def check_breaker_settings(breaker_settings, *, cache=None):
+    real, db = fresh_setup(cache)
+    tried = f"CircuitBreaker(**breaker_settings) with breaker_settings = {short(breaker_settings)}"
+    _settings_breaker(breaker_settings, tried)
+    trips = _noise_trips(real, db, breaker_settings)
+    p99, slow, recovery = _outage_p99_and_recovery(real, db, breaker_settings)
+    worst = _worst_recovery(real, db, breaker_settings)
+    return (f"a 10%-flaky cache never opened it ({trips} trips in {NOISE_S:g} s); during the outage the p99 "
+            f"read was {p99:.1f} ms ({slow} reads paid a timeout); back on the cache {recovery:.2f} s after it "
+            f"returned, {worst:.2f} s at worst.")
+
+
+def _run(real, db, settings, **options):
+    breaker = CircuitBreaker(settings["failure_threshold"], settings["reset_timeout"])
+    return run_outage(real, db, prefix=f"{LAB}:design", breaker=breaker, **options)
+
+
+def _noise_trips(real, db, settings) -> int:
+    run = _run(real, db, settings, duration=NOISE_S, outage=None, error_rate=NOISE_RATE)
+    tried = (f"{NOISE_S:g} s of reads on a healthy cache that fails {NOISE_RATE:.0%} of commands at random "
+             f"({run.failed_commands} of {run.cache_commands} failed)")
+    opened = run.breaker.times_opened
+    expect(opened == 0, tried=tried,
+           wrong=f"the breaker opened {opened} times on noise alone: failure_threshold "
+           f"{settings['failure_threshold']} is reached by chance, and every opening sends reads to the database "
+           "for a whole reset_timeout.",
+           hint=HINT_DESIGN_NOISE)
+    return opened
+
+
+def _outage(real, db, settings, end):
+    return _run(real, db, settings, duration=OUTAGE_RUN_S, outage=(OUTAGE[0], end), failure="timeout",
+                timeout_ms=TIMEOUT_MS, comes_back="empty")
+
+
+def _recovery(run, end):
+    closed = [when for when, _from, to in run.breaker.transitions if to == CLOSED and when >= end]
+    return closed[0] - end if closed else float("inf")
+
+
+def _outage_p99_and_recovery(real, db, settings):
+    run = _outage(real, db, settings, OUTAGE[1])
+    during = (run.read_at >= OUTAGE[0]) & (run.read_at < OUTAGE[1])
+    costs = run.read_ms[during]
+    p99, slow = float(np.percentile(costs, 99)), int((costs >= TIMEOUT_MS).sum())
+    tried = (f"a {OUTAGE[1] - OUTAGE[0]:g} s outage in which every cache command hangs {TIMEOUT_MS} ms "
+             f"({len(costs):,} reads)")
+    expect(run.wrong_answers == 0, tried=tried, wrong=f"{run.wrong_answers} answers were wrong.",
+           hint="The breaker only decides whether to ask the cache; answers always come from the database on a failure.")
+    expect(p99 <= P99_TARGET_MS, tried=tried,
+           wrong=f"the p99 read took {p99:.1f} ms (target ≤ {P99_TARGET_MS:g} ms): {slow} of {len(costs):,} reads "
+           f"paid the timeout (the ones that opened the breaker, then one per trial; it opened "
+           f"{run.breaker.times_opened} times), and 1% is {len(costs) // 100} reads.",
+           hint=HINT_DESIGN_P99)
+    return p99, slow, _recovery(run, OUTAGE[1])
+
+
+def _worst_recovery(real, db, settings) -> float:
+    """Replay the outage ending just after the last failed trial: the longest wait for the cache."""
+    first = _outage(real, db, settings, OUTAGE[1])
+    opened = [when for when, _from, to in first.breaker.transitions if to == OPEN and when < OUTAGE[1]]
+    end = opened[-1] + 0.001
+    worst = _recovery(_outage(real, db, settings, end), end)
+    tried = (f"the same outage, but the cache comes back at t = {end:.3f} s, just after the breaker's last failed "
+             "trial")
+    expect(worst <= RECOVERY_TARGET_S, tried=tried,
+           wrong=f"reads kept going to the database for {worst:.2f} s after the cache was back (target ≤ "
+           f"{RECOVERY_TARGET_S:g} s).",
+           hint=HINT_DESIGN_RECOVERY)
+    return worst
+
+
+# -- exercise 4 (break it): a flapping cache ----------------------------------------------------
+
+FLAP_READS = 200  # one every 0.05 s, over 20 warm products
+FLAP_THRESHOLD = 3
+FLAP_FAILED_SHARE = 0.6
+MAX_PATTERN = 12
+
+
+def _flap_pattern(pattern, tried):
+    hint = 'Set flapping_pattern to a list of up to 12 outcomes, each "ok" or "timeout", e.g. ["ok", "timeout"].'
+    if pattern is ... or pattern is None:
+        raise CheckFailed(tried, "no answer yet: flapping_pattern is still unset.", hint)
+    if not isinstance(pattern, (list, tuple)) or not 1 <= len(pattern) <= MAX_PATTERN:
+        raise CheckFailed(tried, f"flapping_pattern is {short(pattern)}, not a list of 1 to {MAX_PATTERN} outcomes.",
+                          hint)
+    bad = [outcome for outcome in pattern if outcome not in ("ok", "timeout")]
+    if bad:
+        raise CheckFailed(tried, f"{short(bad[0])} is not an outcome.", hint)
+    return list(pattern)
+
+
+@exercise("Exercise 4 (break it) · a flapping cache")
+def check_flapping_cache(flapping_pattern, *, cache=None):
+    tried = (f"{FLAP_READS} reads through CacheAside and CircuitBreaker(failure_threshold={FLAP_THRESHOLD}, "
+             f"reset_timeout=1) on a warm cache whose commands follow flapping_pattern = {short(flapping_pattern)}, "
+             "over and over")
+    pattern = _flap_pattern(flapping_pattern, tried)
+    real, db = fresh_setup(cache)
+    CacheAside(real, loader=db.get_product, prefix=f"{LAB}:flap", ttl=TTL_SECONDS).get_many(range(1, 21))
+    clock, meter = VirtualClock(), CostMeter()
+    faulty = FaultyCache(ClockedCache(real, clock), pattern=pattern, timeout_ms=TIMEOUT_MS, sleep=meter.sleep)
+    breaker = CircuitBreaker(failure_threshold=FLAP_THRESHOLD, reset_timeout=1.0, clock=clock)
+    products = CacheAside(faulty, loader=db.get_product, prefix=f"{LAB}:flap", ttl=TTL_SECONDS, breaker=breaker)
+    wrong = 0
+    for n in range(FLAP_READS):
+        clock.set(n * 0.05)
+        product_id = 1 + (n * 7) % 20
+        wrong += products.get(product_id) != db.current(product_id)
+    share = faulty.failures / max(1, faulty.commands)
+    expect(faulty.failures > 0, tried=tried, wrong="no command failed: that cache is healthy.",
+           hint='Put some "timeout" outcomes in the pattern.')
+    expect(breaker.times_opened == 0, tried=tried,
+           wrong=f"the breaker opened {breaker.times_opened} times: somewhere the pattern (read round and round) has "
+           f"{FLAP_THRESHOLD} or more timeouts in a row, and it did its job.",
+           hint=f"The breaker counts failures in a row, and one success resets the count. Keep every run of timeouts "
+           f"shorter than {FLAP_THRESHOLD}, counting across the end of the pattern back to its start.")
+    expect(share >= FLAP_FAILED_SHARE, tried=tried,
+           wrong=f"only {share:.0%} of the {faulty.commands} commands failed; the breaker stayed closed, but a "
+           f"cache that fails that rarely might deserve it.",
+           hint=f"Make at least {FLAP_FAILED_SHARE:.0%} of the commands fail while still never reaching "
+           f"{FLAP_THRESHOLD} in a row: how long can each run of timeouts be, and how few successes separate them?")
+    expect(wrong == 0, tried=tried, wrong=f"{wrong} answers were wrong.", hint="Report this: it should not happen.")
+    return (f"{share:.0%} of {faulty.commands} cache commands timed out and reads waited {meter.seconds:.1f} s in "
+            f"all, yet the breaker never opened: it counts failures in a row, and every success starts the count over.")
+
+
+# -- exercises 5 to 7 (question) -----------------------------------------------------------------
+
+STALE_CHOICES = {
+    "a": "Every answer is correct: the writes went to the database, and cache-aside always reads the database first.",
+    "b": "Entries whose deletes were skipped are served, stale, as hits until their TTL runs out.",
+    "c": "The breaker replays the deletes it skipped as soon as it closes.",
+    "d": "The cache notices that its entries are older than the database's rows and drops them.",
+}
+
+
+@exercise("Exercise 5 (question) · what the open breaker skipped")
+def check_skipped_deletes(answer_5, *, cache=None):
+    return choose(
+        answer_5,
+        question="a partition heals and the cache comes back with its data; while the breaker was open, 30 "
+                 "products were updated. What do readers see?",
+        choices=STALE_CHOICES,
+        answer="b",
+        wrong={
+            "a": "Cache-aside reads the cache first: a hit never reaches the database, so an entry that was not "
+                 "deleted is served as it is.",
+            "c": "The breaker only decides whether a command is sent; a skipped command is gone. Replaying "
+                 "invalidations needs a log of them (the change-log invalidator in lecture 11).",
+            "d": "The cache is a plain store that knows nothing about the database; only a delete or the TTL ends "
+                 "an entry.",
+        },
+        why="While open, the breaker skips deletes too; the TTL is the only thing that ends those entries "
+            "(lecture 09: 381 stale answers with a 300 s TTL, none with 10 s).",
+    )
+
+
+@exercise("Exercise 6 (question) · the database when the cache dies")
+def check_cacheless_load(estimate_6, *, cache=None):
+    return estimate(
+        estimate_6,
+        question="the cache answers 99.5% of reads and the database sees 40 reads per second. The cache dies: "
+                 "how many reads per second reach the database?",
+        answer=8000,
+        unit="reads/s",
+        relative_tolerance=0.1,
+        too_low="The 40 reads/s are only the 0.5% the cache missed. The whole read rate is 40 / (1 − 0.995); "
+                "with no cache, the database gets all of it.",
+        too_high="The database cannot get more than every read: 40 reads/s is 0.5% of the total, so the total is "
+                 "40 / 0.005.",
+        why="40 / (1 − 0.995) = 8,000: the 1/(1 − h) multiplier, 200× at 99.5%.",
+    )
+
+
+FIX_CHOICES = {
+    "a": "Lower failure_threshold to 1, so a single timeout opens it.",
+    "b": "Open on the share of failures over a recent window (e.g. ≥ 50% of the last 20 calls), not on failures in a row.",
+    "c": "Lengthen reset_timeout, so it stays open longer once it opens.",
+    "d": "Retry each failed command once before counting it as a failure.",
+}
+
+
+@exercise("Exercise 7 (question) · fixing the flapping case")
+def check_flapping_fix(answer_7, *, cache=None):
+    return choose(
+        answer_7,
+        question="which change makes a breaker open on the flapping cache of exercise 4 without opening on the "
+                 "10% noise of exercise 3?",
+        choices=FIX_CHOICES,
+        answer="b",
+        wrong={
+            "a": "A threshold of 1 opens on the first timeout of the flapping cache, but also on every random "
+                 "failure of a healthy, slightly noisy one: exercise 3's noise would open it about 300 times.",
+            "c": "reset_timeout only matters once the breaker is open, and on the flapping cache it never opens.",
+            "d": "A retry doubles the commands sent to a sick cache and each one can cost a full timeout; the "
+                 "successes in between still reset the count.",
+        },
+        why="A failure rate over a window sees that most calls fail however they alternate, while 10% noise stays "
+            "far below the limit. Production breakers (Hystrix, resilience4j) work this way.",
+    )

@@ -12,11 +12,13 @@ import math
 
 import numpy as np
 
-from ...failure.clock import VirtualClock
+from ...core.keys import clear_course_keys
+from ...failure.clock import ClockedCache, VirtualClock
 from ...stores.db import ProductDB
 from ...failure.proxies import FaultyCache, RecordingProxy
 from .framework import CheckFailed, attempt, exercise, expect, short
 from .setups import fresh_catalogue, key_function
+from .understanding import choose, estimate
 
 LAB = "lab10"
 TTL_SECONDS = 300
@@ -260,12 +262,290 @@ def check_consistency_figure(consistency_figure, *, cache=None):
 
     clean = [(key, written) for (key, written), kind in zip(probes, kinds) if kind != "older"]
     tried = f"consistency_figure(cache, probes) for {len(clean):,} probes, none of them inconsistent"
-    hint_zero = (f"With no inconsistent probe the measurement shows at least log10(samples) nines "
-                 f"({math.log10(len(clean)):.3f} here): return that lower bound, not infinity.")
+    hint_zero = (f"With no inconsistent probe the sample cannot resolve more than log10(samples) nines "
+                 f"({math.log10(len(clean)):.3f} here): return that, the most it can show, not infinity.")
     result = attempt(consistency_figure, real, clean, tried=tried, hint=hint_zero)
     expect(isinstance(result, tuple) and len(result) == 2 and result[0] == 0, tried=tried,
            wrong=f"it returned {short(result)}.", hint=hint_zero)
     expect(isinstance(result[1], (int, float)) and math.isfinite(result[1])
            and math.isclose(result[1], math.log10(len(clean)), rel_tol=1e-6),
            tried=tried, wrong=f"nines = {short(result[1])} with no inconsistent probe.", hint=hint_zero)
-    return f"{older} of {samples:,} probes inconsistent = {want:.2f} nines; a clean sample reports its lower bound."
+    return f"{older} of {samples:,} probes inconsistent = {want:.2f} nines; a clean sample reports the most it can resolve."
+
+
+# -- exercise 4 (design): an alert rule -----------------------------------------------------
+
+ALERTS = ("cache cold", "expensive fills", "slow database")
+# the practice minute (lecture 10's schedule) and the two the check replays, on other seeds and
+# times, so a rule must read the numbers, not the clock
+PRACTICE = ({15: "restart", 30: "three-query-fills", 40: "recover", 45: "slow-database", 52: "recover"}, 1, 60)
+CHECKED = (
+    ({12: "restart", 25: "three-query-fills", 33: "recover", 40: "slow-database", 47: "recover"}, 3, 55),
+    ({10: "slow-database", 17: "recover", 25: "three-query-fills", 32: "recover", 40: "restart"}, 4, 55),
+)
+RECOVERY_S = 10  # after a restart the cache warms for a while: paging "cache cold" then is fair, so is silence
+SLOW_SHARE = 2 / 3  # a second with one or two fills has a noisy latency: the rule must name most of them
+EXPECTED = {"restart": "cache cold", "three-query-fills": "expensive fills", "slow-database": "slow database"}
+
+
+def _replay(cache, incidents: dict, seed: int, duration: int) -> list[dict]:
+    from ...experiments.dashboard import replay_workload
+
+    real, catalogue = fresh_setup(cache)
+    return replay_workload(real, catalogue, prefix=f"{LAB}:dashboard", duration=duration, read_rate=100,
+                           keys=100, ttl=60, incidents=incidents, seed=seed)
+
+
+def practice_frames(cache=None) -> tuple[list[dict], dict]:
+    """A replayed minute to design the alert rule on: ``(frames, incidents)``, one frame per second
+    (``print_table(*frames_table(frames, every=1))`` shows them all)."""
+    incidents, seed, duration = PRACTICE
+    return _replay(cache, incidents, seed, duration), dict(incidents)
+
+
+def _window(incidents: dict, t: float):
+    """``(incident, seconds since it began)`` for the incident whose window holds second ``t``, or None."""
+    ordered = sorted(incidents.items())
+    for index, (start, name) in enumerate(ordered):
+        if name == "recover":
+            continue
+        if name == "restart":
+            stop = start + RECOVERY_S
+        else:
+            stop = next((when for when, later in ordered[index + 1:] if later == "recover"), math.inf)
+        if start <= t < stop:
+            return name, t - start
+    return None
+
+
+def _shown_frame(frame: dict) -> str:
+    def ms(value):
+        return "no fills" if value is None else f"{value:.1f} ms"
+
+    amplification = frame["db_amplification"]
+    return (f"hit rate {frame['hit_rate']:.2f}, fill p50 {ms(frame['fill_p50_ms'])}, p99 {ms(frame['fill_p99_ms'])}, "
+            f"amplification {'–' if amplification is None else f'{amplification:.2f}'}")
+
+
+@exercise("Exercise 4 (design) · an alert rule")
+def check_alert_rule(alert, *, cache=None):
+    for incidents, seed, duration in CHECKED:
+        frames = _replay(cache, incidents, seed, duration)
+        schedule = ", ".join(f"{name} at {when} s" for when, name in sorted(incidents.items()))
+        tried = f"alert(frame) on every second of a replayed minute with {schedule}"
+        said = []
+        for frame in frames:
+            verdict = attempt(alert, dict(frame), tried=tried,
+                              hint="Seconds without a fill have fill_p50_ms, fill_p99_ms and db_amplification "
+                                   "None: check for None before comparing.")
+            if verdict is not None and verdict not in ALERTS:
+                raise CheckFailed(tried, f"at t = {frame['t']:g} s alert returned {short(verdict)}.",
+                                  f"Return None (all is well) or one of {', '.join(map(repr, ALERTS))}.")
+            said.append(verdict)
+        _judge_healthy_and_instant(frames, said, incidents, tried)
+        _judge_slow_database(frames, said, incidents, tried)
+    return ("named the restart, the three-query deploy and the slow database in two replayed minutes, "
+            "and stayed quiet on every healthy second.")
+
+
+def _judge_healthy_and_instant(frames, said, incidents, tried) -> None:
+    for frame, verdict in zip(frames, said):
+        t, where = frame["t"], _window(incidents, frame["t"])
+        if where is None:
+            expect(verdict is None, tried=tried,
+                   wrong=f"at t = {t:g} s, a healthy second ({_shown_frame(frame)}), your rule paged {verdict!r}.",
+                   hint="Healthy seconds vary: print the practice frames and put each threshold between the range "
+                        "of the healthy seconds and the range of the incident it is for.")
+            continue
+        name, since = where
+        wanted = EXPECTED[name]
+        if name == "restart" and since == 0:
+            expect(verdict == wanted, tried=tried,
+                   wrong=f"at t = {t:g} s, the second the cache restarted empty ({_shown_frame(frame)}), "
+                         f"your rule said {verdict!r}.",
+                   hint="Which of the four numbers falls when the cache has lost everything?")
+        elif name == "restart":
+            expect(verdict in (None, wanted), tried=tried,
+                   wrong=f"at t = {t:g} s, while the cache warmed after a restart ({_shown_frame(frame)}), "
+                         f"your rule said {verdict!r}.",
+                   hint="A warming cache is a cold cache, or nothing yet worth a page; its fills are ordinary fills. "
+                        "If your rule named something else here, that threshold sits inside the range of ordinary "
+                        "seconds: print the practice frames and compare.")
+        elif name == "three-query-fills":
+            fills = frame["db_amplification"] is not None
+            expect(verdict == wanted or (not fills and verdict is None), tried=tried,
+                   wrong=f"at t = {t:g} s, during a deploy that makes every fill run three queries "
+                         f"({_shown_frame(frame)}), your rule said {verdict!r}.",
+                   hint="A fill that runs three queries is also a slower fill, so latency alone cannot tell this "
+                        "deploy from a slow database. Which number counts queries per fill? Decide which rule "
+                        "your function tries first." if verdict == "slow database" else
+                        "Which of the four numbers counts database queries per fill that was needed?")
+
+
+def _judge_slow_database(frames, said, incidents, tried) -> None:
+    during = [(frame, verdict) for frame, verdict in zip(frames, said)
+              if (_window(incidents, frame["t"]) or ("",))[0] == "slow-database"]
+    for frame, verdict in during:
+        expect(verdict in (None, "slow database"), tried=tried,
+               wrong=f"at t = {frame['t']:g} s, while the database was eight times slower ({_shown_frame(frame)}), "
+                     f"your rule said {verdict!r}.",
+               hint="The cache is healthy and each fill runs one query: only the time a fill takes has changed.")
+    with_fills = [(frame, verdict) for frame, verdict in during if frame["fill_p50_ms"] is not None]
+    named = sum(verdict == "slow database" for _frame, verdict in with_fills)
+    medians = [frame["fill_p50_ms"] for frame, _verdict in with_fills]
+    expect(named >= SLOW_SHARE * len(with_fills), tried=tried,
+           wrong=f"while the database was eight times slower, your rule named it in {named} of the "
+                 f"{len(with_fills)} seconds with fills (their fill p50 was {min(medians):.1f} to "
+                 f"{max(medians):.1f} ms).",
+           hint="Which number rises when each query takes longer? Compare its value in the slow seconds with "
+                "its value in the healthy ones, and put the threshold between them.")
+
+
+# -- exercise 5 (break it): fool a hit-rate-only health check -------------------------------
+
+FILL_MS = 50.0  # each fill takes this long (virtual time), so readers arriving meanwhile miss too
+HEALTHY_HIT_RATE = 0.9
+BAD_AMPLIFICATION = 3.0
+MAX_REQUESTS = 5_000
+MAX_SECONDS = 60.0
+CATALOGUE = 100  # fresh_catalogue's products: 1 to 100
+
+
+def hit_rate_check(metrics: dict) -> bool:
+    """The health check to defeat: a cache is healthy when it answers 90% of lookups."""
+    return metrics["hit_rate"] >= HEALTHY_HIT_RATE
+
+
+def _validated_requests(requests, tried) -> list[tuple[float, int]]:
+    form = "a list of (seconds, product_id) pairs, such as [(0.0, 1), (0.5, 1), (0.5, 2)]"
+    expect(isinstance(requests, (list, tuple)) and 1 <= len(requests) <= MAX_REQUESTS, tried=tried,
+           wrong=f"it returned {short(requests)}.", hint=f"Return {form}, from 1 to {MAX_REQUESTS:,} of them.")
+    checked = []
+    for request in requests:
+        ok = isinstance(request, (list, tuple)) and len(request) == 2
+        when, product_id = request if ok else (None, None)
+        ok = ok and isinstance(when, (int, float)) and not isinstance(when, bool) and 0 <= when <= MAX_SECONDS
+        ok = ok and isinstance(product_id, int) and not isinstance(product_id, bool) and 1 <= product_id <= CATALOGUE
+        expect(ok, tried=tried, wrong=f"{short(request)} is not a (seconds, product_id) pair.",
+               hint=f"Each request is (seconds from 0 to {MAX_SECONDS:g}, a product id from 1 to {CATALOGUE}).")
+        checked.append((float(when), product_id))
+    return checked
+
+
+
+def replay_requests(requests, *, cache=None) -> dict:
+    """Replay ``requests`` ((seconds, product_id) pairs) through cache-aside on an empty cache, in
+    virtual time, with every fill taking ``FILL_MS`` between its database read and its SET.
+
+    A read that finds nothing loads the row at once and stores it ``FILL_MS`` later; a read of the
+    same key in between finds nothing either and loads again (a duplicate, as a second thread
+    would). Returns the counts and the two numbers the exercise is about: ``hit_rate`` and
+    ``db_amplification`` (database queries per needed fill).
+    """
+    import heapq
+
+    checked = _validated_requests(list(requests), "replay_requests(requests)")
+    real, catalogue = fresh_setup(cache)
+    clock = VirtualClock()
+    cached = ClockedCache(real, clock)
+    events = [(when, 1, order, "read", product_id, None) for order, (when, product_id) in enumerate(checked)]
+    heapq.heapify(events)  # at one instant a SET (0) lands before a read (1)
+    hits = misses = loads = duplicates = 0
+    in_flight: dict[int, int] = {}
+    queries_before = catalogue.queries
+    order = len(events)
+    while events:
+        when, _rank, _order, kind, product_id, row = heapq.heappop(events)
+        clock.set(when)
+        key = product_key(product_id)
+        if kind == "store":
+            cached.set(key, json.dumps(row), ex=TTL_SECONDS)
+            in_flight[product_id] -= 1
+            continue
+        if cached.get(key) is not None:
+            hits += 1
+            continue
+        misses += 1
+        loads += 1
+        duplicates += in_flight.get(product_id, 0) > 0
+        in_flight[product_id] = in_flight.get(product_id, 0) + 1
+        order += 1
+        heapq.heappush(events, (when + FILL_MS / 1000, 0, order, "store", product_id, catalogue.get_product(product_id)))
+    clear_course_keys(real, f"{LAB}:")
+    queries, needed = catalogue.queries - queries_before, loads - duplicates
+    return {
+        "requests": len(checked), "hits": hits, "misses": misses, "loads": loads, "duplicates": duplicates,
+        "queries": queries, "hit_rate": hits / (hits + misses),
+        "db_amplification": queries / needed if needed else None,
+    }
+
+
+@exercise("Exercise 5 (break it) · a workload that fools a hit-rate check")
+def check_fooling_workload(fooling_workload, *, cache=None):
+    tried = "fooling_workload(), replayed on an empty cache with every fill taking 50 ms"
+    requests = attempt(fooling_workload, tried=tried, hint="Return a list of (seconds, product_id) pairs.")
+    checked = _validated_requests(requests, tried)
+    metrics = replay_requests(checked, cache=cache)
+    needed = metrics["loads"] - metrics["duplicates"]
+    seen = (f"{len(checked):,} requests: hit rate {metrics['hit_rate']:.3f}, {metrics['queries']} database "
+            f"quer{'y' if metrics['queries'] == 1 else 'ies'} for {needed} needed fill{'' if needed == 1 else 's'}")
+    amplification = metrics["db_amplification"] or 0.0
+    expect(hit_rate_check(metrics), tried=tried,
+           wrong=f"{seen}: the hit-rate check already pages for this workload (below {HEALTHY_HIT_RATE}), so it "
+                 f"is not fooled.",
+           hint="Most of the reads must be hits: read one product many times, spaced out, so one miss "
+                "buys many hits.")
+    expect(amplification >= BAD_AMPLIFICATION, tried=tried,
+           wrong=f"{seen}: DB amplification {amplification:.1f}, below {BAD_AMPLIFICATION:g}.",
+           hint="Amplification counts loads that duplicate one already in flight. Several readers must miss "
+                "the same cold key before its first fill (50 ms) has stored it.")
+    return (f"{seen}: the hit-rate check says healthy, yet DB amplification is {amplification:.1f}. Watch "
+            f"amplification too.")
+
+
+# -- exercises 6 and 7 (questions) ----------------------------------------------------------
+
+
+@exercise("Exercise 6 (question) · amplification of a herd on a fat fill")
+def check_herd_amplification(answer, *, cache=None):
+    return estimate(
+        answer,
+        question="twenty readers miss the same cold product while its fill is running, and the loader runs "
+                 "three queries per fill: what DB amplification does the dashboard show for that second?",
+        answer=60.0,
+        tolerance=0.5,
+        too_low="Count both effects: every one of the twenty readers loads (nineteen duplicates of one needed "
+                "fill), and every load runs three queries.",
+        too_high="Only twenty loads ran, three queries each, for the one fill that was needed.",
+        why="20 loads × 3 queries = 60 queries for 1 needed fill. Single-flight (lecture 06) would cut it to 3; "
+            "only a smaller fill cuts it to 1. Neither shows in the hit rate.",
+    )
+
+
+CLEAN_CHOICES = {
+    "a": "the cache is perfectly consistent: infinitely many nines",
+    "b": "exactly 2.7 nines (log10 500), proven by the sample",
+    "c": "at most 2.7 nines can be resolved by 500 probes; at 95% confidence the inconsistent share is below "
+         "about 3/500, so the cache has at least about 2.2 nines",
+    "d": "nothing at all: with no inconsistent probe the figure is undefined",
+}
+
+
+@exercise("Exercise 7 (question) · what a clean sample shows")
+def check_clean_sample(answer, *, cache=None):
+    return choose(
+        answer,
+        question="a consistency checker probed 500 writes and found no inconsistent one: what can you report?",
+        choices=CLEAN_CHOICES,
+        answer="c",
+        wrong={
+            "a": "A sample of 500 cannot see a problem rarer than about 1 in 500: a cache with one stale "
+                 "entry in 10,000 writes would usually pass this sample too.",
+            "b": "log10(500) is the most this sample can resolve, not a proven figure: the true share could "
+                 "be somewhat higher than 1 in 500 and still show no inconsistent probe, by luck.",
+            "d": "Zero of 500 says something: a share as high as 1% would almost never show zero. It bounds "
+                 "the share from above (about 3 / n at 95%, the rule of three).",
+        },
+        why="Report a bound, and sample more writes when you need more nines: each extra nine needs ten "
+            "times the probes.",
+    )

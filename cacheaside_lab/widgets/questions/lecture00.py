@@ -1,4 +1,4 @@
-"""Lecture 00's questions: how a lab's checks answer a wrong exercise."""
+"""Lecture 00's questions: how a lab's checks answer two wrong read paths (no caching, no TTL)."""
 
 QUESTIONS = {
     # notebook 00, before lab 01's check runs on a read path that never writes to the cache
@@ -17,3 +17,20 @@ QUESTIONS = {
                      "is a message with a hint, never a traceback."),
     ),
 }
+
+QUESTIONS["00.ttl"] = dict(
+    # notebook 00, before lab 01's check runs on a read path that caches the row with no expiry
+    prompt=("Another read path caches the row correctly, as JSON, but with no expiry: "
+            "cache.set(key, json.dumps(row)). It returns the right product, and every read after the "
+            "first is a hit. What does lab 01's first check say?"),
+    choices=[
+        "It passes: one database query, then nothing but hits.",
+        "It fails: the key has no TTL, so a missed invalidation would stay stale forever.",
+        "It fails: the database was queried on every read.",
+    ],
+    answer="It fails: the key has no TTL, so a missed invalidation would stay stale forever.",
+    explanation=("The hits are right, but the check also reads the key's time to live. An entry with no "
+                 "TTL stays until something deletes it, so the one write path that forgets to delete "
+                 "leaves the old row served for good; a TTL bounds that damage. The course treats a TTL "
+                 "on every entry as part of a correct answer, and lecture 01 shows why."),
+)
