@@ -24,6 +24,7 @@ work is hashing them.
 from __future__ import annotations
 
 import binascii
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,26 +126,32 @@ def product_names(keys: int, prefix: str = "product") -> list[str]:
     return [make_key(prefix, item) for item in range(1, keys + 1)]
 
 
+@functools.lru_cache(maxsize=8)
+def _product_slots(keys: int, prefix: str) -> np.ndarray:
+    """The slots of products ``1 … keys`` (hashed once per catalogue size: a design loop calls
+    :func:`hot_key_load` for many numbers of copies)."""
+    slots = key_slots(product_names(keys, prefix))
+    slots.setflags(write=False)
+    return slots
+
+
 def hot_key_load(keys: int = 10_000, zipf: float = 1.0, shards: int = 8, *, copies: int = 1,
                  prefix: str = "product") -> HotKeyLoad:
     """The reads of products ``1 … keys`` (Zipf popularity ``zipf``) over ``shards`` Redis Cluster
     shards; with ``copies`` > 1, product 1's reads are split evenly over ``<key>:copy:0 … N-1``."""
     require_count("copies", copies, minimum=1, maximum=MAX_COPIES)
     weights = zipf_weights(keys, zipf)
-    names = product_names(keys, prefix)
-    hot = names[0]
+    slots = _product_slots(keys, prefix)
+    hot = make_key(prefix, 1)
     if copies > 1:
-        copy_names = [f"{hot}{COPY_MARK}{copy}" for copy in range(copies)]
-        names = copy_names + names[1:]
+        hot_slots = key_slots([f"{hot}{COPY_MARK}{copy}" for copy in range(copies)])
+        slots = np.concatenate([hot_slots, slots[1:]])
         weights = np.concatenate([np.full(copies, weights[0] / copies), weights[1:]])
-        hot_names = copy_names
-    else:
-        hot_names = [hot]
-    hot_slots = shard_of(key_slots(hot_names), shards)
+    hot_slots = shard_of(slots[:copies], shards)
     return HotKeyLoad(
         keys=keys, zipf=float(zipf), shards=shards, copies=copies,
         hottest_key_share=float(weights[:copies].sum()),
-        shares=shard_shares(names, weights, shards),
+        shares=np.bincount(shard_of(slots, shards), weights=weights, minlength=shards),
         hot_shares=np.bincount(hot_slots, weights=weights[:copies], minlength=shards),
         hot_shards=np.unique(hot_slots),
     )
