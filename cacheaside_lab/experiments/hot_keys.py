@@ -127,12 +127,19 @@ def near_cache_sweep(ttls=(None, 0.1, 0.5, 1.0), *, read_rate: float = 1000.0, w
 
 
 def _near_run(stream, ttl, cache, *, duration, keys, maxsize, processes) -> NearCacheRun:
+    if ttl is None:
+        # No near cache: every read is a Redis read, and none is stale (each write deleted the key,
+        # and one read at a time has no fill race), so the run is the stream itself; no replay.
+        reads = stream.is_kind("read")
+        ids = np.empty(int(reads.sum()), dtype=np.int64)
+        ids[stream.nth[reads]] = stream.ids[reads]
+        return NearCacheRun(ttl=None, duration=duration, processes=processes, near_hit=np.zeros(ids.size, dtype=bool),
+                            staleness_s=np.zeros(ids.size), redis_reads=int(ids.size), ids=ids)
     clear_course_keys(cache, "hot-near:")
     db = ProductDB(products=keys)
     aside = CacheAside(cache, db.get_product, prefix="hot-near:product", ttl=REDIS_TTL)
     clock = VirtualClock()
-    readers = [aside if ttl is None else NearCache(aside, maxsize=maxsize, ttl=ttl, timer=clock)
-               for _ in range(processes)]
+    readers = [NearCache(aside, maxsize=maxsize, ttl=ttl, timer=clock) for _ in range(processes)]
     versions = _Versions()
     reads = stream.count("read")
     near_hit = np.zeros(reads, dtype=bool)
@@ -278,7 +285,7 @@ class ReplicaCost:
 REPLICA_HEADERS = ["copies", "keys deleted per write", "copy fills per write", "database loads", "bytes held"]
 
 
-def replica_costs(copies=(1, 2, 4, 8), *, reads: int = 2000, writes: int = 10, seed: int = 0, cache=None) -> list[ReplicaCost]:
+def replica_costs(copies=(1, 2, 4, 8), *, reads: int = 1000, writes: int = 10, seed: int = 0, cache=None) -> list[ReplicaCost]:
     """Product 42 read ``reads`` times through ``HotKeyReplicas(copies=N)``, with ``writes`` writes
     spread evenly among the reads (each: update the row, ``invalidate`` the key and all copies)."""
     require_count("reads", reads, minimum=1, maximum=1_000_000)
