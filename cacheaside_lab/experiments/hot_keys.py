@@ -103,7 +103,7 @@ class NearCacheRun:
 SWEEP_HEADERS = ["near TTL", "answered in process", "Redis reads/s", "of product 1", "stale reads", "mean age of a stale read", "worst"]
 
 
-def near_cache_sweep(ttls=(None, 0.1, 0.5, 1.0), *, read_rate: float = 1000.0, write_rate: float = 100.0,
+def near_cache_sweep(ttls=(None, 0.1, 0.5, 1.0), *, read_rate: float = 500.0, write_rate: float = 100.0,
                      duration: float = 4.0, keys: int = 1000, zipf: float = 1.0, maxsize: int = 100,
                      processes: int = 4, seed: int = 0, cache=None) -> list[NearCacheRun]:
     """Replay the same seeded workload once per near TTL (``None``: no near cache) and measure it.
@@ -122,11 +122,13 @@ def near_cache_sweep(ttls=(None, 0.1, 0.5, 1.0), *, read_rate: float = 1000.0, w
     cache = cache if cache is not None else connect_cache()
     stream = request_stream(np.random.default_rng(seed), rates={"read": read_rate, "write": write_rate},
                             duration=duration, keys=keys, zipf=zipf, uniform=("write",))
-    return [_near_run(stream, ttl, cache, duration=duration, keys=keys, maxsize=maxsize, processes=processes)
+    return [near_cache_run(stream, ttl, cache, duration=duration, keys=keys, maxsize=maxsize, processes=processes)
             for ttl in ttls]
 
 
-def _near_run(stream, ttl, cache, *, duration, keys, maxsize, processes) -> NearCacheRun:
+def near_cache_run(stream, ttl, cache, *, duration, keys, maxsize, processes) -> NearCacheRun:
+    """One run of :func:`near_cache_sweep`: replay ``stream`` through ``processes`` near caches with
+    ``ttl`` (``None``: none) in front of one ``CacheAside`` on ``cache``, recording every read."""
     if ttl is None:
         # No near cache: every read is a Redis read, and none is stale (each write deleted the key,
         # and one read at a time has no fill race), so the run is the stream itself; no replay.

@@ -33,7 +33,8 @@ def draw_shard_load(load, *, title: str | None = None):
     rest = 100 * (load.shares - load.hot_shares)
     hot = 100 * load.hot_shares
     copies = "product 1" if load.copies == 1 else f"product 1's {load.copies} copies"
-    title = title or f"Reads per shard: {load.keys:,} keys, Zipf {load.zipf:g}, {load.shards} shards"
+    title = title or (f"Reads per shard: {load.keys:,} keys, Zipf {load.zipf:g}, {load.shards} shards"
+                      + (f", product 1 in {load.copies} copies" if load.copies > 1 else ""))
     figure, ax = new_figure(title, xlabel="shard (slot range, CRC16 mod 16384)", ylabel="share of all reads (%)")
     ax.bar(shards, rest, color=REST_COLOR, label="every other key")
     ax.bar(shards, hot, bottom=rest, color=HOT_COLOR, label=copies)

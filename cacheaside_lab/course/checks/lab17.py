@@ -232,7 +232,7 @@ class ForgetfulReplicas(HotKeyReplicas):
 
     def invalidate(self, item_id) -> bool:
         removed = self.aside.invalidate(item_id)
-        copies = [self.copy_key(item_id, copy) for copy in range(self.copies - 1)]  # forgets copy N-1
+        copies = [self.copy_key(item_id, copy) for copy in range(self.copies - 1)]
         return bool(self.aside.client.delete(*copies)) or removed
 
 
