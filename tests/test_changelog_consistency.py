@@ -231,3 +231,17 @@ def test_interval_rows_compare_paths_at_one_delay(cache, db):
     assert all(row[2].startswith("≥") and row[3].endswith("to ∞") for row in clean)  # past the TTL, none
     low, high = results[0].interval(0.05)
     assert low <= results[0].nines(0.05) <= high
+
+
+def test_a_trace_records_one_products_story_without_changing_the_measurement(cache, db):
+    plain = measure_consistency(cache, db, "lossy-delete", seed=5, **SMALL)
+    traced = measure_consistency(cache, db, "lossy-delete", seed=5, trace=3, **SMALL)
+    assert traced.inconsistent == plain.inconsistent and "trace" not in plain.details
+    story = traced.details["trace"]
+    kinds = {event["event"] for event in story}
+    assert {"write", "set", "probe"} <= kinds and kinds <= {"write", "set", "delete", "delete lost", "probe"}
+    assert [event["t"] for event in story] == sorted(event["t"] for event in story)
+    writes = [event for event in story if event["event"] == "write"]
+    assert len([event for event in story if event["event"] == "probe"]) == len(writes) * len(SMALL["delays"])
+    with pytest.raises(ValueError, match="trace must be"):
+        measure_consistency(cache, db, "delete", trace=11, **SMALL)  # SMALL has 10 products

@@ -224,6 +224,7 @@ def measure_consistency(
     delays: tuple[float, ...] = (0.1, 1.0, 10.0, 60.0),
     sample_rate: float = 1.0,
     seed: int = 0,
+    trace: int | None = None,
 ) -> ConsistencyResult:
     """Run the workload for one ``path`` and probe sampled writes after each of ``delays``.
 
@@ -231,6 +232,11 @@ def measure_consistency(
     the mean gap between a write's commit and its cache action (both exponential; real gaps are
     often far shorter, which is why real systems reach more nines: the *method* is the point).
     Reads and writes pick products uniformly among ``keys``, for ``duration`` seconds.
+
+    ``trace`` (a product id) records that product's story in ``result.details["trace"]``: every
+    database write, every SET and DEL the cache received for it (and every DEL the lossy path
+    dropped), and every probe with its verdict, as dicts with a ``"t"`` in virtual seconds; the
+    lecture draws one stretch of it (``pictures.consistency.draw_probe_timeline``).
     """
     require_choice("path", path, PATHS)
     require_count("keys", keys, minimum=1, maximum=db.count())
@@ -241,13 +247,16 @@ def measure_consistency(
     require_non_negative("write_gap_ms", write_gap_ms, unit="ms")
     require_positive("poll_interval", poll_interval, unit="seconds")
     require_fraction("sample_rate", sample_rate)
+    if trace is not None:
+        require_count("trace", trace, minimum=1, maximum=keys)
     if not delays or any(delay <= 0 for delay in delays):
         raise ValueError(f"delays must be one or more positive numbers of seconds (got {delays!r}).")
     delays = tuple(sorted(delays))
 
     clear_course_keys(cache, f"{prefix}:")
     run = _ProbedRun(cache, db, path, prefix=prefix, ttl=ttl, loss_rate=loss_rate, delays=delays, seed=seed,
-                     fill_gap_s=fill_gap_ms / 1000, write_gap_s=write_gap_ms / 1000, sample_rate=sample_rate)
+                     fill_gap_s=fill_gap_ms / 1000, write_gap_s=write_gap_ms / 1000, sample_rate=sample_rate,
+                     trace=trace)
     horizon = duration + max(delays)
     if run.invalidator is not None:
         for tick in np.arange(poll_interval, horizon + poll_interval, poll_interval):
@@ -266,6 +275,34 @@ def measure_consistency(
     return result
 
 
+class _TracedClient:
+    """Passes every command on, and notes each SET and DEL of one key in the run's trace."""
+
+    def __init__(self, client, run):
+        self._client, self._run = client, run
+
+    @property
+    def _key(self) -> str:
+        return self._run.products.key(self._run.traced)
+
+    def set(self, key, value, **options):
+        if key == self._key:
+            self._run.note(self._run.traced, "set", version=self._run.products.value_in(value)["version"])
+        return self._client.set(key, value, **options)
+
+    def delete(self, *keys):
+        lossy = self._run.lossy
+        dropped = lossy.dropped if lossy is not None else 0
+        removed = self._client.delete(*keys)
+        if self._key in keys:
+            lost = lossy is not None and lossy.dropped > dropped
+            self._run.note(self._run.traced, "delete lost" if lost else "delete")
+        return removed
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
 class _ProbedRun:
     """One path's run: the virtual timeline, the real ``CacheAside`` over a clocked client, the
     sampled writes and the probes that come back to them.
@@ -274,7 +311,8 @@ class _ProbedRun:
     its cache action ``write_gap_s``; other requests run in those gaps, which is where the races live.
     """
 
-    def __init__(self, cache, db, path, *, prefix, ttl, loss_rate, delays, seed, fill_gap_s, write_gap_s, sample_rate):
+    def __init__(self, cache, db, path, *, prefix, ttl, loss_rate, delays, seed, fill_gap_s, write_gap_s, sample_rate,
+                 trace=None):
         self.db, self.delays, self.sample_rate = db, delays, sample_rate
         self.fill_gap_s, self.write_gap_s = fill_gap_s, write_gap_s
         self.rng = np.random.default_rng(seed)
@@ -284,6 +322,9 @@ class _ProbedRun:
         self.lossy = None
         if path == "lossy-delete":
             self.client = self.lossy = LossyDeletes(self.client, loss_rate, seed=seed)
+        self.traced, self.events = trace, []
+        if trace is not None:
+            self.client = _TracedClient(self.client, self)
         self.samples: list[tuple[int, int]] = []
         self.inconsistent = {delay: 0 for delay in delays}
         strategy = {"delete": "delete", "update": "update", "lossy-delete": "delete", "change-log": "ttl-only"}[path]
@@ -301,6 +342,7 @@ class _ProbedRun:
 
     def write(self, product_id, **fields):
         row = self.db.update_product(product_id, **fields)
+        self.note(product_id, "write", version=row["version"])
         if self.rng.random() < self.sample_rate:
             self.samples.append((product_id, row["version"]))
             for delay in self.delays:
@@ -312,8 +354,14 @@ class _ProbedRun:
         """Read the key straight from the cache: a cached version older than the write's is inconsistent."""
         raw = self.client.get(self.products.key(product_id))
         cached = MISS if raw is None else self.products.value_in(raw)  # the layer's own entry format
-        if cached is not MISS and cached["version"] < version:
-            self.inconsistent[delay] += 1
+        stale = cached is not MISS and cached["version"] < version
+        self.inconsistent[delay] += stale
+        self.note(product_id, "probe", version=version, delay=delay, inconsistent=stale)
+
+    def note(self, product_id, event: str, **facts) -> None:
+        """Record one event of the traced product's story (nothing when no product is traced)."""
+        if product_id == self.traced:
+            self.events.append({"t": self.clock(), "event": event, **facts})
 
     def schedule(self, stream) -> None:
         """Put every read and write of ``stream`` on the timeline."""
@@ -326,7 +374,7 @@ class _ProbedRun:
                 self.timeline.at(when, lambda p=product_id, s=int(stock[nth]): self.products.update(p, stock=s))
 
     def result(self, *, writes: int, reads: int) -> ConsistencyResult:
-        details = {}
+        details = {} if self.traced is None else {"trace": self.events}
         if self.lossy is not None:
             details["dropped deletes"] = self.lossy.dropped
         if self.invalidator is not None:
