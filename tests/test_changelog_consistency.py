@@ -245,3 +245,18 @@ def test_a_trace_records_one_products_story_without_changing_the_measurement(cac
     assert len([event for event in story if event["event"] == "probe"]) == len(writes) * len(SMALL["delays"])
     with pytest.raises(ValueError, match="trace must be"):
         measure_consistency(cache, db, "delete", trace=11, **SMALL)  # SMALL has 10 products
+
+
+def test_read_your_writes_trace_says_where_each_read_back_was_answered(cache, db):
+    plain = read_your_writes(cache, db, pairs=10, poll_interval=1.0, read_after=0.2)
+    traced = read_your_writes(cache, db, pairs=10, poll_interval=1.0, read_after=0.2, trace=True)
+    assert {k: traced[k] for k in plain} == plain and "trace" not in plain
+    story = traced["trace"]
+    assert len(story) == 10 and traced["polls"][:3] == [1.0, 2.0, 3.0]
+    assert sum(event["stale"] for event in story) == traced["stale_read_backs"]
+    for event in story:
+        assert event["read_at"] == pytest.approx(event["written_at"] + 0.2)
+        polled = any(event["written_at"] < poll <= event["read_at"] for poll in traced["polls"])
+        assert event["source"] == ("database (miss)" if polled else "cache") and event["stale"] == (not polled)
+    marked = read_your_writes(cache, db, pairs=10, poll_interval=1.0, read_after=0.2, marker=True, trace=True)
+    assert {event["source"] for event in marked["trace"]} == {"database (marker)"}

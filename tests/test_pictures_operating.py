@@ -106,3 +106,21 @@ def test_probe_timeline_draws_the_traced_story():
         draw_probe_timeline([], start=0, end=1)
     with pytest.raises(ValueError, match="end must be after start"):
         draw_probe_timeline(story, start=2, end=1)
+
+
+def test_read_your_writes_picture_draws_each_writer_from_the_trace(cache):
+    from cacheaside_lab.consistency.measure import read_your_writes
+    from cacheaside_lab.pictures.consistency import draw_read_your_writes
+
+    db = ProductDB(products=120)
+    without = read_your_writes(cache, db, pairs=6, trace=True)
+    marked = read_your_writes(cache, db, pairs=6, marker=True, trace=True)
+    figure = draw_read_your_writes(without, marked, users=4)
+    top, bottom = figure.axes
+    assert [label.get_text() for label in top.get_yticklabels()] == ["user0", "user1", "user2", "user3"]
+    stale = sum(event["stale"] for event in without["trace"][:4])
+    assert texts(figure).count("old value, from cache") == stale
+    assert texts(figure).count("own write, from database (marker)") == 4
+    plt.close(figure)
+    with pytest.raises(ValueError, match="needs a traced run"):
+        draw_read_your_writes({"stale_read_backs": 0}, marked)

@@ -402,6 +402,7 @@ def read_your_writes(
     read_after: float = 0.2,
     marker: bool = False,
     seed: int = 0,
+    trace: bool = False,
 ) -> dict:
     """A user changes a product and reads it back ``read_after`` seconds later, ``pairs`` times,
     while invalidation comes from a change-log invalidator polling every ``poll_interval``.
@@ -409,7 +410,9 @@ def read_your_writes(
     With ``marker=True`` the write also leaves a short-lived marker for that user and product
     (``SET ryw:<user>:<id> 1 PX …``, living as long as the invalidator may lag); while it exists
     the user's reads of that product skip the cache and go to the database. Other users are not
-    affected. Returns how many read-backs showed the old row, and the database reads spent.
+    affected. Returns how many read-backs showed the old row, and the database reads spent; with
+    ``trace=True`` also ``"trace"``, one dict per user (when they wrote, when they read back, where the
+    read was answered and whether it was stale) and ``"polls"``, the invalidator's poll times.
     """
     require_count("pairs", pairs, minimum=1)
     require_positive("poll_interval", poll_interval, unit="seconds")
@@ -417,15 +420,19 @@ def read_your_writes(
     clear_course_keys(cache, f"{prefix}:")
     run = _ReadBacks(cache, db, prefix=prefix, poll_interval=poll_interval, read_after=read_after,
                      marker=marker, seed=seed, outcome={"pairs": pairs, "stale_read_backs": 0, "db_reads": 0})
+    run.trace = [] if trace else None
     horizon = pairs * 2.0 + 2 * poll_interval
-    for tick in np.arange(poll_interval, horizon, poll_interval):
-        run.timeline.at(float(tick), run.invalidator.poll)
+    polls = [float(tick) for tick in np.arange(poll_interval, horizon, poll_interval)]
+    for tick in polls:
+        run.timeline.at(tick, run.invalidator.poll)
     for n in range(pairs):  # one user every 2 s, at a random moment within the first second
         run.timeline.at(n * 2.0 + float(run.rng.uniform(0, 1)),
                         lambda u=f"user{n}", p=int(run.rng.integers(1, 101)): run.change(u, p))
     run.timeline.run_until(horizon)
     run.invalidator.close()
     clear_course_keys(cache, f"{prefix}:")
+    if trace:
+        run.outcome.update(trace=run.trace, polls=polls)
     return run.outcome
 
 
@@ -435,6 +442,7 @@ class _ReadBacks:
     def __init__(self, cache, db, *, prefix, poll_interval, read_after, marker, seed, outcome):
         self.db, self.prefix, self.poll_interval, self.read_after, self.marker = db, prefix, poll_interval, read_after, marker
         self.outcome = outcome
+        self.trace = None  # a list when read_your_writes(trace=True)
         self.rng = np.random.default_rng(seed)
         self.clock = VirtualClock()
         self.timeline = Timeline(self.clock)
@@ -446,19 +454,27 @@ class _ReadBacks:
     def marker_key(self, user, product_id):
         return make_key(f"{self.prefix}:ryw:{user}", product_id, namespace=self.products.namespace)
 
-    def read_back(self, user, product_id, version):
+    def read_back(self, user, product_id, version, written_at):
         if self.marker and self.client.exists(self.marker_key(user, product_id)):
             self.outcome["db_reads"] += 1
-            row = self.db.get_product(product_id)
+            row, source = self.db.get_product(product_id), "database (marker)"
         else:
             loads = self.products.stats.loader_calls
             row = self.products.get(product_id)
-            self.outcome["db_reads"] += self.products.stats.loader_calls - loads
-        self.outcome["stale_read_backs"] += row["version"] < version
+            filled = self.products.stats.loader_calls - loads
+            self.outcome["db_reads"] += filled
+            source = "database (miss)" if filled else "cache"
+        stale = row["version"] < version
+        self.outcome["stale_read_backs"] += stale
+        if self.trace is not None:
+            self.trace.append({"user": user, "product": product_id, "written_at": written_at,
+                               "read_at": self.clock(), "source": source, "stale": bool(stale)})
 
     def change(self, user, product_id):
         self.products.get(product_id)  # the page the user was looking at is cached
         row = self.products.update(product_id, price=round(float(self.rng.uniform(5, 400)), 2))
         if self.marker:
             self.client.set(self.marker_key(user, product_id), "1", px=round(2 * self.poll_interval * 1000))
-        self.timeline.at(self.clock() + self.read_after, lambda: self.read_back(user, product_id, row["version"]))
+        written_at = self.clock()
+        self.timeline.at(written_at + self.read_after,
+                         lambda: self.read_back(user, product_id, row["version"], written_at))

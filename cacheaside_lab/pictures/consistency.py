@@ -115,3 +115,39 @@ def draw_probe_timeline(trace, *, start: float, end: float, ttl: float = 30.0, p
     ax.set_ylim(-0.65, 2.45)
     ax.set_xlim(start, end)
     return finish(figure)
+
+
+def draw_read_your_writes(without: dict, with_marker: dict, *, users: int = 5, marker_s: float = 2.0):
+    """The first ``users`` writers of two ``read_your_writes(..., trace=True)`` runs, one lane each:
+    when they wrote (square), when they read back (circle: red if they saw their old value), where
+    the read was answered, and the invalidator's polls (dotted lines); with the marker, the span
+    it lived is shaded."""
+    for name, run in (("without", without), ("with_marker", with_marker)):
+        if "trace" not in run or "polls" not in run:
+            raise ValueError(f"{name} needs a traced run: read_your_writes(..., trace=True).")
+    if isinstance(users, bool) or not isinstance(users, int) or users < 1:
+        raise ValueError(f"users must be a whole number of lanes, 1 or more (got {users!r}).")
+    figure, axes = new_figure("Read your own write: a writer reads back 0.2 s later", xlabel="time (s)", ylabel="",
+                              size=(7.5, 5.2), nrows=2, sharex=True)
+    for ax, run, title in ((axes[0], without, "cache only"), (axes[1], with_marker, "with a read-your-writes marker")):
+        shown = run["trace"][:users]
+        end = max(event["read_at"] for event in shown) + 0.5
+        for poll in run["polls"]:
+            if poll <= end:
+                ax.axvline(poll, color="#999999", linestyle=":", linewidth=1)
+        for lane, event in enumerate(shown):
+            if title.startswith("with"):
+                ax.broken_barh([(event["written_at"], marker_s)], (lane - 0.18, 0.36), facecolors="#fdd0a2", zorder=1)
+            color = "#d62728" if event["stale"] else "#2ca02c"
+            ax.plot([event["written_at"], event["read_at"]], [lane, lane], color="#555555", zorder=2)
+            ax.plot(event["written_at"], lane, marker="s", color="#333333", zorder=3)
+            ax.plot(event["read_at"], lane, marker="o", color=color, zorder=3)
+            verdict = "old value" if event["stale"] else "own write"
+            ax.text(event["read_at"] + 0.1, lane - 0.3, f"{verdict}, from {event['source']}", fontsize=6.5,
+                    color=color, va="center")
+        ax.set_yticks(range(len(shown)), [event["user"] for event in shown])
+        ax.set_ylim(len(shown) - 0.5, -0.75)
+        ax.set_title(title + ("  (shaded: the marker's 2 s)" if title.startswith("with") else
+                              "  (dotted: the invalidator's polls)"), fontsize=9, loc="left")
+    axes[1].set_xlim(0, end + 2.0)
+    return finish(figure)
