@@ -23,7 +23,7 @@ from ...core.validation import require_count, require_non_negative, require_posi
 from ...models.closed_forms import zipf_weights
 from ...models.herd import total_miss_multiplier
 from ...stores.db import ProductDB
-from .framework import CheckFailed, attempt, exercise, expect, short
+from .framework import NOT_ANSWERED, CheckFailed, attempt, exercise, expect, short
 from .setups import empty_namespace, key_function
 from .understanding import choose, estimate
 
@@ -40,15 +40,11 @@ DB_LATENCY_MS = 50  # one fill: the window in which every read of a cold key goe
 product_key = key_function(LAB, doc="Where the lab caches a product: ``cacheaside-lab:lab07:product:42``.")
 
 
-def unanswered(given, tried: str, name: str) -> None:
-    """Fail with the stub's feedback while the learner's answer is still ``...`` (or missing)."""
+def unanswered(given, tried: str, name: str, shape: str) -> None:
+    """Fail with "no answer yet" while the learner's answer is still the lab's ``...``."""
     if given is Ellipsis or given is None:
-        raise CheckFailed(
-            tried,
-            f"{name} is still {given!r}: its cell still raises NotImplementedError, so there is no answer yet.",
-            f"Replace the `raise NotImplementedError(...)` line with `{name} = ...` (your answer), run that "
-            "cell, then run this check again.",
-        )
+        raise CheckFailed(tried, f"{NOT_ANSWERED}: {name} is still {given!r}.",
+                          f"Set {name} to {shape} and run this check again.")
 
 
 def read_counts(*, products: int = PRODUCTS, zipf: float = ZIPF, reads: int = 200_000, seed: int = 7) -> dict[int, int]:
@@ -144,7 +140,6 @@ STEADY_DB_QPS, STEADY_HIT_RATIO = 300, 0.97
 def check_total_miss_load(answer, *, cache=None):
     question = (f"queries per second at the database right after the cache restarts empty, when it saw "
                 f"{STEADY_DB_QPS} a second at a hit ratio of {STEADY_HIT_RATIO:.0%}")
-    unanswered(answer, f"your answer to: {question}", "answer_1")
     multiplier = total_miss_multiplier(STEADY_HIT_RATIO)
     load = STEADY_DB_QPS * multiplier
     return estimate(
@@ -378,7 +373,7 @@ def loads_per_second(expires_at: Mapping[int, float], counts: Mapping[int, int],
 @exercise("Exercise 4 (break it) · the second the warmed keys come back")
 def check_breaks_shared_jitter(spike_at_s, *, cache=None):
     tried = f"replaying {REPLAY_S} s of reads after warm_with_shared_jitter, the database's loads from {short(spike_at_s)} s"
-    unanswered(spike_at_s, tried, "spike_at_s")
+    unanswered(spike_at_s, tried, "spike_at_s", "a number of seconds after the warm")
     if isinstance(spike_at_s, bool) or not isinstance(spike_at_s, (int, float)) or not 0 <= spike_at_s < REPLAY_S:
         raise CheckFailed(tried, f"{short(spike_at_s)} is not a time in the replay.",
                           f"Give the number of seconds after the warm, between 0 and {REPLAY_S}.")
@@ -424,7 +419,6 @@ HITS_CHOICES = {
 @exercise("Exercise 5 (question) · do the hits keep the warmed keys alive?")
 def check_hits_and_ttls(answer, *, cache=None):
     question = "the warmed keys are read hundreds of times a second: do those reads keep them from expiring?"
-    unanswered(answer, f"your answer to: {question}", "answer_5")
     return choose(
         answer, question=question, choices=HITS_CHOICES, answer="b",
         wrong={
