@@ -6,7 +6,16 @@ interleaving, a herd's requests, a dashboard's frames) or a model's numbers and 
 matplotlib ``Figure`` it drew, with a title and labelled axes (units in brackets), so picture and
 printed numbers come from the same data and cannot disagree.
 
-* :mod:`.style`: ``new_figure`` and ``finish``, the one place figure sizes, fonts and labels are set.
-
-The modules for each lecture's pictures are listed below as they are added.
+* :mod:`.style`: ``new_figure`` and ``finish``, the one place figure sizes, fonts and labels are set;
+* :mod:`.paths`: lecture 01: ``CallTrace`` (the calls a run made), ``draw_sequence``, ``draw_reads``,
+  ``draw_patterns``;
+* :mod:`.sequence`: ``draw_sequence``, a replayed interleaving (a ``Stepper``, ``replay_functions``'
+  steps, or ``(actor, step)`` pairs) as a sequence diagram with the stores' state after each step
+  (lectures 02 and 03);
+* :mod:`.splitting`: the hit-ratio cap, the split page's keys and TTLs, its calls as a sequence
+  diagram (lecture 08);
+* :mod:`.breaker`: the circuit breaker's state diagram and its run from ``breaker.transitions``
+  (lecture 09);
+* :mod:`.outage`: an outage's cost and database load, and the database addicted to its cache
+  (lecture 09).
 """
