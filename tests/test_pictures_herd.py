@@ -121,3 +121,37 @@ def test_the_widget_timeline_and_the_xfetch_figures_are_titled():
     costs = draw_recomputes_vs_rate(table, 0.1, betas=(1.0,))
     assert costs.axes[0].get_xscale() == "log" and "Δ = 100 ms" in costs.axes[0].get_title()
     plt.close(costs)
+
+
+def test_protection_trace_names_the_lease_scripts_and_draws_the_race(cache):
+    from cacheaside_lab import CacheAside, ProductDB
+    from cacheaside_lab.pictures.herd import draw_fill_race, protection_trace
+
+    db = ProductDB(products=20)
+    trace = protection_trace()
+    reader = CacheAside(trace.wrap(cache, "cache", caller="filler"), trace.wrap(db, "database", caller="filler").get_product,
+                        prefix="pictures-race", ttl=60, protection="lease")
+    reader.get(3)
+    writer = CacheAside(trace.wrap(cache, "cache", caller="writer"), db.get_product, prefix="pictures-race", ttl=60,
+                        protection="lease")
+    writer.invalidate(3)
+    labels = [message.label for message in trace.messages]
+    assert "Lua: GET, or take a lease" in labels and "a miss + a lease token" in labels
+    assert "Lua: SET if my lease is alive" in labels and "1: filled" in labels
+    assert any(label.endswith("+ its lease") for label in labels)
+    assert not any(label.startswith(("REGISTER_SCRIPT", "SCRIPT_LOAD", "EVALSHA")) for label in labels)
+    figure = draw_fill_race(trace, title="a lease fill, then a delete")
+    assert [text.get_text() for text in figure.axes[0].texts[:4]] == ["filler", "cache", "database", "writer"]
+    plt.close(figure)
+
+
+def test_protection_trace_names_the_lock(cache):
+    from cacheaside_lab import CacheAside, ProductDB
+    from cacheaside_lab.pictures.herd import protection_trace
+
+    trace = protection_trace()
+    CacheAside(trace.wrap(cache, "cache", caller="filler"), ProductDB(products=5).get_product, prefix="pictures-lock",
+               ttl=60, protection="lock").get(2)
+    labels = [message.label for message in trace.messages]
+    assert any(label.startswith("SET pictures-lock:2:lock NX PX") for label in labels)
+    assert "OK: lock taken" in labels and "Lua: release my lock" in labels and "1: released" in labels

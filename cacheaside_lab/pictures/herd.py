@@ -9,6 +9,9 @@ Each function draws a record the lecture has just made, so picture and printed n
 * :func:`draw_protection_timelines`: each request around one expiry, per protection, from
   ``models.herd.expiry_timeline`` (lock, lease, stale-while-revalidate, XFetch as timelines);
 * :func:`draw_timeline`: the widget's stacked outcome counts around one expiry;
+* :func:`protection_trace` and :func:`draw_fill_race`: the lock's and the lease's calls while a
+  slow fill races a write, recorded by a ``pictures.paths.CallTrace`` and drawn as a sequence
+  diagram (the lease protocol, and the stale fill the lock lets through);
 * :func:`draw_refresh_probability` and :func:`draw_recomputes_vs_rate`: XFetch's rule and its
   simulated cost.
 """
@@ -242,3 +245,73 @@ def _latest_answer_ms(results) -> float:
 def _require_record(result) -> None:
     if getattr(result, "started_ms", None) is None or getattr(result, "loaded", None) is None:
         raise ValueError("this result has no per-reader record; draw a run made by experiments.herd.run_herd.")
+
+
+# -- the lock and the lease against a write, as sequence diagrams of the run's own calls ---------
+
+
+def _script_names() -> dict:
+    """EVALSHA's sha → (what the script does, how to read its reply), for the protections' scripts."""
+    import hashlib
+
+    from ..consistency.leases import FILL_WITH_LEASE, GET_OR_LEASE
+    from ..core.scripts import COMPARE_AND_DELETE
+
+    def lease_reply(result):
+        value, token = (list(result) + [None, None])[:2]
+        if value:
+            return "a hit"
+        return "a miss + a lease token" if token else "a miss; another holds the lease"
+
+    named = {
+        GET_OR_LEASE: ("Lua: GET, or take a lease", lease_reply),
+        FILL_WITH_LEASE: ("Lua: SET if my lease is alive", lambda r: "1: filled" if r else "0: refused, lease gone"),
+        COMPARE_AND_DELETE: ("Lua: release my lock", lambda r: "1: released" if r else "0: not mine"),
+    }
+    return {hashlib.sha1(script.source.encode()).hexdigest(): entry for script, entry in named.items()}
+
+
+def protection_trace():
+    """A :class:`~cacheaside_lab.pictures.paths.CallTrace` that names what a herd protection sends:
+    its Lua scripts by what they do, its lock's ``SET NX``, a delete of a key and its lease; script
+    registration is left out. Wrap the cache and the database with it, run, and draw with
+    :func:`draw_fill_race`."""
+    from .paths import CallTrace, Message
+
+    scripts = _script_names()
+
+    class ProtectionTrace(CallTrace):
+        def _record(self, caller, actor, name, args, kwargs, result):
+            if not self.recording or name in ("register_script", "script_load"):
+                return
+            if name == "evalsha" and args:
+                label, reply = scripts.get(args[0], ("Lua script", str))
+                self.messages += [Message(caller, actor, label), Message(actor, caller, reply(result), reply=True)]
+            elif name == "set" and kwargs.get("nx"):
+                self.messages += [Message(caller, actor, f"SET {_short_key(args[0])} NX PX {kwargs.get('px')}"),
+                                  Message(actor, caller, "OK: lock taken" if result else "nil: taken", reply=True)]
+            elif name == "delete" and len(args) > 1:
+                self.messages += [Message(caller, actor, f"DEL {_short_key(args[0])} + its lease"),
+                                  Message(actor, caller, f"{result} key(s) deleted", reply=True)]
+            else:
+                super()._record(caller, actor, name, args, kwargs, result)
+
+    return ProtectionTrace(show=("stock",))
+
+
+def draw_fill_race(trace, *, title: str):
+    """A protection's fill racing a write, drawn from ``trace`` (:func:`protection_trace`): lifelines
+    for the filler, the cache, the database and the writer, one arrow per call, in the order sent."""
+    from .paths import draw_sequence
+
+    callers = [name for name in ("filler", "writer") if any(m.sender == name for m in trace.messages)]
+    actors = callers[:1] + ["cache", "database"] + callers[1:]
+    return draw_sequence(trace, title=title, actors=actors)
+
+
+def _short_key(key) -> str:
+    from ..core.keys import root_namespace
+
+    text = key.decode() if isinstance(key, bytes) else str(key)
+    namespace = root_namespace()
+    return text[len(namespace):] if text.startswith(namespace) else text
