@@ -2,7 +2,7 @@
 
 Threads on a laptop top out at a few hundred requests per second against one key; production
 keys see thousands. This module simulates one hot key around its expiry with numpy instead,
-for any rate: the pure function behind notebook 06's widget, and the drawing it shows.
+for any rate: the pure function behind lecture 06's widget (drawn by ``pictures.herd``).
 
 The model (Vattani, Chierichetti and Lowenstein, VLDB 2015): requests for the key arrive as a
 Poisson process at ``read_rate`` per second; recomputing the value takes Δ (``recompute_s``); the value
@@ -53,7 +53,7 @@ def unprotected_recomputes(read_rate: float, recompute_s: float) -> float:
     The first reader after the expiry loads; so does everyone who arrives, at ``read_rate`` per
     second, during the ``recompute_s`` (Δ) its load takes. The one home of the herd formula: the
     simulator, the threaded experiments (:mod:`cacheaside_lab.experiments.herd`), the checkers
-    and notebook 06 all call it.
+    and lecture 06 all call it.
     """
     require_non_negative("read_rate", read_rate, unit="requests per second")
     require_non_negative("recompute_s", recompute_s, unit="seconds")
@@ -71,7 +71,7 @@ def total_miss_multiplier(hit_ratio: float) -> float:
 
     With hit ratio ``h`` the database sees ``(1 − h)`` of the reads; with an empty (or absent)
     cache it sees all of them: 0.95 → 20×, 0.99 → 100×. The one home of the total-miss formula
-    (the total-miss and outage experiments, the dashboard's metrics, notebooks 06, 08 and 09).
+    (the total-miss and outage experiments, the dashboard's metrics, lectures 07, 09 and 10).
     """
     require_fraction(
         "hit_ratio", hit_ratio, allow_one=False,
