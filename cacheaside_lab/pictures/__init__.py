@@ -17,6 +17,11 @@ printed numbers come from the same data and cannot disagree.
   reuses the timeline);
 * :mod:`.ratio`: lecture 05's pictures: the database's queries by cause and the load cut against its
   ceiling, the latency break-even;
+* :mod:`.herd`: lecture 06: the herd drawn from a burst's record, each protection's runs and
+  per-request timelines, the lock/lease race with a write as a sequence diagram, XFetch's rule and
+  cost;
+* :mod:`.total_miss`: lecture 07: the database's load through a total miss (from the run), and the
+  warmed keys' expiry spread with and without jitter;
 * :mod:`.splitting`: the hit-ratio cap, the split page's keys and TTLs, its calls as a sequence
   diagram (lecture 08);
 * :mod:`.breaker`: the circuit breaker's state diagram and its run from ``breaker.transitions``
