@@ -231,3 +231,32 @@ def test_interval_rows_compare_paths_at_one_delay(cache, db):
     assert all(row[2].startswith("≥") and row[3].endswith("to ∞") for row in clean)  # past the TTL, none
     low, high = results[0].interval(0.05)
     assert low <= results[0].nines(0.05) <= high
+
+
+def test_a_trace_records_one_products_story_without_changing_the_measurement(cache, db):
+    plain = measure_consistency(cache, db, "lossy-delete", seed=5, **SMALL)
+    traced = measure_consistency(cache, db, "lossy-delete", seed=5, trace=3, **SMALL)
+    assert traced.inconsistent == plain.inconsistent and "trace" not in plain.details
+    story = traced.details["trace"]
+    kinds = {event["event"] for event in story}
+    assert {"write", "set", "probe"} <= kinds and kinds <= {"write", "set", "delete", "delete lost", "probe"}
+    assert [event["t"] for event in story] == sorted(event["t"] for event in story)
+    writes = [event for event in story if event["event"] == "write"]
+    assert len([event for event in story if event["event"] == "probe"]) == len(writes) * len(SMALL["delays"])
+    with pytest.raises(ValueError, match="trace must be"):
+        measure_consistency(cache, db, "delete", trace=11, **SMALL)  # SMALL has 10 products
+
+
+def test_read_your_writes_trace_says_where_each_read_back_was_answered(cache, db):
+    plain = read_your_writes(cache, db, pairs=10, poll_interval=1.0, read_after=0.2)
+    traced = read_your_writes(cache, db, pairs=10, poll_interval=1.0, read_after=0.2, trace=True)
+    assert {k: traced[k] for k in plain} == plain and "trace" not in plain
+    story = traced["trace"]
+    assert len(story) == 10 and traced["polls"][:3] == [1.0, 2.0, 3.0]
+    assert sum(event["stale"] for event in story) == traced["stale_read_backs"]
+    for event in story:
+        assert event["read_at"] == pytest.approx(event["written_at"] + 0.2)
+        polled = any(event["written_at"] < poll <= event["read_at"] for poll in traced["polls"])
+        assert event["source"] == ("database (miss)" if polled else "cache") and event["stale"] == (not polled)
+    marked = read_your_writes(cache, db, pairs=10, poll_interval=1.0, read_after=0.2, marker=True, trace=True)
+    assert {event["source"] for event in marked["trace"]} == {"database (marker)"}

@@ -169,3 +169,54 @@ def test_herd_results_speak_the_course_vocabulary(cache):
     info = result.as_dict()
     assert info["read_rate"] == 200 and info["db_latency_ms"] == 5 and "fill_ms" not in info
     assert len(poisson_offsets(3, read_rate=100.0)) == 3
+
+
+# -- the run's record (what pictures.herd draws) and the herd in logical time ------------------
+
+
+def test_run_herd_records_each_readers_start_load_and_answer(cache):
+    from cacheaside_lab.experiments.herd import run_herd
+
+    burst = run_herd(cache, clients=6, db_latency_ms=30, protection="lock")
+    assert burst.started_ms.shape == burst.loaded.shape == (6,)
+    assert int(burst.loaded.sum()) == burst.loader_calls == 1  # the one filler is the one marked
+    assert burst.answers == ["fresh"] * 6
+    assert (burst.answered_ms >= burst.started_ms).all() and (burst.started_ms >= 0).all()
+
+
+def test_stale_answers_are_recorded_as_stale(cache):
+    from cacheaside_lab.experiments.herd import run_herd
+
+    run = run_herd(cache, clients=5, db_latency_ms=30, protection="swr", scenario="expired")
+    assert run.answers.count("stale") == run.stale_served == 4
+    assert int(run.loaded.sum()) == 1 and run.answers[int(np.flatnonzero(run.loaded)[0])] == "fresh"
+
+
+def test_logical_herd_loads_one_plus_the_arrivals_during_the_fill(cache):
+    from cacheaside_lab.experiments.herd import logical_herd
+
+    herd = logical_herd(cache, read_rate=300, db_latency_ms=100, seed=3)
+    during = (herd.arrivals_s < 0.1).sum()  # the first (at 0) and everyone before its SET lands
+    assert herd.arrivals_s[0] == 0 and herd.loader_calls == during
+    assert herd.loaded[herd.arrivals_s < 0.1].all() and not herd.loaded[herd.arrivals_s >= 0.1].any()
+    assert not list(cache.scan_iter(match="*herd:*"))
+
+
+def test_logical_herd_sizes_average_to_one_plus_r_delta(cache):
+    from cacheaside_lab.experiments.herd import logical_herd_sizes
+
+    sizes = logical_herd_sizes([50, 200], db_latency_ms=100, repeats=40, client=cache)
+    assert sizes[50].mean() == pytest.approx(6, abs=1.5) and sizes[200].mean() == pytest.approx(21, abs=3)
+    again = logical_herd_sizes([50, 200], db_latency_ms=100, repeats=40, client=cache)
+    assert all((sizes[r] == again[r]).all() for r in sizes)  # seeded: the same counts every time
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(read_rate=0, db_latency_ms=100), "read_rate"),
+    (dict(read_rate=10, db_latency_ms=-1), "db_latency_ms"),
+])
+def test_logical_herd_refuses_bad_numbers(settings, message):
+    from cacheaside_lab.experiments.herd import logical_herd
+
+    with pytest.raises(ValueError, match=message):
+        logical_herd(**settings)

@@ -485,7 +485,7 @@ def test_interleavings_that_break_the_racy_lock_pass(schedule, cache, capsys):
         (["R1", "W1"], "is not a reader"),
         ("R1R2", "not a list of reader names"),
         ([], "not a list of reader names"),
-        (..., "still raises NotImplementedError"),
+        (..., "no answer yet"),
     ],
     ids=["second too late at the lock", "after the release", "both past the lock, too late at the key", "six steps", "after the fill",
          "a writer", "a string", "empty", "stub"],
@@ -506,7 +506,7 @@ def test_a_schedule_longer_than_the_run_fails_with_feedback(cache):
 
 @pytest.mark.parametrize(
     "answer, expected",
-    [(1, "too low"), (400, "too high"), (60 * 60, "too high"), ("61", "not a finite number"), (..., "NotImplementedError")],
+    [(1, "too low"), (400, "too high"), (60 * 60, "too high"), ("61", "not a finite number"), (..., "no answer yet")],
 )
 def test_wrong_herd_sizes_fail(answer, expected):
     with pytest.raises(CheckFailed) as failure:
@@ -522,7 +522,7 @@ def test_the_herd_size_passes(capsys):
 @pytest.mark.parametrize(
     "answer, expected",
     [("a", "no value to hit"), ("c", "not cached at all"), ("d", "One missing key"), ("e", "not one of the choices"),
-     (None, "NotImplementedError")],
+     (None, "no answer yet")],
 )
 def test_wrong_cold_key_protections_fail(answer, expected):
     with pytest.raises(CheckFailed) as failure:

@@ -17,7 +17,7 @@ from cacheaside_lab.course.checks.lab11 import (
     fresh_setup,
     listing_key,
     page_of,
-    product_key,
+    region_key,
     read_changes,
     stale_copies,
     update_price_v1,
@@ -28,12 +28,12 @@ def make_update(*, regions=REGIONS, pages="moved", delete_first=False):
     def update_price(cache, db, product_id, price):
         old = page_of(db, product_id)
         if delete_first:
-            cache.delete(*[product_key(region, product_id) for region in regions])
+            cache.delete(*[region_key(region, product_id) for region in regions])
         db.update_product(product_id, price=price)
         new = page_of(db, product_id)
         chosen = {"moved": range(min(old, new), max(old, new) + 1), "all": range(PAGES),
                   "old": [old], "none": []}[pages]
-        keys = [product_key(region, product_id) for region in regions] + [listing_key(page) for page in chosen]
+        keys = [region_key(region, product_id) for region in regions] + [listing_key(page) for page in chosen]
         if keys and not delete_first:
             cache.delete(*keys)
         elif chosen:
@@ -55,7 +55,7 @@ def test_writes_that_miss_a_copy_fail_naming_it(update, expected, cache):
 
 def test_a_write_that_forgets_the_database_is_told_so(cache):
     def cache_only(cache, db, product_id, price):
-        cache.delete(*[product_key(region, product_id) for region in REGIONS])
+        cache.delete(*[region_key(region, product_id) for region in REGIONS])
     with pytest.raises(CheckFailed, match="the database still says"):
         check_update_price(cache_only, cache=cache)
 
@@ -79,7 +79,7 @@ def test_a_breaking_change_is_replayed_and_the_stale_copies_named(cache, capsys)
 
 
 def keys_for_changes(changes):
-    return [product_key(region, product_id) for _seq, product_id in changes for region in REGIONS] + [
+    return [region_key(region, product_id) for _seq, product_id in changes for region in REGIONS] + [
         listing_key(page) for page in range(PAGES)
     ]
 
@@ -107,7 +107,7 @@ def regions_only(cache, db, position):
     changes = read_changes(db, position)
     if not changes:
         return position
-    cache.delete(*[product_key(region, pid) for _s, pid in changes for region in REGIONS])
+    cache.delete(*[region_key(region, pid) for _s, pid in changes for region in REGIONS])
     return changes[-1][0]
 
 
@@ -161,6 +161,6 @@ def test_the_reference_fan_out_is_clean_after_warming(cache):
 
 def test_every_key_the_lab_uses_is_validated():
     with pytest.raises(ValueError, match="unknown region"):
-        product_key("asia", 1)
+        region_key("asia", 1)
     with pytest.raises(ValueError, match="from 0 to 4"):
         listing_key(5)

@@ -81,3 +81,46 @@ def test_fanout_diagram_labels_every_copy_with_the_runs_counts():
         draw_fanout({"app": 1}, {"eu": 1}, {"eu": 0}, app_region="mars", changes=1, deleted=1)
     with pytest.raises(ValueError, match="change_log needs"):
         draw_fanout({"app": 1}, {"eu": 1}, {}, app_region="eu", changes=1, deleted=1)
+
+
+def test_probe_timeline_draws_the_traced_story():
+    from cacheaside_lab.pictures.consistency import draw_probe_timeline
+
+    story = [
+        {"t": 1.0, "event": "set", "version": 4},
+        {"t": 2.0, "event": "write", "version": 5},
+        {"t": 2.01, "event": "delete lost"},
+        {"t": 2.1, "event": "probe", "version": 5, "delay": 0.1, "inconsistent": True},
+        {"t": 3.0, "event": "write", "version": 6},
+        {"t": 3.01, "event": "delete"},
+        {"t": 3.1, "event": "probe", "version": 6, "delay": 0.1, "inconsistent": False},
+    ]
+    figure = draw_probe_timeline(story, start=0.5, end=4.0)
+    shown = texts(figure)
+    for label in ("write v5", "DEL lost", "DEL", "holds v4", "+0.1 s\nv5?", "SET v4"):
+        assert label in shown
+    bars = figure.axes[0].collections
+    assert len(bars) == 1 and bars[0].get_paths()  # v4 held from 1.0 s until the DEL that landed
+    plt.close(figure)
+    with pytest.raises(ValueError, match="needs a trace"):
+        draw_probe_timeline([], start=0, end=1)
+    with pytest.raises(ValueError, match="end must be after start"):
+        draw_probe_timeline(story, start=2, end=1)
+
+
+def test_read_your_writes_picture_draws_each_writer_from_the_trace(cache):
+    from cacheaside_lab.consistency.measure import read_your_writes
+    from cacheaside_lab.pictures.consistency import draw_read_your_writes
+
+    db = ProductDB(products=120)
+    without = read_your_writes(cache, db, pairs=6, trace=True)
+    marked = read_your_writes(cache, db, pairs=6, marker=True, trace=True)
+    figure = draw_read_your_writes(without, marked, users=4)
+    top, bottom = figure.axes
+    assert [label.get_text() for label in top.get_yticklabels()] == ["user0", "user1", "user2", "user3"]
+    stale = sum(event["stale"] for event in without["trace"][:4])
+    assert texts(figure).count("old value, from cache") == stale
+    assert texts(figure).count("own write, from database (marker)") == 4
+    plt.close(figure)
+    with pytest.raises(ValueError, match="needs a traced run"):
+        draw_read_your_writes({"stale_read_backs": 0}, marked)

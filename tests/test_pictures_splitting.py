@@ -44,3 +44,20 @@ def test_page_diagram_names_the_keys_and_ttls_of_the_caches_given(cache, options
     plt.close(figure)
     with pytest.raises(TypeError, match="WholeProductCache and a SplitProductCache"):
         draw_split_page(split, whole)
+
+
+def test_command_sequence_draws_each_recorded_call_but_not_the_pipeline_opening():
+    from cacheaside_lab.pictures.splitting import draw_command_sequence
+
+    log = [("cache", "mget", (["cacheaside-lab:split-product:info:42", "cacheaside-lab:split-product:stock:42"],), {}),
+           ("database", "get_product", (42,), {}), ("cache", "pipeline", (), {}),
+           ("cache.pipeline", "set", ("cacheaside-lab:split-product:info:42", "{}"), {}),
+           ("cache.pipeline", "execute", (), {})]
+    figure = draw_command_sequence([("cold read", log), ("idle", [])])
+    shown = [text.get_text() for text in figure.axes[0].texts]
+    assert "mget info:42, stock:42" in shown and "get_product 42" in shown
+    assert "queued: set info:42" in shown and "pipeline execute: one round trip" in shown
+    assert "(nothing sent)" in shown and not any(text == "pipeline" for text in shown)
+    plt.close(figure)
+    with pytest.raises(TypeError, match="list of"):
+        draw_command_sequence("cold read")

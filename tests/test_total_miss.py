@@ -83,3 +83,27 @@ def test_an_eviction_storm_on_a_small_maxmemory_pushes_the_products_out():
         result = total_miss_experiment(client, eviction_storm(client, megabytes=4), **SMALL)
         assert result.details["evicted_keys"] > 300
         assert result.measured_multiplier > 0.5 * result.predicted_multiplier
+
+
+def test_a_warm_start_measures_the_steady_state_not_the_cold_start(cache):
+    """Without warm_start the window before the event still holds the cold start's misses."""
+    cold = total_miss_experiment(cache, clear_event(cache), **SMALL)
+    warm = total_miss_experiment(cache, clear_event(cache), warm_start=True, **SMALL)
+    assert warm.steady_hit_ratio > 0.95 > cold.steady_hit_ratio
+    assert warm.predicted_multiplier > 20 and warm.measured_multiplier == pytest.approx(warm.predicted_multiplier, rel=0.3)
+    assert warm.hit_ratio_by_bucket[int(SMALL["event_at_s"] / SMALL["bucket_s"])] == 0  # the first fill time: all miss
+
+
+def test_after_event_and_miss_share_read_the_runs_own_buckets(cache):
+    run = total_miss_experiment(cache, clear_event(cache), warm_start=True, **SMALL)
+    rows = run.after_event(3 * run.steady_db_qps)
+    assert [(start, end) for start, end, *_ in rows] == [(0.0, 1.0)]  # one second after the event at 2 s
+    _, _, mean, times, over = rows[0]
+    after = run.bucket_starts_s >= SMALL["event_at_s"] - 1e-9
+    assert mean == pytest.approx(run.db_qps[after].mean()) and times == pytest.approx(mean / run.steady_db_qps)
+    assert over == run.seconds_over(3 * run.steady_db_qps, since_s=SMALL["event_at_s"]) > 0
+    assert run.miss_share(since_s=SMALL["event_at_s"], for_s=SMALL["bucket_s"]) == pytest.approx(
+        1 - run.hit_ratio_by_bucket[int(SMALL["event_at_s"] / SMALL["bucket_s"])])
+    assert run.reads_by_bucket.sum() == pytest.approx(SMALL["read_rate"] * SMALL["duration"], rel=0.1)
+    with pytest.raises(ValueError, match="width_s"):
+        run.after_event(10, width_s=0)

@@ -224,6 +224,7 @@ def measure_consistency(
     delays: tuple[float, ...] = (0.1, 1.0, 10.0, 60.0),
     sample_rate: float = 1.0,
     seed: int = 0,
+    trace: int | None = None,
 ) -> ConsistencyResult:
     """Run the workload for one ``path`` and probe sampled writes after each of ``delays``.
 
@@ -231,6 +232,11 @@ def measure_consistency(
     the mean gap between a write's commit and its cache action (both exponential; real gaps are
     often far shorter, which is why real systems reach more nines: the *method* is the point).
     Reads and writes pick products uniformly among ``keys``, for ``duration`` seconds.
+
+    ``trace`` (a product id) records that product's story in ``result.details["trace"]``: every
+    database write, every SET and DEL the cache received for it (and every DEL the lossy path
+    dropped), and every probe with its verdict, as dicts with a ``"t"`` in virtual seconds; the
+    lecture draws one stretch of it (``pictures.consistency.draw_probe_timeline``).
     """
     require_choice("path", path, PATHS)
     require_count("keys", keys, minimum=1, maximum=db.count())
@@ -241,13 +247,16 @@ def measure_consistency(
     require_non_negative("write_gap_ms", write_gap_ms, unit="ms")
     require_positive("poll_interval", poll_interval, unit="seconds")
     require_fraction("sample_rate", sample_rate)
+    if trace is not None:
+        require_count("trace", trace, minimum=1, maximum=keys)
     if not delays or any(delay <= 0 for delay in delays):
         raise ValueError(f"delays must be one or more positive numbers of seconds (got {delays!r}).")
     delays = tuple(sorted(delays))
 
     clear_course_keys(cache, f"{prefix}:")
     run = _ProbedRun(cache, db, path, prefix=prefix, ttl=ttl, loss_rate=loss_rate, delays=delays, seed=seed,
-                     fill_gap_s=fill_gap_ms / 1000, write_gap_s=write_gap_ms / 1000, sample_rate=sample_rate)
+                     fill_gap_s=fill_gap_ms / 1000, write_gap_s=write_gap_ms / 1000, sample_rate=sample_rate,
+                     trace=trace)
     horizon = duration + max(delays)
     if run.invalidator is not None:
         for tick in np.arange(poll_interval, horizon + poll_interval, poll_interval):
@@ -266,6 +275,34 @@ def measure_consistency(
     return result
 
 
+class _TracedClient:
+    """Passes every command on, and notes each SET and DEL of one key in the run's trace."""
+
+    def __init__(self, client, run):
+        self._client, self._run = client, run
+
+    @property
+    def _key(self) -> str:
+        return self._run.products.key(self._run.traced)
+
+    def set(self, key, value, **options):
+        if key == self._key:
+            self._run.note(self._run.traced, "set", version=self._run.products.value_in(value)["version"])
+        return self._client.set(key, value, **options)
+
+    def delete(self, *keys):
+        lossy = self._run.lossy
+        dropped = lossy.dropped if lossy is not None else 0
+        removed = self._client.delete(*keys)
+        if self._key in keys:
+            lost = lossy is not None and lossy.dropped > dropped
+            self._run.note(self._run.traced, "delete lost" if lost else "delete")
+        return removed
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
 class _ProbedRun:
     """One path's run: the virtual timeline, the real ``CacheAside`` over a clocked client, the
     sampled writes and the probes that come back to them.
@@ -274,7 +311,8 @@ class _ProbedRun:
     its cache action ``write_gap_s``; other requests run in those gaps, which is where the races live.
     """
 
-    def __init__(self, cache, db, path, *, prefix, ttl, loss_rate, delays, seed, fill_gap_s, write_gap_s, sample_rate):
+    def __init__(self, cache, db, path, *, prefix, ttl, loss_rate, delays, seed, fill_gap_s, write_gap_s, sample_rate,
+                 trace=None):
         self.db, self.delays, self.sample_rate = db, delays, sample_rate
         self.fill_gap_s, self.write_gap_s = fill_gap_s, write_gap_s
         self.rng = np.random.default_rng(seed)
@@ -284,6 +322,9 @@ class _ProbedRun:
         self.lossy = None
         if path == "lossy-delete":
             self.client = self.lossy = LossyDeletes(self.client, loss_rate, seed=seed)
+        self.traced, self.events = trace, []
+        if trace is not None:
+            self.client = _TracedClient(self.client, self)
         self.samples: list[tuple[int, int]] = []
         self.inconsistent = {delay: 0 for delay in delays}
         strategy = {"delete": "delete", "update": "update", "lossy-delete": "delete", "change-log": "ttl-only"}[path]
@@ -301,6 +342,7 @@ class _ProbedRun:
 
     def write(self, product_id, **fields):
         row = self.db.update_product(product_id, **fields)
+        self.note(product_id, "write", version=row["version"])
         if self.rng.random() < self.sample_rate:
             self.samples.append((product_id, row["version"]))
             for delay in self.delays:
@@ -312,8 +354,14 @@ class _ProbedRun:
         """Read the key straight from the cache: a cached version older than the write's is inconsistent."""
         raw = self.client.get(self.products.key(product_id))
         cached = MISS if raw is None else self.products.value_in(raw)  # the layer's own entry format
-        if cached is not MISS and cached["version"] < version:
-            self.inconsistent[delay] += 1
+        stale = cached is not MISS and cached["version"] < version
+        self.inconsistent[delay] += stale
+        self.note(product_id, "probe", version=version, delay=delay, inconsistent=stale)
+
+    def note(self, product_id, event: str, **facts) -> None:
+        """Record one event of the traced product's story (nothing when no product is traced)."""
+        if product_id == self.traced:
+            self.events.append({"t": self.clock(), "event": event, **facts})
 
     def schedule(self, stream) -> None:
         """Put every read and write of ``stream`` on the timeline."""
@@ -326,7 +374,7 @@ class _ProbedRun:
                 self.timeline.at(when, lambda p=product_id, s=int(stock[nth]): self.products.update(p, stock=s))
 
     def result(self, *, writes: int, reads: int) -> ConsistencyResult:
-        details = {}
+        details = {} if self.traced is None else {"trace": self.events}
         if self.lossy is not None:
             details["dropped deletes"] = self.lossy.dropped
         if self.invalidator is not None:
@@ -354,6 +402,7 @@ def read_your_writes(
     read_after: float = 0.2,
     marker: bool = False,
     seed: int = 0,
+    trace: bool = False,
 ) -> dict:
     """A user changes a product and reads it back ``read_after`` seconds later, ``pairs`` times,
     while invalidation comes from a change-log invalidator polling every ``poll_interval``.
@@ -361,7 +410,9 @@ def read_your_writes(
     With ``marker=True`` the write also leaves a short-lived marker for that user and product
     (``SET ryw:<user>:<id> 1 PX …``, living as long as the invalidator may lag); while it exists
     the user's reads of that product skip the cache and go to the database. Other users are not
-    affected. Returns how many read-backs showed the old row, and the database reads spent.
+    affected. Returns how many read-backs showed the old row, and the database reads spent; with
+    ``trace=True`` also ``"trace"``, one dict per user (when they wrote, when they read back, where the
+    read was answered and whether it was stale) and ``"polls"``, the invalidator's poll times.
     """
     require_count("pairs", pairs, minimum=1)
     require_positive("poll_interval", poll_interval, unit="seconds")
@@ -369,15 +420,19 @@ def read_your_writes(
     clear_course_keys(cache, f"{prefix}:")
     run = _ReadBacks(cache, db, prefix=prefix, poll_interval=poll_interval, read_after=read_after,
                      marker=marker, seed=seed, outcome={"pairs": pairs, "stale_read_backs": 0, "db_reads": 0})
+    run.trace = [] if trace else None
     horizon = pairs * 2.0 + 2 * poll_interval
-    for tick in np.arange(poll_interval, horizon, poll_interval):
-        run.timeline.at(float(tick), run.invalidator.poll)
+    polls = [float(tick) for tick in np.arange(poll_interval, horizon, poll_interval)]
+    for tick in polls:
+        run.timeline.at(tick, run.invalidator.poll)
     for n in range(pairs):  # one user every 2 s, at a random moment within the first second
         run.timeline.at(n * 2.0 + float(run.rng.uniform(0, 1)),
                         lambda u=f"user{n}", p=int(run.rng.integers(1, 101)): run.change(u, p))
     run.timeline.run_until(horizon)
     run.invalidator.close()
     clear_course_keys(cache, f"{prefix}:")
+    if trace:
+        run.outcome.update(trace=run.trace, polls=polls)
     return run.outcome
 
 
@@ -387,6 +442,7 @@ class _ReadBacks:
     def __init__(self, cache, db, *, prefix, poll_interval, read_after, marker, seed, outcome):
         self.db, self.prefix, self.poll_interval, self.read_after, self.marker = db, prefix, poll_interval, read_after, marker
         self.outcome = outcome
+        self.trace = None  # a list when read_your_writes(trace=True)
         self.rng = np.random.default_rng(seed)
         self.clock = VirtualClock()
         self.timeline = Timeline(self.clock)
@@ -398,19 +454,27 @@ class _ReadBacks:
     def marker_key(self, user, product_id):
         return make_key(f"{self.prefix}:ryw:{user}", product_id, namespace=self.products.namespace)
 
-    def read_back(self, user, product_id, version):
+    def read_back(self, user, product_id, version, written_at):
         if self.marker and self.client.exists(self.marker_key(user, product_id)):
             self.outcome["db_reads"] += 1
-            row = self.db.get_product(product_id)
+            row, source = self.db.get_product(product_id), "database (marker)"
         else:
             loads = self.products.stats.loader_calls
             row = self.products.get(product_id)
-            self.outcome["db_reads"] += self.products.stats.loader_calls - loads
-        self.outcome["stale_read_backs"] += row["version"] < version
+            filled = self.products.stats.loader_calls - loads
+            self.outcome["db_reads"] += filled
+            source = "database (miss)" if filled else "cache"
+        stale = row["version"] < version
+        self.outcome["stale_read_backs"] += stale
+        if self.trace is not None:
+            self.trace.append({"user": user, "product": product_id, "written_at": written_at,
+                               "read_at": self.clock(), "source": source, "stale": bool(stale)})
 
     def change(self, user, product_id):
         self.products.get(product_id)  # the page the user was looking at is cached
         row = self.products.update(product_id, price=round(float(self.rng.uniform(5, 400)), 2))
         if self.marker:
             self.client.set(self.marker_key(user, product_id), "1", px=round(2 * self.poll_interval * 1000))
-        self.timeline.at(self.clock() + self.read_after, lambda: self.read_back(user, product_id, row["version"]))
+        written_at = self.clock()
+        self.timeline.at(written_at + self.read_after,
+                         lambda: self.read_back(user, product_id, row["version"], written_at))

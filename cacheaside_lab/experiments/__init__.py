@@ -1,9 +1,10 @@
 """Experiments on the real cache and the real database, one module per lesson.
 
 * :mod:`.herd`: thundering-herd experiments with real threads (barrier start, arrival rates),
-  ``run_together`` (lecture 06, ``cacheaside-lab herd``);
+  ``run_together``, and in logical time (``logical_herd``, ``play_arrivals``) (lecture 06, lab 06,
+  ``cacheaside-lab herd``);
 * :mod:`.total_miss`: total-miss experiments in virtual time: clear, restart, eviction storm,
-  warming (lecture 06);
+  warming, from a warm steady state (``warm_start=``) (lecture 07, lab 07);
 * :mod:`.splitting`: split payloads (a stable slice and a volatile key, one MGET) and field planning
   (lecture 08 and lab 08);
 * :mod:`.outage`: faults, a real ``redis-server`` crash, the breaker, database capacity (lecture 09);

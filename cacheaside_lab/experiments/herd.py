@@ -47,6 +47,7 @@ class Outcome:
     error: BaseException | None = None
     seconds: float = float("nan")
     finished: bool = False
+    started: float = float("nan")  # seconds after the barrier released the threads
 
 
 def run_together(work, count: int, *, offsets_s=None, timeout_s: float = 30.0) -> list[Outcome]:
@@ -73,6 +74,7 @@ def run_together(work, count: int, *, offsets_s=None, timeout_s: float = 30.0) -
         if delay > 0:
             time.sleep(delay)
         started = time.perf_counter()
+        outcome.started = started - release_at[0]
         try:
             outcome.value = work(index)
         except BaseException as error:  # noqa: BLE001 - reported to the caller, thread ends quietly
@@ -118,6 +120,17 @@ class HerdResult:
     protection_stats: dict = field(default_factory=dict, repr=False)
     cache_errors: int = 0  # cache commands that failed; each sent a reader to the database
     pool_exhausted: int = 0  # of those, waits for a free connection of the client that ran out
+    # The run's record, one entry per reader (what pictures.herd.draw_herd draws): when it
+    # started (ms after the release), whether it called the loader itself, and what it answered.
+    started_ms: np.ndarray | None = field(default=None, repr=False)
+    loaded: np.ndarray | None = field(default=None, repr=False)
+    answers: list = field(default_factory=list, repr=False)  # "fresh", "stale", "wrong", "error" or "unfinished"
+
+    @property
+    def answered_ms(self) -> np.ndarray:
+        """When each reader had its answer, ms after the release (NaN: it never finished)."""
+        started = np.zeros(self.clients) if self.started_ms is None else self.started_ms
+        return started + self.latencies_ms
 
     @property
     def failures(self) -> int:
@@ -230,14 +243,27 @@ def run_herd(
     previous_latency_ms, db.latency_ms = db.latency_ms, db_latency_ms
     try:
         clear_course_keys(client, f"{prefix}:")
-        readers = CacheAside(client, db.get_product, prefix=f"{prefix}:product", ttl=ttl, protection=protection)
+        who, loaded = threading.local(), np.zeros(clients, dtype=bool)
+
+        def loader(item_id):  # the database read, noting which reader made it
+            index = getattr(who, "index", None)
+            if index is not None:
+                loaded[index] = True
+            return db.get_product(item_id)
+
+        def read(index):
+            who.index = index
+            return readers.get(product_id)
+
+        readers = CacheAside(client, loader, prefix=f"{prefix}:product", ttl=ttl, protection=protection)
         stale_row, truth = _prepare_scenario(readers, db, product_id, scenario, db_latency_ms / 1000)
         offsets = None if read_rate is None else poisson_offsets(clients, read_rate, seed)
         exhausted_before = pool_exhausted_count(client)
-        outcomes = run_together(lambda _: readers.get(product_id), clients, offsets_s=offsets, timeout_s=timeout_s)
+        outcomes = run_together(read, clients, offsets_s=offsets, timeout_s=timeout_s)
         result = _herd_result(readers, outcomes, truth, stale_row, scenario=scenario, read_rate=read_rate,
                               db_latency_ms=db_latency_ms,
                               pool_exhausted=pool_exhausted_count(client) - exhausted_before)
+        result.loaded = loaded.copy()
     finally:
         db.latency_ms = previous_latency_ms
         clear_course_keys(client, f"{prefix}:")
@@ -287,7 +313,19 @@ def _herd_result(readers: CacheAside, outcomes: list[Outcome], truth: dict, stal
         protection_stats={} if protection is None else protection.stats.as_dict(),
         cache_errors=readers.stats.errors,
         pool_exhausted=pool_exhausted,
+        started_ms=np.array([o.started * 1000 for o in outcomes]),
+        answers=[_answer_kind(o, truth, stale_row) for o in outcomes],
     )
+
+
+def _answer_kind(outcome: Outcome, truth: dict, stale_row: dict | None) -> str:
+    if not outcome.finished:
+        return "unfinished"
+    if outcome.error is not None:
+        return "error"
+    if outcome.value == truth:
+        return "fresh"
+    return "stale" if stale_row is not None and outcome.value == stale_row else "wrong"
 
 
 def _cache_an_expiring_copy(readers: CacheAside, product_id: int, row: dict, load_s: float) -> None:
@@ -348,6 +386,94 @@ def herd_vs_rate(
             results.append(run_herd(client, clients=readers, db_latency_ms=db_latency_ms, read_rate=read_rate,
                                     db=db, seed=run_seed))
     return results
+
+
+# -- the herd in logical time: the same read path, no thread scheduling in the way -------------
+
+
+@dataclass
+class LogicalHerd:
+    """One cold key read by requests arriving at ``read_rate``, replayed in logical time.
+
+    ``arrivals_s[i]`` is when request ``i`` came (the first at 0, when the key is cold) and
+    ``loaded[i]`` whether it went to the database; a fill lands ``db_latency_ms`` after its miss.
+    """
+
+    read_rate: float
+    db_latency_ms: float
+    arrivals_s: np.ndarray = field(repr=False)
+    loaded: np.ndarray = field(repr=False)
+
+    @property
+    def loader_calls(self) -> int:
+        return int(self.loaded.sum())
+
+
+def play_arrivals(readers: CacheAside, slow_fills, arrivals_s, product_id: int) -> list[bool]:
+    """The loop that plays the traffic: each request arrives at its time and reads through ``readers``.
+
+    ``slow_fills`` is the cache under ``readers`` (a :class:`~cacheaside_lab.experiments.total_miss.DelayedFills`):
+    moving its clock to the arrival applies every SET that is due, so a request that comes before
+    the first fill has landed misses, exactly as on a real cache. Returns, per request, whether it loaded.
+    """
+    loaded = []
+    for when in arrivals_s:
+        slow_fills.now = when  # logical time: the SET of a miss lands db_latency_ms later
+        before = readers.stats.loader_calls
+        readers.get(product_id)  # GET; on a miss, load from the database and SET
+        loaded.append(readers.stats.loader_calls > before)
+    return loaded
+
+
+def logical_herd(
+    client=None,
+    *,
+    read_rate: float,
+    db_latency_ms: float,
+    seed: int = 0,
+    product_id: int = 42,
+    db: ProductDB | None = None,
+    prefix: str = HERD_PREFIX,
+) -> LogicalHerd:
+    """An unprotected herd on one cold key, requests arriving as a seeded Poisson process.
+
+    Runs the real ``CacheAside`` read path on the real cache, in logical time (:func:`play_arrivals`):
+    the counts depend on the seed only, never on the machine, so ``1 + r·Δ`` can be checked
+    without thread start-up and scheduling in the way. Requests are drawn for 1.25 fill
+    times: every one after the first fill has landed (at one fill time) is a hit.
+    """
+    from .total_miss import DelayedFills  # the same delayed SETs as the total-miss replay
+
+    require_positive("read_rate", read_rate, unit="requests per second")
+    require_non_negative("db_latency_ms", db_latency_ms, unit="ms")
+    client = connect_cache() if client is None else client
+    db = ProductDB(products=max(100, product_id)) if db is None else db
+    fill_s = db_latency_ms / 1000
+    rng = np.random.default_rng(seed)
+    window = max(1.25 * fill_s, 1e-3)
+    later = np.sort(rng.uniform(0.0, window, size=rng.poisson(read_rate * window)))
+    arrivals = np.concatenate([[0.0], later])
+    clear_course_keys(client, f"{prefix}:")
+    slow_fills = DelayedFills(client, fill_s)
+    readers = CacheAside(slow_fills, db.get_product, prefix=f"{prefix}:product", ttl=300)
+    try:
+        loaded = play_arrivals(readers, slow_fills, arrivals, product_id)
+    finally:
+        clear_course_keys(client, f"{prefix}:")
+    return LogicalHerd(float(read_rate), float(db_latency_ms), arrivals, np.array(loaded, dtype=bool))
+
+
+def logical_herd_sizes(read_rates, *, db_latency_ms: float, repeats: int = 100, client=None,
+                       db: ProductDB | None = None, seed: int = 0) -> dict[float, np.ndarray]:
+    """Loader calls of ``repeats`` logical-time herds per read rate: ``{rate: array of counts}``."""
+    require_count("repeats", repeats, minimum=1)
+    client = connect_cache() if client is None else client
+    db = ProductDB() if db is None else db
+    return {
+        rate: np.array([logical_herd(client, read_rate=rate, db_latency_ms=db_latency_ms, db=db,
+                                     seed=seed + 1000 * i + repeat).loader_calls for repeat in range(repeats)])
+        for i, rate in enumerate(read_rates)
+    }
 
 
 COMPARISON_HEADERS = ("protection", "scenario", "loader calls", "wrong", "stale answers", "waited")

@@ -88,6 +88,7 @@ class TotalMissResult:
     peak_db_qps: float = 0.0
     warm_queries: int = 0
     details: dict = field(default_factory=dict)
+    reads_by_bucket: np.ndarray | None = field(default=None, repr=False)  # reads that arrived in each bucket
 
     @property
     def measured_multiplier(self) -> float:
@@ -97,10 +98,42 @@ class TotalMissResult:
     def predicted_multiplier(self) -> float:
         return total_miss_multiplier(self.steady_hit_ratio)
 
-    def seconds_over(self, capacity_qps: float) -> float:
-        """How long (logical seconds) the database's load stayed above ``capacity_qps``."""
+    def seconds_over(self, capacity_qps: float, *, since_s: float | None = None) -> float:
+        """How long (logical seconds) the database's load stayed above ``capacity_qps``: over the
+        whole run, or only in the buckets from ``since_s`` on (``since_s=result.event_at_s``: after
+        the event, leaving out the small herds that writes cause before it)."""
         require_positive("capacity_qps", capacity_qps, unit="queries per second")
-        return float((self.db_qps > capacity_qps).sum() * self.bucket_s)
+        over = self.db_qps > capacity_qps
+        if since_s is not None:
+            require_non_negative("since_s", since_s, unit="seconds")
+            over &= self.bucket_starts_s >= since_s - 1e-9
+        return float(over.sum() * self.bucket_s)
+
+    def miss_share(self, *, since_s: float, for_s: float) -> float:
+        """The share of the reads arriving in ``[since_s, since_s + for_s)`` that went to the database."""
+        require_non_negative("since_s", since_s, unit="seconds")
+        require_positive("for_s", for_s, unit="seconds")
+        inside = (self.bucket_starts_s >= since_s - 1e-9) & (self.bucket_starts_s < since_s + for_s - 1e-9)
+        reads = self.reads_by_bucket[inside].sum()
+        return float((self.db_qps[inside] * self.bucket_s).sum() / reads) if reads else float("nan")
+
+    def after_event(self, capacity_qps: float, *, width_s: float = 1.0) -> list[tuple]:
+        """The load after the event in windows of ``width_s``: one row per window, ``(start, end,
+        mean queries/s, × the steady load, seconds over capacity_qps)``, times counted from the
+        event. What the lecture prints to show how long a total miss lasts, not only how high."""
+        require_positive("capacity_qps", capacity_qps, unit="queries per second")
+        require_positive("width_s", width_s, unit="seconds")
+        end_of_run = self.bucket_starts_s[-1] + self.bucket_s
+        rows, start = [], 0.0
+        while self.event_at_s + start < end_of_run - 1e-9:
+            since = self.bucket_starts_s - self.event_at_s
+            inside = (since >= start - 1e-9) & (since < start + width_s - 1e-9)
+            mean = float(self.db_qps[inside].mean()) if inside.any() else 0.0
+            times = mean / self.steady_db_qps if self.steady_db_qps else float("inf")
+            over = float(((self.db_qps > capacity_qps) & inside).sum() * self.bucket_s)
+            rows.append((start, start + width_s, mean, times, over))
+            start += width_s
+        return rows
 
     def summary(self) -> dict:
         return {
@@ -172,6 +205,7 @@ def total_miss_experiment(
     db_latency_ms: float = 50.0,
     bucket_s: float = 0.05,
     warm_top: int = 0,
+    warm_start: bool = False,
     db: ProductDB | None = None,
     prefix: str = TOTAL_MISS_PREFIX,
     seed: int = 6,
@@ -183,8 +217,11 @@ def total_miss_experiment(
     its miss (the database's query time). ``warm_top=K`` warms the K most popular products right
     after the event, in batches of 100 with one database query each (``loader_many``), as a
     restart procedure would before taking traffic; those queries are reported as
-    ``warm_queries``, not as traffic. Returns the database's load per ``bucket_s`` of logical
-    time, the hit ratio in the ``steady_window_s`` before the event, and the peak after it.
+    ``warm_queries``, not as traffic. ``warm_start=True`` loads every product before the replay
+    begins, so the window before the event measures a cache in its steady state (misses come only
+    from writes) rather than one still filling up after a cold start. Returns the database's load
+    per ``bucket_s`` of logical time, the hit ratio in the ``steady_window_s`` before the event,
+    and the peak after it.
     """
     _require_total_miss(read_rate, write_rate, keys, zipf, duration, bucket_s, steady_window_s, db_latency_ms,
                         warm_top, event_at_s)
@@ -194,6 +231,8 @@ def total_miss_experiment(
     clear_course_keys(client, f"{prefix}:")
     cache = DelayedFills(client, db_latency_ms / 1000)
     reader = CacheAside(cache, db.get_product, loader_many=db.get_products, prefix=f"{prefix}:product", ttl=3600)
+    if warm_start:
+        warm_keys(reader, range(1, keys + 1))  # pipelined SETs: cached before the first request
     stream = request_stream(np.random.default_rng(seed), rates={"read": read_rate, "write": write_rate},
                             duration=duration, keys=keys, zipf=zipf, draw_order="counts, times, products")
     run = _MissReplay(reader, event, warm_top, stream.times.size)
@@ -286,4 +325,5 @@ def _total_miss_result(run: _MissReplay, stream, *, event, read_rate, duration, 
         peak_db_qps=float((db_loads[after] / bucket_s).max()) if after.any() else 0.0,
         warm_queries=run.warm_queries,
         details=run.details,
+        reads_by_bucket=read_counts,
     )

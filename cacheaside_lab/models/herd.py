@@ -2,7 +2,7 @@
 
 Threads on a laptop top out at a few hundred requests per second against one key; production
 keys see thousands. This module simulates one hot key around its expiry with numpy instead,
-for any rate: the pure function behind notebook 06's widget, and the drawing it shows.
+for any rate: the pure function behind lecture 06's widget (drawn by ``pictures.herd``).
 
 The model (Vattani, Chierichetti and Lowenstein, VLDB 2015): requests for the key arrive as a
 Poisson process at ``read_rate`` per second; recomputing the value takes Δ (``recompute_s``); the value
@@ -53,7 +53,7 @@ def unprotected_recomputes(read_rate: float, recompute_s: float) -> float:
     The first reader after the expiry loads; so does everyone who arrives, at ``read_rate`` per
     second, during the ``recompute_s`` (Δ) its load takes. The one home of the herd formula: the
     simulator, the threaded experiments (:mod:`cacheaside_lab.experiments.herd`), the checkers
-    and notebook 06 all call it.
+    and lecture 06 all call it.
     """
     require_non_negative("read_rate", read_rate, unit="requests per second")
     require_non_negative("recompute_s", recompute_s, unit="seconds")
@@ -71,7 +71,7 @@ def total_miss_multiplier(hit_ratio: float) -> float:
 
     With hit ratio ``h`` the database sees ``(1 − h)`` of the reads; with an empty (or absent)
     cache it sees all of them: 0.95 → 20×, 0.99 → 100×. The one home of the total-miss formula
-    (the total-miss and outage experiments, the dashboard's metrics, notebooks 06, 08 and 09).
+    (the total-miss and outage experiments, the dashboard's metrics, lectures 07, 09 and 10).
     """
     require_fraction(
         "hit_ratio", hit_ratio, allow_one=False,
@@ -367,9 +367,6 @@ def _single_flight_per_process(rng, times, during, fill, processes, outcomes, la
     latency[idx[leaders]] = fill
 
 
-OUTCOME_COLORS = ("tab:green", "tab:red", "tab:blue", "tab:orange")  # hit, load, wait, stale
-
-
 def describe_timeline(timeline: ExpiryTimeline) -> str:
     """One line: how many loads, how many readers waited (and how long), how many stale answers."""
     s = timeline.summary()
@@ -395,28 +392,10 @@ def timeline_histogram(timeline: ExpiryTimeline, *, slots: int = 60) -> tuple[np
 
 
 def draw_timeline(timeline: ExpiryTimeline, figure=None):
-    """Stacked bars of :func:`timeline_histogram`, a marker at each load, the expiry as a black line."""
-    import matplotlib.pyplot as plt
+    """The widget's picture of one expiry; drawn by :func:`cacheaside_lab.pictures.herd.draw_timeline`."""
+    from ..pictures.herd import draw_timeline as draw
 
-    if figure is None:
-        figure = plt.figure(figsize=(8, 3.4))
-    figure.clear()
-    ax = figure.subplots()
-    edges, counts = timeline_histogram(timeline)
-    bottom = np.zeros(len(edges) - 1, dtype=int)
-    for (name, slot_counts), color in zip(counts.items(), OUTCOME_COLORS):
-        ax.stairs(bottom + slot_counts, edges, baseline=bottom, fill=True, color=color,
-                  label=f"{name} ({slot_counts.sum()})")
-        bottom = bottom + slot_counts
-    loads = timeline.times_s[timeline.outcomes == LOAD] * 1000
-    ax.plot(loads, np.full(loads.size, bottom.max() * 1.04), "v", color="tab:red", markersize=5, label="each load")
-    ax.axvline(0, color="black", linewidth=1)
-    ax.set_title(describe_timeline(timeline), fontsize=10)
-    ax.set_xlabel("arrival time relative to the expiry (ms)")
-    ax.set_ylabel("requests per time slot")
-    ax.legend(loc="lower left", fontsize=8, ncol=5)
-    figure.subplots_adjust(bottom=0.17)
-    return figure
+    return draw(timeline, figure)
 
 
 def _poll_times(first: float, cap: float, horizon: float) -> np.ndarray:

@@ -342,6 +342,8 @@ def key_history(read_s, write_s=(), *, ttl: float, lost=None, strategy: str = "d
     ``ttl-only`` (``update`` refills on writes and has no one-entry-per-miss picture).
     """
     require_choice("strategy", strategy, ("delete", "ttl-only"))
+    if duration is not None:
+        require_positive("duration", duration, unit="seconds")
     reads = np.sort(np.asarray(list(read_s), float))
     writes = np.asarray(list(write_s), float)
     order = np.argsort(writes, kind="stable")

@@ -6,7 +6,30 @@ interleaving, a herd's requests, a dashboard's frames) or a model's numbers and 
 matplotlib ``Figure`` it drew, with a title and labelled axes (units in brackets), so picture and
 printed numbers come from the same data and cannot disagree.
 
-* :mod:`.style`: ``new_figure`` and ``finish``, the one place figure sizes, fonts and labels are set.
-
-The modules for each lecture's pictures are listed below as they are added.
+* :mod:`.style`: ``new_figure`` and ``finish``, the one place figure sizes, fonts and labels are set;
+* :mod:`.paths`: lecture 01: ``CallTrace`` (the calls a run made), ``draw_sequence``, ``draw_reads``,
+  ``draw_patterns``;
+* :mod:`.sequence`: ``draw_sequence``, a replayed interleaving (a ``Stepper``, ``replay_functions``'
+  steps, or ``(actor, step)`` pairs) as a sequence diagram with the stores' state after each step
+  (lectures 02 and 03);
+* :mod:`.ttl`: lecture 04's pictures: one key's TTL timeline (from ``models.simulator.key_history``),
+  the TTL trade-off, the miss ratio against TTL, expiry waves after a warm start (lecture 05
+  reuses the timeline);
+* :mod:`.ratio`: lecture 05's pictures: the database's queries by cause and the load cut against its
+  ceiling, the latency break-even;
+* :mod:`.herd`: lecture 06: the herd drawn from a burst's record, each protection's runs and
+  per-request timelines, the lock/lease race with a write as a sequence diagram, XFetch's rule and
+  cost;
+* :mod:`.total_miss`: lecture 07: the database's load through a total miss (from the run), and the
+  warmed keys' expiry spread with and without jitter;
+* :mod:`.splitting`: the hit-ratio cap, the split page's keys and TTLs, its calls as a sequence
+  diagram (lecture 08);
+* :mod:`.breaker`: the circuit breaker's state diagram and its run from ``breaker.transitions``
+  (lecture 09);
+* :mod:`.outage`: an outage's cost and database load, and the database addicted to its cache
+  (lecture 09);
+* :mod:`.dashboard`: the dashboard's frames, incidents shaded (lecture 10);
+* :mod:`.consistency`: nines within M with their intervals, one product's probe timeline (lecture 10),
+  read-your-writes with and without a marker (lecture 11);
+* :mod:`.fanout`: who deletes each cached copy, application code against the change log (lecture 11).
 """

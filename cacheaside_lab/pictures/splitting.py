@@ -3,7 +3,9 @@
 * :func:`draw_hit_ratio_cap`: hit ratio against TTL for the whole document and for its stable
   slice, closed form as lines and simulation as dots, with the cap reads/(reads + writes);
 * :func:`draw_split_page`: which keys a product page lives under, whole and split, with the TTLs
-  and the writes that delete each, read from the two caches the lecture built.
+  and the writes that delete each, read from the two caches the lecture built;
+* :func:`draw_command_sequence`: a sequence diagram of the calls a split page made, from a
+  :class:`~cacheaside_lab.failure.proxies.RecordingProxy` log (one MGET, one pipeline).
 """
 
 from __future__ import annotations
@@ -78,4 +80,59 @@ def draw_split_page(whole: WholeProductCache, split: SplitProductCache, *, produ
     ax.text(7.6, 0.85, "one MGET per view for both keys;\nany fills go back in one pipeline",
             ha="center", va="top", fontsize=8)
     ax.plot([5.0, 5.0], [0.4, 5.8], color="0.7", linewidth=1)
+    return finish(figure)
+
+
+ACTORS = ("application", "cache", "database")
+
+
+def _short_key(args) -> str:
+    """The last two parts of the first key in a recorded call (``info:42``), or ``""``."""
+    first = args[0] if args else ""
+    if isinstance(first, (list, tuple)):
+        return ", ".join(_short_key([key]) for key in first)
+    return ":".join(str(first).split(":")[-2:]) if isinstance(first, str) and ":" in first else str(first)
+
+
+def draw_command_sequence(phases, *, title: str = "What the split page sends, call by call"):
+    """A sequence diagram from recorded calls: ``phases`` is a list of ``(name, entries)``, each
+    entry a :class:`~cacheaside_lab.failure.proxies.RecordingProxy` log line ``(label, method,
+    args, kwargs)`` whose label starts with ``"cache"`` or ``"database"``."""
+    if isinstance(phases, (str, bytes)) or not hasattr(phases, "__iter__"):
+        raise TypeError("phases must be a list of (name, recorded calls) pairs.")
+    # opening a pipeline sends nothing: only its queued commands and the execute are drawn
+    phases = [(str(name), [entry for entry in entries if entry[1] != "pipeline"]) for name, entries in phases]
+    rows = sum(max(1, len(entries)) for _name, entries in phases) + len(phases)
+    figure, ax = new_figure(title, xlabel="", ylabel="", size=(8.0, 0.32 * rows + 1.2))
+    x = dict(zip(ACTORS, (1.0, 3.2, 5.4)))
+    ax.set_xlim(-1.4, 6.4)
+    ax.set_ylim(rows + 0.5, -0.8)
+    ax.axis("off")
+    for actor, at in x.items():
+        ax.text(at, -0.45, actor, ha="center", weight="bold")
+        ax.plot([at, at], [0, rows], color="0.75", linewidth=1, zorder=0)
+    row = 0
+    for name, entries in phases:
+        ax.axhline(row + 0.1, color="0.85", linewidth=0.8, zorder=0)
+        ax.text(-1.3, row + 0.55, name, fontsize=8, style="italic", va="center")
+        row += 1
+        if not entries:
+            ax.text(x["application"] + 0.2, row, "(nothing sent)", fontsize=7, va="center")
+            row += 1
+        for label, method, args, _kwargs in entries:
+            actor = "cache" if str(label).startswith("cache") else "database"
+            colour = "tab:blue" if actor == "cache" else "tab:red"
+            piped = str(label).endswith(".pipeline")
+            queued = piped and method != "execute"
+            ax.annotate("", xy=(x[actor], row), xytext=(x["application"], row),
+                        arrowprops=dict(arrowstyle="-|>", color=colour, linewidth=0.8 if queued else 1.4,
+                                        linestyle=":" if queued else "-"))
+            if queued:
+                text = f"queued: {method} {_short_key(args)}"
+            elif piped:
+                text = "pipeline execute: one round trip"
+            else:
+                text = f"{method} {_short_key(args)}"
+            ax.text((x["application"] + x[actor]) / 2, row - 0.12, text, ha="center", fontsize=7, color=colour)
+            row += 1
     return finish(figure)

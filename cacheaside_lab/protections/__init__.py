@@ -20,7 +20,8 @@ Pass a name (a fresh protection with default settings) or an instance for other 
 :func:`warm` are the two remedies for synchronized expiry and cold starts; they combine with any
 of the above.
 
-Used by lecture 06 and lab 06 (the thundering herd), and by ``cacheaside-lab herd``.
+Used by lecture 06 and lab 06 (the thundering herd), lecture 07 and lab 07 (warming and jitter after a
+total miss), and by ``cacheaside-lab herd``.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ outstanding:
 Compared with the ``lock`` protection the waiting looks the same; what differs is what a delete
 does. ``CacheAside.invalidate`` deletes the key *and its lease* (``Leases.invalidate``), so a
 filler that loaded the row before a write cannot put the old row back afterwards: its token died
-with the delete (the stale-set half, notebook 03). The lease's PX expiry means a holder that
+with the delete (the stale-set half, lecture 03). The lease's PX expiry means a holder that
 crashes blocks the key for at most ``lease_ms``; the next reader to ask then gets a new token.
 """
 

@@ -1,7 +1,7 @@
 """Warming: fill the keys you know will be hot *before* traffic arrives.
 
 After a deploy, a cache restart or a failover the cache is empty, and the first wave of traffic
-would all miss at once (notebook 06's total-miss events). Warming loads the hot keys in batches
+would all miss at once (lecture 07's total-miss events). Warming loads the hot keys in batches
 (one ``loader_many`` call and one pipelined round trip per batch when the cache has them) so
 those first requests hit. It pairs with TTL jitter: keys warmed together also *expire* together
 unless their TTLs are spread (``CacheAside(ttl_jitter=0.1)``).

@@ -27,7 +27,7 @@ from ...experiments.herd import run_together
 from ...failure.proxies import FaultyCache
 from ...models.herd import unprotected_recomputes
 from ...races.functions import RaceError, replay_functions
-from .framework import CheckFailed, attempt, exercise, expect, short, where
+from .framework import NOT_ANSWERED, CheckFailed, attempt, exercise, expect, short, where
 from .setups import describe_steps, empty_namespace, fresh_catalogue, fresh_race_world, key_function
 from .understanding import choose, estimate
 
@@ -597,21 +597,17 @@ def racy_lock_read(cache, db, product_id):
         time.sleep(POLL_S)
 
 
-def unanswered(given, tried: str, name: str) -> None:
-    """Fail with the stub's feedback while the learner's answer is still ``...`` (or missing)."""
+def unanswered(given, tried: str, name: str, shape: str) -> None:
+    """Fail with "no answer yet" while the learner's answer is still the lab's ``...``."""
     if given is Ellipsis or given is None:
-        raise CheckFailed(
-            tried,
-            f"{name} is still {given!r}: its cell still raises NotImplementedError, so there is no answer yet.",
-            f"Replace the `raise NotImplementedError(...)` line with `{name} = ...` (your answer), run that "
-            "cell, then run this check again.",
-        )
+        raise CheckFailed(tried, f"{NOT_ANSWERED}: {name} is still {given!r}.",
+                          f"Set {name} to {shape} and run this check again.")
 
 
 @exercise("Exercise 5 (break it) · two fillers through one lock")
 def check_breaks_racy_lock(schedule, *, cache=None):
     tried = f"replaying your schedule {short(schedule)} on racy_lock_read, product 42, a cold cache"
-    unanswered(schedule, tried, "schedule")
+    unanswered(schedule, tried, "schedule", "a list of reader names, such as ['R1', 'R2', 'R1']")
     readers = _readers_in(schedule, tried)
     world = fresh_race_world(cache, LAB)
     try:
@@ -676,7 +672,6 @@ HERD_READ_RATE, HERD_REBUILD_S = 400, 0.15
 def check_herd_size(answer, *, cache=None):
     question = (f"database loads when a key read {HERD_READ_RATE} times a second, rebuilt in "
                 f"{HERD_REBUILD_S * 1000:.0f} ms, expires with no protection")
-    unanswered(answer, f"your answer to: {question}", "answer_6")
     loads = unprotected_recomputes(HERD_READ_RATE, HERD_REBUILD_S)
     return estimate(
         answer, question=question, answer=loads, unit="loads", relative_tolerance=0.1,
@@ -701,7 +696,6 @@ COLD_KEY_CHOICES = {
 def check_cold_key_protection(answer, *, cache=None):
     question = ("the cache restarted empty and 5,000 reads a second arrive for one product: which protection "
                 "keeps the database to about one load for it?")
-    unanswered(answer, f"your answer to: {question}", "answer_7")
     return choose(
         answer, question=question, choices=COLD_KEY_CHOICES, answer="b",
         wrong={

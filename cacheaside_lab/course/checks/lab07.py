@@ -23,13 +23,14 @@ from ...core.validation import require_count, require_non_negative, require_posi
 from ...models.closed_forms import zipf_weights
 from ...models.herd import total_miss_multiplier
 from ...stores.db import ProductDB
-from .framework import CheckFailed, attempt, exercise, expect, short
+from .framework import NOT_ANSWERED, CheckFailed, attempt, exercise, expect, short
 from .setups import empty_namespace, key_function
 from .understanding import choose, estimate
 
 LAB = "lab07"
 TTL_SECONDS = 600
-JITTER = 0.1  # each warmed TTL is drawn in TTL_SECONDS × (1 ± JITTER): 540 to 660 s
+JITTER = 0.1  # each TTL is TTL_SECONDS shortened by a random share of up to JITTER: 540 to 600 s
+# (jitter only ever shortens, as CacheAside(ttl_jitter=...) does, so TTL_SECONDS stays the bound on staleness)
 PRODUCTS = 1_000  # the lab's catalogue
 ZIPF = 1.0
 WARM_TOP = 200
@@ -39,15 +40,11 @@ DB_LATENCY_MS = 50  # one fill: the window in which every read of a cold key goe
 product_key = key_function(LAB, doc="Where the lab caches a product: ``cacheaside-lab:lab07:product:42``.")
 
 
-def unanswered(given, tried: str, name: str) -> None:
-    """Fail with the stub's feedback while the learner's answer is still ``...`` (or missing)."""
+def unanswered(given, tried: str, name: str, shape: str) -> None:
+    """Fail with "no answer yet" while the learner's answer is still the lab's ``...``."""
     if given is Ellipsis or given is None:
-        raise CheckFailed(
-            tried,
-            f"{name} is still {given!r}: its cell still raises NotImplementedError, so there is no answer yet.",
-            f"Replace the `raise NotImplementedError(...)` line with `{name} = ...` (your answer), run that "
-            "cell, then run this check again.",
-        )
+        raise CheckFailed(tried, f"{NOT_ANSWERED}: {name} is still {given!r}.",
+                          f"Set {name} to {shape} and run this check again.")
 
 
 def read_counts(*, products: int = PRODUCTS, zipf: float = ZIPF, reads: int = 200_000, seed: int = 7) -> dict[int, int]:
@@ -143,7 +140,6 @@ STEADY_DB_QPS, STEADY_HIT_RATIO = 300, 0.97
 def check_total_miss_load(answer, *, cache=None):
     question = (f"queries per second at the database right after the cache restarts empty, when it saw "
                 f"{STEADY_DB_QPS} a second at a hit ratio of {STEADY_HIT_RATIO:.0%}")
-    unanswered(answer, f"your answer to: {question}", "answer_1")
     multiplier = total_miss_multiplier(STEADY_HIT_RATIO)
     load = STEADY_DB_QPS * multiplier
     return estimate(
@@ -161,7 +157,7 @@ def check_total_miss_load(answer, *, cache=None):
 
 HINT_WARM = (
     "Pick the `top` ids with the most reads, load their rows with one db.get_products(ids) call, and SET "
-    "them all through one cache.pipeline(), each with its own TTL drawn around TTL_SECONDS."
+    "them all through one cache.pipeline(), each with its own TTL, TTL_SECONDS shortened by up to JITTER."
 )
 
 
@@ -225,14 +221,17 @@ def _ttls_are_jittered(cache, wanted, tried) -> tuple[float, float, int]:
     forever = [i for i, t in ttls.items() if math.isinf(t)]
     expect(not forever, tried=tried, wrong=f"{len(forever)} warmed products have no TTL, so they never expire.",
            hint="Give every SET an expiry: ex=… (seconds) or px=… (ms).")
-    low, high = TTL_SECONDS * (1 - JITTER), TTL_SECONDS * (1 + JITTER)
+    low, high = TTL_SECONDS * (1 - JITTER), TTL_SECONDS
     outside = {i: t for i, t in ttls.items() if not low - 1 <= t <= high}
+    longer = any(t > high for t in outside.values())
     expect(not outside, tried=tried,
-           wrong=f"{len(outside)} TTLs are outside {low:.0f} to {high:.0f} s (e.g. {short(next(iter(outside.values()), None))} s).",
-           hint=f"Draw each TTL in TTL_SECONDS × (1 ± JITTER): between {low:.0f} and {high:.0f} s.")
+           wrong=f"{len(outside)} TTLs are outside {low:.0f} to {high:.0f} s (e.g. {short(next(iter(outside.values()), None))} s)"
+                 + (": jitter that lengthens a TTL lets an entry live, and be stale, longer than TTL_SECONDS." if longer else "."),
+           hint=f"Shorten each TTL by a random share of up to JITTER: TTL_SECONDS × (1 − JITTER × a random number "
+                f"in [0, 1)), between {low:.0f} and {high:.0f} s.")
     seconds = np.floor(np.array(list(ttls.values())))
     busiest = int(np.bincount(seconds.astype(int)).max())
-    expect(busiest <= WARM_TOP // 20, tried=tried,
+    expect(busiest <= WARM_TOP // 8, tried=tried,  # 200 over 60 s: about 3 a second, rarely over 12
            wrong=f"{busiest} of the {WARM_TOP} warmed products expire in the same second, so their misses reach "
                  "the database together ten minutes from now.",
            hint="Draw a new random TTL for every key, not one for the whole batch.")
@@ -322,7 +321,7 @@ def warm_with_shared_jitter(cache, db, counts, top):
     ids = sorted(counts, key=counts.get, reverse=True)[:top]
     rows = db.get_products(ids)
     rng = random.Random(7)
-    ttl = TTL_SECONDS + rng.randint(-60, 60)  # jitter: somewhere between 540 and 660 s
+    ttl = TTL_SECONDS - rng.randint(0, 60)  # jitter: up to 10% shorter, between 540 and 600 s
     pipe = cache.pipeline()
     for product_id, row in rows.items():
         if row is not None:
@@ -339,7 +338,7 @@ def loads_per_second(expires_at: Mapping[int, float], counts: Mapping[int, int],
     ``expires_at[id]`` is when each warmed product expires (seconds after the warm); the others start
     cold. Reads arrive as a Poisson process at ``read_rate``, each for a product drawn by ``counts``.
     A read of a product that is not cached loads it, and so does every read of it during the
-    ``fill_s`` its load takes; the fill stores it for TTL_SECONDS × (1 ± JITTER), as the lab's read
+    ``fill_s`` its load takes; the fill stores it for TTL_SECONDS less up to JITTER of it, as the lab's read
     path does, so only warmed keys can expire in step. ``only`` (a set of ids) counts only their loads.
     """
     require_positive("read_rate", read_rate, unit="reads per second")
@@ -366,7 +365,7 @@ def loads_per_second(expires_at: Mapping[int, float], counts: Mapping[int, int],
             if only is None or int(product_id) in only:
                 loads.append(reads[position:position + herd])
             position += herd
-            expiry = miss + fill_s + TTL_SECONDS * (1 + rng.uniform(-JITTER, JITTER))
+            expiry = miss + fill_s + TTL_SECONDS * (1 - JITTER * rng.random())
     every = np.concatenate(loads) if loads else np.empty(0)
     return np.bincount(np.floor(every).astype(int), minlength=int(math.ceil(duration)))[: int(math.ceil(duration))]
 
@@ -374,7 +373,7 @@ def loads_per_second(expires_at: Mapping[int, float], counts: Mapping[int, int],
 @exercise("Exercise 4 (break it) · the second the warmed keys come back")
 def check_breaks_shared_jitter(spike_at_s, *, cache=None):
     tried = f"replaying {REPLAY_S} s of reads after warm_with_shared_jitter, the database's loads from {short(spike_at_s)} s"
-    unanswered(spike_at_s, tried, "spike_at_s")
+    unanswered(spike_at_s, tried, "spike_at_s", "a number of seconds after the warm")
     if isinstance(spike_at_s, bool) or not isinstance(spike_at_s, (int, float)) or not 0 <= spike_at_s < REPLAY_S:
         raise CheckFailed(tried, f"{short(spike_at_s)} is not a time in the replay.",
                           f"Give the number of seconds after the warm, between 0 and {REPLAY_S}.")
@@ -393,8 +392,8 @@ def check_breaks_shared_jitter(spike_at_s, *, cache=None):
                           "You are on the tail of the wave. In which second do the warmed keys' TTLs run out?")
     if seen < 0.5 * peak or seen < 10 * max(quiet, 1.0):
         if second == TTL_SECONDS:
-            hint = ("Nothing expires near 600 s exactly: the routine does jitter. Call warm_with_shared_jitter(cache, "
-                    "db, counts, 5) yourself and compare cache.ttl() of the keys it warmed.")
+            hint = ("Nothing expires at 600 s exactly: the routine does shorten its TTLs. Call "
+                    "warm_with_shared_jitter(cache, db, counts, 5) yourself and compare cache.ttl() of the keys it warmed.")
         elif second < 5:
             hint = ("The first seconds are busy with the products that were never warmed, missing for the first time; "
                     "the warmed ones are still cached then. When do their TTLs run out?")
@@ -420,7 +419,6 @@ HITS_CHOICES = {
 @exercise("Exercise 5 (question) · do the hits keep the warmed keys alive?")
 def check_hits_and_ttls(answer, *, cache=None):
     question = "the warmed keys are read hundreds of times a second: do those reads keep them from expiring?"
-    unanswered(answer, f"your answer to: {question}", "answer_5")
     return choose(
         answer, question=question, choices=HITS_CHOICES, answer="b",
         wrong={

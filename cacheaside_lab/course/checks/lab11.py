@@ -5,7 +5,7 @@ The lab's cached state is lecture 11's fan-out with one twist that makes it a re
 state-distribution problem: the listing pages are sorted by **price**, as a category page is, so
 a price change can move a product from one page to another and change every page in between.
 
-* each region (``REGIONS``) caches every product at ``product_key(region, id)``;
+* each region (``REGIONS``) caches every product at ``region_key(region, id)``;
 * ``listing_key(page)`` caches page ``page`` of the listing: ``PAGE_SIZE`` products' id, name and
   price, cheapest first (ties by id), so page 0 holds the 20 cheapest.
 
@@ -34,7 +34,7 @@ TTL_SECONDS = 3600
 MAX_POLLS = 50  # a consumer that never catches up is stopped here, and told so
 
 
-def product_key(region: str, product_id) -> str:
+def region_key(region: str, product_id) -> str:
     """Where ``region`` caches a product: ``cacheaside-lab:lab11:eu:product:42``."""
     if region not in REGIONS:
         raise ValueError(f"unknown region {region!r}; the lab's regions are {', '.join(REGIONS)}.")
@@ -70,7 +70,7 @@ def warm_everything(cache, db) -> None:
     for product_id in range(1, CATALOGUE_PRODUCTS + 1):
         row = json.dumps(db.current(product_id))
         for region in REGIONS:
-            pipe.set(product_key(region, product_id), row, ex=TTL_SECONDS)
+            pipe.set(region_key(region, product_id), row, ex=TTL_SECONDS)
     for page, entries in enumerate(listing(db)):
         pipe.set(listing_key(page), json.dumps(entries), ex=TTL_SECONDS)
     pipe.execute()
@@ -81,7 +81,7 @@ def stale_copies(cache, db) -> list[str]:
     stale = []
     for region in REGIONS:
         ids = list(range(1, CATALOGUE_PRODUCTS + 1))
-        for product_id, raw in zip(ids, cache.mget([product_key(region, i) for i in ids])):
+        for product_id, raw in zip(ids, cache.mget([region_key(region, i) for i in ids])):
             if raw is not None and json.loads(raw) != db.current(product_id):
                 stale.append(f"{region} product {product_id}")
     pages = listing(db)
@@ -153,7 +153,7 @@ def check_update_price(update_price, *, cache=None):
 def update_price_v1(cache, db, product_id, price):
     """A first attempt, for exercise 2: the regions, and the listing page the product is on."""
     db.update_product(product_id, price=price)
-    keys = [product_key(region, product_id) for region in REGIONS]
+    keys = [region_key(region, product_id) for region in REGIONS]
     keys.append(listing_key(page_of(db, product_id)))
     cache.delete(*keys)
 

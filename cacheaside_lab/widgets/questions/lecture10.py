@@ -15,8 +15,8 @@ QUESTIONS = {
         explanation=("The hit rate only says whether the cache held the key; it cannot see what a miss "
                      "cost. Amplification counts database queries per fill that was needed, so three "
                      "queries per fill read 3.0. The replayed dashboard below shows the same deploy: "
-                     "amplification 3.00 at t = 30 s and 35 s while the hit rate reads 0.96 and 0.92, as "
-                     "on any healthy second."),
+                     "amplification 3.00 at t = 30 s and 35 s while the hit rate reads 0.96 and 0.92: "
+                     "nothing in it says the database now does three times the work."),
     ),
     # before the replayed dashboard's table
     "10.slow_database": dict(
