@@ -24,7 +24,7 @@ from cacheaside_lab.experiments.lock_expiry import (
     world_for,
 )
 from cacheaside_lab.protections.lock import lock_key, lock_ms_for
-from cacheaside_lab.races.explorer import _settled
+from cacheaside_lab.races.explorer import settled
 from cacheaside_lab.races.strategies import make_actors
 
 LATE = ["R1"] * 4 + ["W1"] * 2 + ["R2"] * 6 + ["R1"] * 2
@@ -65,7 +65,7 @@ def test_the_memo_counts_what_a_plain_walk_counts(cache):
             world.restore(snapshot)
             moved, _step, _ = strategy.step(world, actors[i])
             after = world.snapshot()
-            walk(actors[:i] + (_settled(moved),) + actors[i + 1:], after, over or overwrote(snapshot.value, after.value))
+            walk(actors[:i] + (settled(moved),) + actors[i + 1:], after, over or overwrote(snapshot.value, after.value))
 
     walk(make_actors(2, 1), world.reset(clear_prefix=True), False)
     counted = explore_lock_fill(strategy, world=world)

@@ -53,7 +53,7 @@ import numpy as np
 from ..core.scripts import COMPARE_AND_DELETE, FENCED_SET
 from ..core.validation import require_choice, require_count, require_positive
 from ..protections.lock import lock_key
-from ..races.explorer import _settled, check_enumerable
+from ..races.explorer import settled, check_enumerable
 from ..races.scheduler import Stepper
 from ..races.strategies import Actor, Step, Strategy, make_actors, short_key
 from ..races.world import RaceWorld, encode_row, row_label, value_label
@@ -117,7 +117,7 @@ def _slow_select(world, actor):
     return moved, result
 
 
-def _plain_set(world, actor):
+def plain_set(world, actor):
     world.set_value(actor.row)
     return actor.advance(), f"cache now {value_label(actor.row)}"
 
@@ -172,7 +172,7 @@ def _delete_key_and_lease(world, actor):
     return actor.advance(), f"deleted {removed} key{'s' if removed != 1 else ''}"
 
 
-def _says(template: str):
+def says(template: str):
     def describe(world: RaceWorld, actor: Actor) -> str:
         return template.format(key=short_key(world), lock=short_key(world, world.lease_key),
                                id=world.product_id, index=actor.index, name=actor.name,
@@ -180,10 +180,10 @@ def _says(template: str):
     return describe
 
 
-GET = Step("GET", _says("GET {key}"), _get)
-TAKE_LOCK = Step("SET NX lock", _says("SET {lock} {name} NX PX"), _take_lock)
-GET_AGAIN = Step("GET again", _says("GET {key} (holding the lock)"), _get_again)
-SELECT = Step("SELECT", _says("SELECT product {id}"), _select, "database")
+GET = Step("GET", says("GET {key}"), _get)
+TAKE_LOCK = Step("SET NX lock", says("SET {lock} {name} NX PX"), _take_lock)
+GET_AGAIN = Step("GET again", says("GET {key} (holding the lock)"), _get_again)
+SELECT = Step("SELECT", says("SELECT product {id}"), _select, "database")
 def _slow_says(what: str):
     def describe(world: RaceWorld, actor: Actor) -> str:
         slow = f" (slower than the {what})" if actor.index == SLOW_READER else ""
@@ -192,14 +192,14 @@ def _slow_says(what: str):
 
 
 SLOW_SELECT = Step("SELECT", _slow_says("lock"), _slow_select, "database")
-PLAIN_SET = Step("SET", _says("SET {key} {row}"), _plain_set)
-FENCED = Step("fenced SET", _says("SET {key} {row} if {lock} is {name} (Lua)"), _fenced_set)
-RELEASE = Step("release", _says("DEL {lock} if it is {name} (Lua)"), _release)
-GET_OR_LEASE = Step("GET or lease", _says("GET {key} or take its lease {name} (Lua)"), _get_or_lease)
-FILL_IF_LEASE = Step("fill if lease", _says("SET {key} {row} if the lease is {name} (Lua)"), _fill_if_lease)
-UPDATE = Step("UPDATE", _says("UPDATE product {id} SET stock = {index}"), _update, "database")
-DELETE = Step("DEL", _says("DEL {key}"), _delete)
-DELETE_WITH_LEASE = Step("DEL", _says("DEL {key} and its lease"), _delete_key_and_lease)
+PLAIN_SET = Step("SET", says("SET {key} {row}"), plain_set)
+FENCED = Step("fenced SET", says("SET {key} {row} if {lock} is {name} (Lua)"), _fenced_set)
+RELEASE = Step("release", says("DEL {lock} if it is {name} (Lua)"), _release)
+GET_OR_LEASE = Step("GET or lease", says("GET {key} or take its lease {name} (Lua)"), _get_or_lease)
+FILL_IF_LEASE = Step("fill if lease", says("SET {key} {row} if the lease is {name} (Lua)"), _fill_if_lease)
+UPDATE = Step("UPDATE", says("UPDATE product {id} SET stock = {index}"), _update, "database")
+DELETE = Step("DEL", says("DEL {key}"), _delete)
+DELETE_WITH_LEASE = Step("DEL", says("DEL {key} and its lease"), _delete_key_and_lease)
 
 
 def _slow_lease_select(world, actor):
@@ -336,7 +336,7 @@ def explore_lock_fill(variant, readers: int = 2, writers: int = 1, *, cache=None
                 world.restore(snapshot)
                 moved, step, result = strategy.step(world, actors[i])
                 after = world.snapshot()
-                child = count(actors[:i] + (_settled(moved),) + actors[i + 1:], after,
+                child = count(actors[:i] + (settled(moved),) + actors[i + 1:], after,
                               second or (moved.token is not None and actors[i].token is None
                                          and _another_filler(actors, i)),
                               over or overwrote(snapshot.value, after.value),

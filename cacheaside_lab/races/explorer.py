@@ -119,7 +119,7 @@ def _ending_tally(snapshot: WorldSnapshot) -> Tally:
     return Tally(1, ending == "stale", ending == "fresh", ending == "empty", () if ending == "stale" else None)
 
 
-def _settled(actor: Actor) -> Actor:
+def settled(actor: Actor) -> Actor:
     """A finished actor's memory can no longer affect anything: forget it, so that paths that
     differ only in what finished actors remember (a reader that hit, or missed and filled) meet
     in the same state and share their count."""
@@ -155,7 +155,7 @@ def explore_interleavings(strategy, readers: int = 0, writers: int = 2, *, cache
                 moved, step, _ = strategy.step(world, actors[i])
                 steps_run += 1
                 after = world.snapshot(touched=step.touches)
-                child = count(actors[:i] + (_settled(moved),) + actors[i + 1:], after)
+                child = count(actors[:i] + (settled(moved),) + actors[i + 1:], after)
                 tally.add(child, (actors[i].name, step.label))
         memo[state] = tally
         return tally

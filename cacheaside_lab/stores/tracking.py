@@ -89,7 +89,7 @@ class InvalidationListener:
     def _handle(self, message) -> None:
         data = message.get("data")
         self.messages += 1
-        if data is None:  # FLUSHALL / FLUSHDB somewhere: everything may have changed
+        if data is None:  # the server emptied a whole database: everything may have changed
             self.on_keys(None)
             return
         keys = data if isinstance(data, list) else [data]

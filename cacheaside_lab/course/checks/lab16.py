@@ -27,7 +27,7 @@ import numpy as np
 from ...core.scripts import COMPARE_AND_DELETE
 from ...experiments.lock_expiry import (GET, GET_AGAIN, RELEASE, SLOW_READER, SLOW_SELECT, TAKE_LOCK, WRITER,
                                         SELECT, FENCED, explore_lock_fill, fill_time_sample, history_overwrites,
-                                        lock_world, outliving_share, _plain_set, _says)
+                                        lock_world, outliving_share, plain_set, says)
 from ...protections.lock import lock_key
 from ...races.scheduler import Stepper
 from ...races.strategies import Step, Strategy
@@ -103,7 +103,7 @@ def _learner_fill_step(fenced_set) -> Step:
             return actor.advance(), "stored"
         return actor.advance(), f"refused: the lock is not {actor.name}'s any more"
 
-    return Step("fenced SET", _says("your fenced_set({key}, {lock}, {name}, {row})"), run)
+    return Step("fenced SET", says("your fenced_set({key}, {lock}, {name}, {row})"), run)
 
 
 def _direct(fenced_set, cache):
@@ -239,9 +239,9 @@ def _pause(world, actor):
     return actor.advance(), "no pause"
 
 
-CHECK_LOCK = Step("GET lock", _says("GET {lock}: is it {name}?"), _check_lock)
-PAUSE = Step("pause", _says("(a pause: R1's is longer than its lock)"), _pause)
-TWO_COMMAND_SET = Step("SET", _says("SET {key} {row}"), _plain_set)
+CHECK_LOCK = Step("GET lock", says("GET {lock}: is it {name}?"), _check_lock)
+PAUSE = Step("pause", says("(a pause: R1's is longer than its lock)"), _pause)
+TWO_COMMAND_SET = Step("SET", says("SET {key} {row}"), plain_set)
 
 #: The given filler of exercise 2: the lock checked with a GET, then (after a pause) a plain SET.
 two_command_fence = Strategy(
