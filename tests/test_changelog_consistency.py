@@ -1,4 +1,4 @@
-"""Change-log invalidation and fan-out (lecture 11), and consistency measured in nines (lecture 10)."""
+"""Change-log invalidation and fan-out (lecture 14), and consistency measured in nines (lecture 13)."""
 
 from __future__ import annotations
 

@@ -52,8 +52,8 @@ def test_no_function_in_the_checks_or_races_is_over_60_lines(path):
     assert not long, f"{path.name}: split into one function per scenario: {long}"
 
 
-# lab05 checks a simulator, lab08 has two slices (info_key, stock_key), lab11 keys each region
-@pytest.mark.parametrize("module", [m for m in LAB_MODULES if m not in ("lab05", "lab08", "lab11")])
+# lab05 checks a simulator, lab11 has two slices (info_key, stock_key), lab14 keys each region
+@pytest.mark.parametrize("module", [m for m in LAB_MODULES if m not in ("lab05", "lab11", "lab14")])
 def test_each_lab_product_key_is_its_own_namespace(module):
     product_key = importlib.import_module(f"cacheaside_lab.course.checks.{module}").product_key
     assert product_key(42) == make_key(f"{module}:product", 42)
@@ -61,9 +61,9 @@ def test_each_lab_product_key_is_its_own_namespace(module):
 
 
 def test_lab08_keys_name_their_slice():
-    from cacheaside_lab.course.checks.lab08 import info_key, stock_key
+    from cacheaside_lab.course.checks.lab11 import info_key, stock_key
 
-    assert (info_key(42), stock_key(42)) == (make_key("lab08:info", 42), make_key("lab08:stock", 42))
+    assert (info_key(42), stock_key(42)) == (make_key("lab11:info", 42), make_key("lab11:stock", 42))
     assert "stable slice" in info_key.__doc__ and "stock figure" in stock_key.__doc__
 
 
@@ -74,20 +74,20 @@ def test_a_key_function_refuses_a_bad_id_like_make_key():
 
 def test_empty_namespace_deletes_only_that_labs_keys(backend, cache):
     cache.set(make_key("lab06:product", 1), "old")
-    cache.set(make_key("lab08:product", 1), "kept")
+    cache.set(make_key("lab11:product", 1), "kept")
     assert setups.empty_namespace(cache, "lab06") is cache
     assert cache.get(make_key("lab06:product", 1)) is None
-    assert cache.get(make_key("lab08:product", 1)) == "kept"
-    cache.delete(make_key("lab08:product", 1))
+    assert cache.get(make_key("lab11:product", 1)) == "kept"
+    cache.delete(make_key("lab11:product", 1))
 
 
 def test_fresh_catalogue_is_new_each_time_with_the_latency_asked_for(backend, cache):
-    cache.set(make_key("lab10:product", 3), "old")
-    same, db = setups.fresh_catalogue(cache, "lab10", latency_ms=5)
-    assert same is cache and cache.get(make_key("lab10:product", 3)) is None
+    cache.set(make_key("lab13:product", 3), "old")
+    same, db = setups.fresh_catalogue(cache, "lab13", latency_ms=5)
+    assert same is cache and cache.get(make_key("lab13:product", 3)) is None
     assert (db.count(), db.latency_ms, db.queries) == (100, 5, 0)
     db.update_product(1, stock=0)
-    again = setups.fresh_catalogue(cache, "lab10")[1]
+    again = setups.fresh_catalogue(cache, "lab13")[1]
     assert again is not db and again.current(1)["version"] == 0 and again.latency_ms == 0
 
 

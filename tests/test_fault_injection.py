@@ -1,4 +1,4 @@
-"""FaultyCache's latency spikes, client timeouts and virtual sleep (added for notebook 09)."""
+"""FaultyCache's latency spikes, client timeouts and virtual sleep (added for notebook 12)."""
 
 from __future__ import annotations
 

@@ -1,306 +1,171 @@
-"""Lab 09's checks reject plausible wrong breakers and readers, each with a pointed hint."""
+"""Lab 09's checks reject plausible wrong answers, each with a hint that points at the mistake.
+
+The fenced fill that reads the lock and sets the value in two commands passes every direct
+effect (it stores when it holds the lock, refuses when it does not) and is caught by counting its
+commands; the plain SET is caught the same way; one that refuses everything is caught by the held
+lock. The break-it exercise refuses schedules that end stale only through notebook 03's fill race,
+or leave the late row to the writer's DEL.
+"""
 
 from __future__ import annotations
 
-import json
-import time
-
+import numpy as np
 import pytest
-import redis
 
 from cacheaside_lab.course.checks import CheckFailed
-from cacheaside_lab.course.checks.lab09 import TTL_SECONDS, check_breaker, check_survives_outage, product_key
+from cacheaside_lab.course.checks.lab09 import (
+    CAP_MS,
+    check_break_two_command_fence,
+    check_choose_lock_ms,
+    check_fenced_set,
+    check_second_fillers,
+    check_which_fix,
+    measured_fills,
+)
+from cacheaside_lab.protections.lock import lock_ms_for
+
+SCRIPT = """
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+    redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+    return 1
+end
+return 0
+"""
+BREAK = ["R1"] * 6 + ["W1"] * 2 + ["R2"] * 8 + ["R1"] * 2
 
 
-class GoodBreaker:
-    def __init__(self, failure_threshold, reset_timeout, clock):
-        self.failure_threshold, self.reset_timeout, self.clock = failure_threshold, reset_timeout, clock
-        self.state, self.failures, self.opened_at = "closed", 0, 0.0
+def fenced_set(cache, key, lock, token, raw, px):
+    return bool(cache.eval(SCRIPT, 2, key, lock, token, raw, px))
 
-    def allow(self):
-        if self.state == "open" and self.clock() >= self.opened_at + self.reset_timeout:
-            self.state = "half-open"
+
+def failure(check, *args, **kwargs) -> str:
+    with pytest.raises(CheckFailed) as caught:
+        check(*args, **kwargs)
+    return str(caught.value)
+
+
+# -- exercise 1 -------------------------------------------------------------------------------
+
+
+def test_the_one_script_fence_passes(cache, capsys):
+    check_fenced_set(fenced_set, cache=cache)
+    assert "passed" in capsys.readouterr().out
+
+
+def test_a_fence_in_two_commands_is_caught(cache):
+    def two_commands(cache, key, lock, token, raw, px):
+        if cache.get(lock) == token:
+            cache.set(key, raw, px=px)
             return True
-        return self.state == "closed"
+        return False
 
-    def record_success(self):
-        self.state, self.failures = "closed", 0
-
-    def record_failure(self):
-        self.failures += 1
-        if self.state == "half-open" or self.failures >= self.failure_threshold:
-            self.state, self.opened_at, self.failures = "open", self.clock(), 0
+    message = failure(check_fenced_set, two_commands, cache=cache)
+    assert "2 commands (GET, SET)" in message and "expire" in message
 
 
-class NeverHalfOpens(GoodBreaker):
-    def allow(self):
-        return self.state == "closed"
+def test_a_plain_set_is_caught(cache):
+    def plain(cache, key, lock, token, raw, px):
+        return bool(cache.set(key, raw, px=px))
+
+    assert "never looks at the lock" in failure(check_fenced_set, plain, cache=cache)
 
 
-class CountsAllFailures(GoodBreaker):
-    def record_success(self):
-        self.state = "closed"  # forgets to reset the count
+def test_a_fence_that_refuses_everything_is_caught(cache):
+    def never(cache, key, lock, token, raw, px):
+        return bool(cache.eval("return 0", 0))
+
+    assert "still held its lock" in failure(check_fenced_set, never, cache=cache)
 
 
-class HalfOpenLetsEverythingThrough(GoodBreaker):
-    def allow(self):
-        if self.state == "open" and self.clock() >= self.opened_at + self.reset_timeout:
-            self.state = "half-open"
-        return self.state in ("closed", "half-open")
+def test_a_fence_without_expiry_is_caught(cache):
+    def forever(cache, key, lock, token, raw, px):
+        script = SCRIPT.replace(", 'PX', ARGV[3]", "")
+        return bool(cache.eval(script, 2, key, lock, token, raw, px))
+
+    assert "PTTL" in failure(check_fenced_set, forever, cache=cache)
 
 
-class FailedTrialStaysHalfOpen(GoodBreaker):
-    def record_failure(self):
-        self.failures += 1
-        if self.state == "closed" and self.failures >= self.failure_threshold:
-            self.state, self.opened_at, self.failures = "open", self.clock(), 0
+def test_a_fence_that_takes_the_lock_is_caught(cache):
+    def grabs(cache, key, lock, token, raw, px):
+        script = """
+        if redis.call('SET', KEYS[2], ARGV[1], 'NX') or redis.call('GET', KEYS[2]) == ARGV[1] then
+            redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+            return 1
+        end
+        return 0
+        """
+        return bool(cache.eval(script, 2, key, lock, token, raw, px))
+
+    assert "no lock is not the filler's lock" in failure(check_fenced_set, grabs, cache=cache)
 
 
-class UsesWallClock(GoodBreaker):
-    def __init__(self, failure_threshold, reset_timeout, clock):
-        super().__init__(failure_threshold, reset_timeout, time.monotonic)
+# -- exercise 2 -------------------------------------------------------------------------------
 
 
-class ReturnsTruthyStrings(GoodBreaker):
-    def allow(self):
-        return "yes" if super().allow() else ""
+def test_the_late_overwrite_schedule_passes(cache, capsys):
+    check_break_two_command_fence(BREAK, cache=cache)
+    assert "ends stale" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(
-    "breaker, expected",
-    [
-        (NeverHalfOpens, "never lets a trial through"),
-        (CountsAllFailures, "never 3 failures in a row"),
-        (HalfOpenLetsEverythingThrough, "first trial had not reported back"),
-        (FailedTrialStaysHalfOpen, "no trial was allowed 5 s after the failed trial"),
-        (UsesWallClock, "not time.time()"),
-        (ReturnsTruthyStrings, "not True or False"),
-    ],
-    ids=lambda value: getattr(value, "__name__", value),
-)
-def test_wrong_breakers_fail_with_a_pointed_message(breaker, expected):
-    with pytest.raises(CheckFailed) as failure:
-        check_breaker(breaker)
-    assert expected in str(failure.value)
-    assert str(failure.value).splitlines()[0].endswith("not passed yet")
+def test_a_schedule_that_ends_stale_only_through_the_fill_race_is_refused(cache):
+    message = failure(check_break_two_command_fence, ["R1"] * 6 + ["R2"] * 8 + ["W1"] * 2 + ["R1"] * 2, cache=cache)
+    assert "fill race" in message and "lost lock" in message
 
 
-def test_the_reference_breaker_passes(capsys):
-    check_breaker(GoodBreaker)
+def test_a_late_row_the_writer_deletes_is_refused(cache):
+    schedule = ["R1"] * 6 + ["W1"] + ["R2"] * 8 + ["R1"] * 2 + ["W1"]
+    assert "DEL came after it" in failure(check_break_two_command_fence, schedule, cache=cache)
+
+
+def test_an_unfinished_or_impossible_schedule_is_refused(cache):
+    assert "still had steps" in failure(check_break_two_command_fence, ["R1"] * 8 + ["W1"] * 2, cache=cache)
+    assert "already finished" in failure(check_break_two_command_fence, ["R1"] * 9, cache=cache)
+    assert "no answer yet" in failure(check_break_two_command_fence, ..., cache=cache)
+    assert "not a list" in failure(check_break_two_command_fence, "R1 R1", cache=cache)
+
+
+def test_a_reader_of_the_new_row_is_told_so(cache):
+    schedule = ["R1"] * 3 + ["W1"] * 2 + ["R1"] * 3 + ["R2"] * 8 + ["R1"] * 2
+    assert "new row" in failure(check_break_two_command_fence, schedule, cache=cache)
+
+
+# -- exercise 3 -------------------------------------------------------------------------------
+
+
+def test_lock_ms_for_passes(capsys):
+    check_choose_lock_ms(lambda fills: min(CAP_MS, lock_ms_for(fills)))
     assert "passed" in capsys.readouterr().out
 
 
-def _fill(cache, key, row):
-    cache.set(key, json.dumps(row), ex=TTL_SECONDS)
+@pytest.mark.parametrize("rule, mistake", [
+    (lambda fills: 2 * fills.mean(), "outlive it"),
+    (lambda fills: float(np.quantile(fills, 0.99)), "outlive it"),
+    (lambda fills: 1_000, "slowest 0.1%"),
+    (lambda fills: 10 * fills.max(), "crashed filler"),
+    (lambda fills: -1, "positive number"),
+])
+def test_rules_that_miss_a_requirement_fail(rule, mistake):
+    assert mistake in failure(check_choose_lock_ms, rule)
 
 
-def reader_without_breaker(cache, db, breaker, product_id):
-    key = product_key(product_id)
-    try:
-        cached = cache.get(key)
-    except redis.RedisError:
-        return db.get_product(product_id)
-    if cached is not None:
-        return json.loads(cached)
-    row = db.get_product(product_id)
-    _fill(cache, key, row)
-    return row
+def test_the_measured_fills_are_the_same_every_time():
+    assert np.array_equal(measured_fills(2), measured_fills(2))
 
 
-def reader_that_sets_after_a_failed_get(cache, db, breaker, product_id):
-    key = product_key(product_id)
-    row = None
-    if breaker.allow():
-        try:
-            cached = cache.get(key)
-            breaker.record_success()
-            if cached is not None:
-                return json.loads(cached)
-        except redis.RedisError:
-            breaker.record_failure()
-    row = db.get_product(product_id)
-    if breaker.allow():
-        try:
-            _fill(cache, key, row)
-            breaker.record_success()
-        except redis.RedisError:
-            breaker.record_failure()
-    return row
+# -- exercises 4 and 5 ------------------------------------------------------------------------
 
 
-def reader_that_never_reports_success(cache, db, breaker, product_id):
-    key = product_key(product_id)
-    if not breaker.allow():
-        return db.get_product(product_id)
-    try:
-        cached = cache.get(key)
-    except redis.RedisError:
-        breaker.record_failure()
-        return db.get_product(product_id)
-    if cached is not None:
-        return json.loads(cached)
-    row = db.get_product(product_id)
-    _fill(cache, key, row)
-    return row
+@pytest.mark.parametrize("wrong, says", [("a", "narrows"), ("b", "fill race"), ("c", "230 stale")])
+def test_which_fix_explains_each_wrong_choice(wrong, says):
+    assert says in failure(check_which_fix, wrong)
 
 
-def reader_that_lets_errors_escape(cache, db, breaker, product_id):
-    key = product_key(product_id)
-    if not breaker.allow():
-        return db.get_product(product_id)
-    cached = cache.get(key)
-    if cached is not None:
-        return json.loads(cached)
-    row = db.get_product(product_id)
-    _fill(cache, key, row)
-    return row
-
-
-def reader_that_gives_up_when_open(cache, db, breaker, product_id):
-    if not breaker.allow():
-        return None  # "the cache is down, try again later"
-    key = product_key(product_id)
-    try:
-        cached = cache.get(key)
-    except redis.RedisError:
-        breaker.record_failure()
-        return db.get_product(product_id)
-    breaker.record_success()
-    if cached is not None:
-        return json.loads(cached)
-    row = db.get_product(product_id)
-    _fill(cache, key, row)
-    return row
-
-
-def reader_that_forgets_the_ttl(cache, db, breaker, product_id):
-    key = product_key(product_id)
-    cached = cache.get(key)
-    if cached is not None:
-        return json.loads(cached)
-    row = db.get_product(product_id)
-    cache.set(key, json.dumps(row))
-    return row
-
-
-@pytest.mark.parametrize(
-    "reader, expected",
-    [
-        (reader_without_breaker, "the breaker never opened"),
-        (reader_that_sets_after_a_failed_get, "more than one timeout"),
-        (reader_that_never_reports_success, "is still half-open"),
-        (reader_that_lets_errors_escape, "raised TimeoutError"),
-        (reader_that_gives_up_when_open, "answers were not the product's row"),
-        (reader_that_forgets_the_ttl, "has no TTL"),
-    ],
-    ids=lambda value: getattr(value, "__name__", value),
-)
-def test_wrong_readers_fail_with_a_pointed_message(reader, expected, cache):
-    with pytest.raises(CheckFailed) as failure:
-        check_survives_outage(reader, cache=cache)
-    assert expected in str(failure.value)
-    assert "What we tried:" in str(failure.value) and "Hint:" in str(failure.value)
-
-
-# -- exercise 3 (design): the breaker's settings ------------------------------------------------
-
-from cacheaside_lab.course.checks.lab09 import (  # noqa: E402
-    check_breaker_settings,
-    check_cacheless_load,
-    check_flapping_cache,
-    check_flapping_fix,
-    check_skipped_deletes,
-)
-
-
-def test_good_settings_pass(cache, capsys):
-    check_breaker_settings({"failure_threshold": 5, "reset_timeout": 2.0}, cache=cache)
+def test_which_fix_passes_and_needs_an_answer(capsys):
+    check_which_fix("d")
     assert "passed" in capsys.readouterr().out
+    assert "no answer yet" in failure(check_which_fix, ...)
 
 
-@pytest.mark.parametrize(
-    "settings, expected",
-    [
-        ({"failure_threshold": 3, "reset_timeout": 2.0}, "opened 3 times on noise alone"),  # too jumpy
-        ({"failure_threshold": 12, "reset_timeout": 2.0}, "the p99 read took"),  # too patient
-        ({"failure_threshold": 5, "reset_timeout": 0.5}, "paid the timeout"),  # probes too often
-        ({"failure_threshold": 5, "reset_timeout": 3.0}, "after the cache was back"),  # recovers too late
-        ({"failure_threshold": 5}, "not a dict with exactly the keys"),
-        ({"failure_threshold": 0, "reset_timeout": 2.0}, "CircuitBreaker refused the settings"),
-        (..., "no answer yet"),
-    ],
-    ids=["jumpy", "patient", "probes-often", "slow-recovery", "missing-key", "zero-threshold", "unanswered"],
-)
-def test_wrong_settings_fail_naming_the_target_they_miss(settings, expected, cache):
-    with pytest.raises(CheckFailed) as failure:
-        check_breaker_settings(settings, cache=cache)
-    assert expected in str(failure.value)
-    assert "Hint:" in str(failure.value)
-
-
-# -- exercise 4 (break it): a flapping cache --------------------------------------------------
-
-
-def test_a_pattern_that_slips_past_the_breaker_passes(cache, capsys):
-    check_flapping_cache(["timeout", "ok", "timeout"], cache=cache)  # two in a row across the wrap
-    assert "never opened" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize(
-    "pattern, expected",
-    [
-        (["timeout", "timeout", "timeout", "ok"], "the breaker opened"),  # three in a row: it notices
-        (["timeout", "timeout", "ok", "timeout"], "the breaker opened"),  # three in a row across the wrap
-        (["ok", "timeout"], "only 50% of the 200 commands failed"),  # fools it, but hardly sick
-        (["ok"], "that cache is healthy"),
-        (["slow"], "is not an outcome"),
-        ("timeout", "not a list of 1 to 12 outcomes"),
-        (..., "no answer yet"),
-    ],
-    ids=["three-in-a-row", "wraps-around", "half", "healthy", "bad-outcome", "string", "unanswered"],
-)
-def test_patterns_that_do_not_break_it_fail_with_a_reason(pattern, expected, cache):
-    with pytest.raises(CheckFailed) as failure:
-        check_flapping_cache(pattern, cache=cache)
-    assert expected in str(failure.value)
-
-
-# -- exercises 5 to 7 (question) ------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "check, right, wrongs",
-    [
-        (check_skipped_deletes, "b", {"a": "a hit never reaches the database", "c": "a skipped command is gone",
-                                      "d": "knows nothing about the database"}),
-        (check_flapping_fix, "b", {"a": "about 300 times", "c": "it never opens", "d": "doubles the commands"}),
-    ],
-    ids=["skipped-deletes", "flapping-fix"],
-)
-def test_choice_questions_explain_every_wrong_pick(check, right, wrongs, capsys):
-    check(right)
-    assert "passed" in capsys.readouterr().out
-    for letter, feedback in wrongs.items():
-        with pytest.raises(CheckFailed) as failure:
-            check(letter)
-        assert feedback in str(failure.value)
-    with pytest.raises(CheckFailed, match="no answer yet"):
-        check(...)
-
-
-@pytest.mark.parametrize(
-    "guess, expected",
-    [
-        (40.2, "only the 0.5% the cache missed"),  # divided by h instead of (1 - h)
-        (200, "only the 0.5% the cache missed"),  # the multiplier, not the load
-        (80_000, "cannot get more than every read"),
-        ("8000", "not a finite number"),
-    ],
-)
-def test_the_cacheless_load_estimate_names_the_slip(guess, expected, capsys):
-    check_cacheless_load(8000)
-    check_cacheless_load(7500)  # within 10%
-    assert capsys.readouterr().out.count("passed") == 2
-    with pytest.raises(CheckFailed) as failure:
-        check_cacheless_load(guess)
-    assert expected in str(failure.value)
+@pytest.mark.parametrize("wrong, says", [(1, "1% of 3,000"), (300, "not more"), (..., "no answer yet")])
+def test_second_fillers_wrong_estimates_fail(wrong, says):
+    assert says in failure(check_second_fillers, wrong)

@@ -1,4 +1,4 @@
-"""The lock-expiry race model: the counts lecture 16 quotes, what each fill closes, and the replay.
+"""The lock-expiry race model: the counts lecture 09 quotes, what each fill closes, and the replay.
 
 Every count is worked out on the real cache (both backends) by the memoized explorer, and checked
 against a plain walk of every execution for the smallest variant, so that the memo cannot hide a
@@ -28,7 +28,7 @@ from cacheaside_lab.races.explorer import settled
 from cacheaside_lab.races.strategies import make_actors
 
 LATE = ["R1"] * 4 + ["W1"] * 2 + ["R2"] * 6 + ["R1"] * 2
-FIGURES = {  # lecture 16's table: executions, second filler, late SET over newer row, ends stale
+FIGURES = {  # lecture 09's table: executions, second filler, late SET over newer row, ends stale
     "lock, fast loader": (2236, 0, 0, 82),
     "lock, slow loader": (7805, 6025, 278, 471),
     "fenced, slow loader": (11625, 9555, 0, 230),

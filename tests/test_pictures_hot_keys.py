@@ -1,4 +1,4 @@
-"""Lecture 17's pictures draw their records: the load per shard, the near cache's trade-off, and the
+"""Lecture 10's pictures draw their records: the load per shard, the near cache's trade-off, and the
 push timeline (whose pure part, :func:`push_marks`, sorts every read of a probe exactly once)."""
 
 from __future__ import annotations

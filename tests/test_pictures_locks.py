@@ -1,4 +1,4 @@
-"""Lecture 16's pictures: the two fillers' timeline drawn from the replay's own record, fill times
+"""Lecture 09's pictures: the two fillers' timeline drawn from the replay's own record, fill times
 against lock expiries, and a lock's PTTL. The pure part (:func:`timeline_marks`) is checked step by
 step against the replay; the drawings for what a reader must see."""
 

@@ -1,4 +1,4 @@
-"""pictures.missing draws the records of lecture 15's runs: what it shows is what the run recorded."""
+"""pictures.missing draws the records of lecture 08's runs: what it shows is what the run recorded."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Payload splitting (notebook 08): the split cache, the comparison, and the field planner."""
+"""Payload splitting (notebook 11): the split cache, the comparison, and the field planner."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Measuring cache consistency the way production teams do (lectures 10 and 11).
+"""Measuring cache consistency the way production teams do (lectures 13 and 14).
 
 You cannot prove a cache consistent, but you can measure how often it is not. Meta's "cache made
 consistent" checker does it at scale: observe writes, come back to the cache a little later, and

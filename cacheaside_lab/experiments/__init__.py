@@ -6,11 +6,11 @@
 * :mod:`.total_miss`: total-miss experiments in virtual time: clear, restart, eviction storm,
   warming, from a warm steady state (``warm_start=``) (lecture 07, lab 07);
 * :mod:`.splitting`: split payloads (a stable slice and a volatile key, one MGET) and field planning
-  (lecture 08 and lab 08);
-* :mod:`.outage`: faults, a real ``redis-server`` crash, the breaker, database capacity (lecture 09);
+  (lecture 11 and lab 11);
+* :mod:`.outage`: faults, a real ``redis-server`` crash, the breaker, database capacity (lecture 12);
 * :mod:`.metrics`: operating metrics from counters: hit/miss rate, fill latency, database
-  amplification (lecture 10);
-* :mod:`.dashboard`: replayed and live dashboards, pure frames and a thin widget (lecture 10).
+  amplification (lecture 13);
+* :mod:`.dashboard`: replayed and live dashboards, pure frames and a thin widget (lecture 13).
 
 Their formulas and pure simulations are in :mod:`cacheaside_lab.models`.
 """

@@ -1,6 +1,6 @@
 """Hot keys on the real cache: what a near cache buys and what it costs, and what replicas cost a writer.
 
-Lecture 17 and lab 17 use three experiments:
+Lecture 10 and lab 10 use three experiments:
 
 * :func:`near_cache_sweep` replays a Zipf workload of reads and uniform writes in virtual time
   (:mod:`cacheaside_lab.models.workload`) through processes that each put a

@@ -4,7 +4,7 @@ The lock protection (:mod:`cacheaside_lab.protections.lock`) guards a fill with
 ``SET <key>:lock <token> NX PX <lock_ms>``. When the load takes longer than ``lock_ms``, Redis
 expires the lock in the middle of the load, a second reader takes it and loads too, and the first
 filler's late ``SET`` can put an older row over the second filler's newer one: notebook 03's fill
-race, inside the protection. Lecture 16 and lab 16 play that race with the race scheduler
+race, inside the protection. Lecture 09 and lab 09 play that race with the race scheduler
 (:mod:`cacheaside_lab.races`): product 42 in SQLite and Redis, readers and a writer, one real
 command per step, and every interleaving enumerated.
 
@@ -214,7 +214,7 @@ SLOW_LEASE_SELECT = Step("SELECT", _slow_says("lease"), _slow_lease_select, "dat
 
 WRITER = (UPDATE, DELETE)
 
-#: The fills lecture 16 compares, each a reader program and a writer program over product 42.
+#: The fills lecture 09 compares, each a reader program and a writer program over product 42.
 VARIANTS: dict[str, Strategy] = {
     strategy.name: strategy
     for strategy in (

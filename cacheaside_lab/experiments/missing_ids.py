@@ -1,4 +1,4 @@
-"""Ids the database does not have (lecture 15): a seeded stream of lookups, a share of them for
+"""Ids the database does not have (lecture 08): a seeded stream of lookups, a share of them for
 missing ids, the cost of a cached "not found" in memory, and the stale "not found" after an insert.
 
 * :func:`lookup_stream` draws the lookups: present ids by Zipf popularity over the catalogue, and

@@ -1,9 +1,9 @@
 """Making things fail on purpose, and containing it.
 
 * :mod:`.proxies`: :class:`RecordingProxy` (log every cache call in order, lectures 01 and 07) and
-  :class:`FaultyCache` (down, errors, timeouts, latency; lectures 01, 08, 09);
+  :class:`FaultyCache` (down, errors, timeouts, latency; lectures 01, 11, 12);
 * :mod:`.breaker`: :class:`CircuitBreaker` and ``GuardedCache`` (``CacheAside(breaker=...)``,
-  lecture 09 and lab 09);
+  lecture 12 and lab 12);
 * :mod:`.clock`: :class:`VirtualClock` and ``ClockedCache``: TTLs and sleeps on virtual time, so
-  timing experiments and checks are deterministic on both backends (lectures 08, 09, 10).
+  timing experiments and checks are deterministic on both backends (lectures 11, 12, 13).
 """

@@ -23,13 +23,13 @@ printed numbers come from the same data and cannot disagree.
 * :mod:`.total_miss`: lecture 07: the database's load through a total miss (from the run), and the
   warmed keys' expiry spread with and without jitter;
 * :mod:`.splitting`: the hit-ratio cap, the split page's keys and TTLs, its calls as a sequence
-  diagram (lecture 08);
+  diagram (lecture 11);
 * :mod:`.breaker`: the circuit breaker's state diagram and its run from ``breaker.transitions``
-  (lecture 09);
+  (lecture 12);
 * :mod:`.outage`: an outage's cost and database load, and the database addicted to its cache
-  (lecture 09);
-* :mod:`.dashboard`: the dashboard's frames, incidents shaded (lecture 10);
-* :mod:`.consistency`: nines within M with their intervals, one product's probe timeline (lecture 10),
-  read-your-writes with and without a marker (lecture 11);
-* :mod:`.fanout`: who deletes each cached copy, application code against the change log (lecture 11).
+  (lecture 12);
+* :mod:`.dashboard`: the dashboard's frames, incidents shaded (lecture 13);
+* :mod:`.consistency`: nines within M with their intervals, one product's probe timeline (lecture 13),
+  read-your-writes with and without a marker (lecture 14);
+* :mod:`.fanout`: who deletes each cached copy, application code against the change log (lecture 14).
 """

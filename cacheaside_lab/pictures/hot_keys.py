@@ -1,4 +1,4 @@
-"""Pictures of hot keys (lecture 17): load per shard, a near cache's load against its staleness,
+"""Pictures of hot keys (lecture 10): load per shard, a near cache's load against its staleness,
 and the push timeline.
 
 * :func:`draw_shard_load` draws a :class:`~cacheaside_lab.models.skew.HotKeyLoad`: each shard's

@@ -1,4 +1,4 @@
-"""Pictures of locks that expire (lecture 16): two fillers on one timeline, fill times against the
+"""Pictures of locks that expire (lecture 09): two fillers on one timeline, fill times against the
 lock's expiry, and a lock's remaining time while a slow loader runs.
 
 * :func:`draw_lock_timeline` draws a replayed interleaving from its own record (the

@@ -1,4 +1,4 @@
-"""Pictures of lecture 15 (missing ids), each drawn from a run's own record.
+"""Pictures of lecture 08 (missing ids), each drawn from a run's own record.
 
 * :func:`draw_flood`: database queries, cumulated over a replayed stream of lookups, one line per
   configuration (the arrays :func:`~cacheaside_lab.experiments.missing_ids.replay_lookups` returns);

@@ -1,4 +1,4 @@
-"""Payload splitting (lecture 08): the cap one volatile field puts on a document, and the split page.
+"""Payload splitting (lecture 11): the cap one volatile field puts on a document, and the split page.
 
 * :func:`draw_hit_ratio_cap`: hit ratio against TTL for the whole document and for its stable
   slice, closed form as lines and simulation as dots, with the cap reads/(reads + writes);

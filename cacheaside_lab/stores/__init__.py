@@ -3,7 +3,7 @@
 * :mod:`.backend`: ``connect_cache()``: one shared in-process fakeredis, or ``$CACHEASIDE_REDIS_URL``
   through a connection pool; ``describe_backend`` for the first cell of each notebook;
 * :mod:`.redis_server`: :class:`RedisServer`, a throwaway ``redis-server`` on a Unix socket or
-  127.0.0.1, stopped by PID (notebooks 06 and 08 crash and restart one);
+  127.0.0.1, stopped by PID (notebooks 06 and 11 crash and restart one);
 * :mod:`.db`: :class:`ProductDB`, the seeded SQLite catalogue that is the source of truth (latency,
   query and write counters, one connection per thread);
 * :mod:`.tracking`: :class:`~.tracking.InvalidationListener`, server-assisted invalidation (CLIENT

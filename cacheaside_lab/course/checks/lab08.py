@@ -1,484 +1,385 @@
-"""Checks for lab 08: split a product page, keep its write paths apart, plan which fields to cache,
-break a split reader that leaks an old stock figure, and two questions on what splitting buys and costs.
+"""Checks for lab 08: ids the database does not have.
 
-Exercise 1 is run on a virtual clock (:mod:`cacheaside_lab.failure.clock`): a minute of page views and
-sales takes a fraction of a second, the 2-second stock TTL expires on that clock, and every stock
-figure the learner's reader shows is compared with the database's history, so "never older than
-its bound" is checked exactly, on both backends.
+* Exercise 1 (question): what a flood of random missing ids holds in memory under negative caching.
+* Exercise 2: a reader safe against a flood of missing ids, and an insert that does not leave a
+  "not found" behind. The check replays a flood (queries counted against the different ids), reads
+  back the TTL of a cached "not found" and of a row, and plays read → insert → read.
+* Exercise 3 (design): the shortest negative TTL that keeps the missing ids' queries within the
+  database's budget, or ``None`` where no TTL within the staleness budget does; judged by the
+  database load that TTL gives (one query per "not found" lifetime plus the wait for the next lookup).
+* Exercise 4 (break it): a reader that caches "not found" as long as a row. The learner writes the
+  steps (times, reads, inserts) that make it answer "not found" past the staleness budget; the check
+  replays them on a virtual clock, against that reader and against a correct one.
+* Exercise 5 (question): what bounds the stale "not found" when the invalidation after an insert is lost.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from numbers import Real
 
 import numpy as np
 
+from ...core.cache_aside import CacheAside
 from ...failure.clock import ClockedCache, VirtualClock
-from ...failure.proxies import RecordingProxy
-from ...models.closed_forms import ttl_only_hit_ratio
-from ...experiments.splitting import PAGE_FIELDS, PLANS, STABLE_FIELDS, InventoryDB, stable_slice
-from ...experiments.splitting import plan_field as reference_plan
-from .framework import NOT_ANSWERED, CheckFailed, attempt, exercise, expect, short
+from ...stores.db import ProductDB
+from .framework import CheckFailed, attempt, exercise, expect, short
+from .setups import CATALOGUE_PRODUCTS, empty_namespace, key_function
 from .understanding import choose, estimate
-from .setups import fresh_catalogue, key_function
 
 LAB = "lab08"
-INFO_TTL = 3600  # seconds: the stable slice
-STOCK_TTL_MS = 2000  # milliseconds: the stock figure, never invalidated by sales
-TARGET = 0.9
-CACHE_DELETE_ON_WRITE, CACHE_SHORT_TTL, READ_LIVE = PLANS
-WRITE_COMMANDS = {"set", "setex", "psetex", "mset", "delete", "unlink", "getset"}
-HINT_SPLIT_READ = (
-    "One cache.mget([info_key(id), stock_key(id)]). On a stable-slice miss, db.get_product(id) gives the "
-    "whole page: cache its id, name, description and price (ex=INFO_TTL) and its stock "
-    "(px=STOCK_TTL_MS). If only the stock is missing, db.get_stock(id) and cache that. Return the page."
-)
+TTL_SECONDS = 300  # a row's TTL
+NEGATIVE_TTL_S = 5  # a "not found"'s TTL: the lab's staleness budget for a missed invalidation
+NOT_FOUND_MARK = {"not_found": True}  # what the given reader of exercise 4 stores for a missing id
+
+product_key = key_function(LAB, doc="Where the lab caches a product: ``cacheaside-lab:lab08:product:42``.")
+
+NEW_PRODUCT = dict(name="Folding Kettle", description="New this week.", price=39.0, stock=12)
 
 
-info_key = key_function(LAB, "info", doc="Where the stable slice lives: ``cacheaside-lab:lab08:info:42``.")
-stock_key = key_function(LAB, "stock", doc="Where the stock figure lives: ``cacheaside-lab:lab08:stock:42``.")
-
-
-def fresh_setup(cache=None, clock=None):
-    cache, catalogue = fresh_catalogue(cache, LAB)
-    return cache, InventoryDB(catalogue, document_ms=20, stock_ms=1, clock=clock)
-
-
-def round_trips(log: list) -> int:
-    """Commands that went to the server: each direct command, and each pipeline execute that had
-    something queued (redis-py sends nothing for an empty pipeline)."""
-    trips = queued = 0
-    for label, name, _args, _kwargs in log:
-        if label == "cache" and name != "pipeline":
-            trips += 1
-        elif label == "cache.pipeline" and name == "execute":
-            trips += queued > 0
-            queued = 0
-        elif label == "cache.pipeline" and name != "reset":
-            queued += 1
-    return trips
-
-
-def _decode_stock(raw):
-    try:
-        value = json.loads(raw)
-    except (TypeError, ValueError):
-        return raw
-    return value
-
-
-def reference_get(cache, db, product_id):
-    """The exercise 1 read path, so exercise 2 does not depend on the learner's exercise 1."""
-    info_raw, stock_raw = cache.mget([info_key(product_id), stock_key(product_id)])
-    info = json.loads(info_raw) if info_raw is not None else None
-    stock = int(_decode_stock(stock_raw)) if stock_raw is not None else None
-    pipe = cache.pipeline(transaction=False)
-    if info is None:
-        page = db.get_product(product_id)
-        if page is None:
-            return None
-        info = stable_slice(page)
-        pipe.set(info_key(product_id), json.dumps(info), ex=INFO_TTL)
-        if stock is None:
-            stock = page["stock"]
-            pipe.set(stock_key(product_id), stock, px=STOCK_TTL_MS)
-    elif stock is None:
-        stock = db.get_stock(product_id)
-        pipe.set(stock_key(product_id), stock, px=STOCK_TTL_MS)
-    pipe.execute()
-    return {**info, "stock": stock}
-
-
-# -- exercise 1 -------------------------------------------------------------------------------
-
-
-@exercise("Exercise 1 · the split read path")
-def check_split_read(get_product, *, cache=None):
-    clock = VirtualClock()
-    real, db = fresh_setup(cache, clock)
-    log: list = []
-    watched = RecordingProxy(ClockedCache(real, clock), log, "cache")
-    _cold_read(get_product, watched, real, db)
-    _warm_read_is_one_round_trip(get_product, watched, db, log)
-    documents, stocks, stale, worst = _a_minute_of_page_views_and_sales(get_product, watched, db, log, clock)
-    _unknown_product(get_product, watched, db)
-    return (f"one MGET per read; 600 reads cost {documents} page and {stocks} stock queries; "
-            f"{stale} showed a stock figure at most {worst:.2f} s out of date (bound {STOCK_TTL_MS / 1000:g} s).")
-
-
-def _cold_read(get_product, watched, real, db) -> None:
-    tried = "get_product(cache, db, 42) on an empty cache"
-    page = attempt(get_product, watched, db, 42, tried=tried, hint=HINT_SPLIT_READ)
-    truth = db.current(42)
-    expect(page == truth, tried=tried, wrong=f"it returned {short(page)}, not product 42's page {short(truth)}.",
-           hint=f"Return a dict with exactly the page's fields: {', '.join(PAGE_FIELDS)}.")
-    _stable_slice_cached(watched, real, truth, tried)
-    _stock_cached(watched, real, tried)
-    expect(db.document_queries == 1 and db.stock_queries == 0, tried=tried,
-           wrong=f"a cold read cost {db.document_queries} page queries and {db.stock_queries} stock queries.",
-           hint="On a cold read one db.get_product(id) gives everything, stock included.")
-
-
-def _stable_slice_cached(watched, real, truth, tried) -> None:
-    stored = real.get(info_key(42))
-    expect(stored is not None, tried=tried, wrong="nothing was stored under info_key(42).", hint=HINT_SPLIT_READ)
-    try:
-        slice_ = json.loads(stored)
-    except ValueError:
-        raise CheckFailed(tried, f"the stable slice is not JSON: {short(stored)}.",
-                          "Store json.dumps(slice) and read it back with json.loads.") from None
-    if isinstance(slice_, dict) and "stock" in slice_:
-        raise CheckFailed(tried, "the stable slice under info_key(42) contains 'stock'.",
-                          "Keep the stock out of the stable slice: it changes with every sale and would be as old "
-                          "as the slice's TTL. Cache it separately under stock_key(id) with px=STOCK_TTL_MS.")
-    expect(slice_ == stable_slice(truth), tried=tried,
-           wrong=f"info_key(42) holds {short(slice_)}; the stable slice is {', '.join(STABLE_FIELDS)}.",
-           hint=HINT_SPLIT_READ)
-    info_ttl = watched.pttl(info_key(42))
-    expect(info_ttl is not None and info_ttl > 0, tried=tried, wrong="the stable slice has no TTL.",
-           hint="Every entry gets a TTL: ex=INFO_TTL for the stable slice.")
-    expect(info_ttl > STOCK_TTL_MS * 10, tried=tried,
-           wrong=f"the stable slice lives only {info_ttl} ms: it changes a few times a year, so a short TTL just "
-           "throws hits away.", hint="Give the stable slice the long TTL: ex=INFO_TTL.")
-
-
-def _stock_cached(watched, real, tried) -> None:
-    expect(real.exists(stock_key(42)), tried=tried, wrong="nothing was stored under stock_key(42).",
-           hint="Cache the stock too, under stock_key(id), with px=STOCK_TTL_MS (the page query already brought it).")
-    stock_ttl = watched.pttl(stock_key(42))
-    expect(0 < stock_ttl <= STOCK_TTL_MS, tried=tried,
-           wrong=f"the stock key lives {stock_ttl} ms; its bound is {STOCK_TTL_MS} ms."
-           if stock_ttl > 0 else "the stock key has no TTL, so a sale would never reach the page.",
-           hint="px=STOCK_TTL_MS: the TTL is what bounds how old the stock shown can be, since sales never touch "
-           "the cache.")
-
-
-def _warm_read_is_one_round_trip(get_product, watched, db, log) -> None:
-    log.clear()
-    tried = "get_product(cache, db, 42) again, straight after"
-    attempt(get_product, watched, db, 42, tried=tried, hint=HINT_SPLIT_READ)
-    trips = round_trips(log)
-    expect(trips == 1, tried=tried,
-           wrong=f"a warm read took {trips} round trips to the cache ({', '.join(name for _l, name, *_ in log)}).",
-           hint="Ask for both keys at once: cache.mget([info_key(id), stock_key(id)]) is one round trip.")
-
-
-def _page_views_and_sales(ids) -> list:
-    """600 page views and 120 sales of ``ids`` over a minute, seeded, in time order."""
-    rng = np.random.default_rng(7)
-    return sorted([(float(t), "read", int(p)) for t, p in zip(rng.uniform(0, 60, 600), rng.choice(ids, 600))]
-                  + [(float(t), "sale", int(p)) for t, p in zip(rng.uniform(0, 60, 120), rng.choice(ids, 120))])
-
-
-def _a_minute_of_page_views_and_sales(get_product, watched, db, log, clock) -> tuple:
-    """A minute of page views while the sales path updates stock without touching the cache.
-
-    Returns the page and stock queries it cost, how many pages showed an old stock figure, and
-    the oldest figure shown (seconds)."""
-    ids = list(range(1, 11))
-    events = _page_views_and_sales(ids)
-    levels = {product_id: 10_000 + product_id * 1_000 for product_id in ids}
-    clock.advance(1)
-    for product_id in ids:
-        db.update_stock(product_id, levels[product_id])
-    db.document_queries = db.stock_queries = 0
-    log.clear()
-    worst, stale = 0.0, 0
-    tried = ("a minute of page views (600 reads of products 1–10) while 120 sales change their stock through "
-             "db.update_stock, without touching the cache")
-    for when, kind, product_id in events:
-        clock.set(1 + when)
-        if kind == "sale":
-            levels[product_id] -= 1
-            db.update_stock(product_id, levels[product_id])
-            continue
-        page = attempt(get_product, watched, db, product_id, tried=tried, hint=HINT_SPLIT_READ)
-        truth = db.current(product_id)
-        expect(isinstance(page, dict) and stable_slice(page) == stable_slice(truth), tried=tried,
-               wrong=f"product {product_id}'s page came back as {short(page)}.", hint=HINT_SPLIT_READ)
-        if page["stock"] != truth["stock"]:
-            stale += 1
-            worst = max(worst, db.stock_age(product_id, page["stock"], clock(), truth["stock"]))
-    _bounded_and_cheap(db, round_trips(log), worst, len(ids), tried)
-    return db.document_queries, db.stock_queries, stale, worst
-
-
-def _bounded_and_cheap(db, trips, worst, products, tried, reads=600) -> None:
-    expect(worst <= STOCK_TTL_MS / 1000 + 1e-9, tried=tried,
-           wrong=f"a reader was shown a stock figure that had been out of date for {worst:.2f} s; the bound is "
-           f"{STOCK_TTL_MS / 1000:g} s.",
-           hint="The stock must come from stock_key(id) with px=STOCK_TTL_MS (or from the database), never from a "
-           "longer-lived entry.")
-    expect(db.document_queries <= products, tried=tried,
-           wrong=f"{db.document_queries} page queries for {products} products whose name, description and price "
-           "never changed (one each would do).",
-           hint="When only the stock is missing, fetch it with db.get_stock(id): the cheap query.")
-    expect(db.stock_queries < reads / 2, tried=tried,
-           wrong=f"{db.stock_queries} stock queries for {reads} reads: the stock key is hardly being used.",
-           hint="Cache the stock you fetch under stock_key(id) with px=STOCK_TTL_MS, and use it while it lives.")
-    expect(trips <= reads + db.stock_queries + 2 * db.document_queries, tried=tried,
-           wrong=f"{trips} round trips for {reads} reads.",
-           hint="One MGET per read, plus the fills only when something was missing (one pipeline carries them all).")
-
-
-def _unknown_product(get_product, watched, db) -> None:
-    tried = "get_product(cache, db, 4242) for a product that does not exist"
-    missing = attempt(get_product, watched, db, 4242, tried=tried,
-                      hint="db.get_product returns None for an unknown id; return that None.")
-    expect(missing is None, tried=tried, wrong=f"it returned {short(missing)}.",
-           hint="db.get_product returns None for an unknown id; return that None (and cache nothing).")
-
-
-# -- exercise 2 -------------------------------------------------------------------------------
-
-
-def _order_check(log, tried, db_method):
-    calls = [(label, name) for label, name, _a, _k in log]
-    written = calls.index(("db", db_method)) if ("db", db_method) in calls else -1
-    deletes = [i for i, (label, name) in enumerate(calls) if label == "cache" and name in ("delete", "unlink")]
-    expect(not deletes or deletes[0] > written, tried=tried,
-           wrong="a key was deleted before the database was written; a reader in between would cache the old value "
-           "again.", hint="Write the database first, then delete the key.")
-
-
-@exercise("Exercise 2 · write paths that keep the slices apart")
-def check_write_paths(update_stock, update_price, *, cache=None):
-    real, db = fresh_setup(cache)
-    reference_get(real, db, 42)
-    # a sale: only the stock key may go
-    new_stock = db.current(42)["stock"] + 7
-    log: list = []
-    tried = f"update_stock(cache, db, 42, {new_stock}) while product 42's page is cached"
-    attempt(update_stock, RecordingProxy(real, log, "cache"), RecordingProxy(db, log, "db"), 42, new_stock,
-            tried=tried, hint="db.update_stock(product_id, stock), then delete stock_key(product_id).")
-    expect(db.current(42)["stock"] == new_stock, tried=tried,
-           wrong=f"the database still says stock={db.current(42)['stock']}.",
-           hint="The database is the source of truth: db.update_stock(product_id, stock).")
-    _order_check(log, tried, "update_stock")
-    expect(real.exists(info_key(42)), tried=tried,
-           wrong="the stable slice was deleted by a stock change, so the next read rebuilds the whole page.",
-           hint="A sale changes only the stock: delete stock_key(product_id) and leave info_key(product_id) alone.")
-    if real.exists(stock_key(42)):
-        sets = [name for label, name, _a, _k in log if label == "cache" and name in WRITE_COMMANDS - {"delete", "unlink"}]
+def unanswered(given, tried: str, name: str) -> None:
+    """Fail with the stub's feedback while the learner's answer is still ``...`` (or missing)."""
+    if given is Ellipsis or given is None:
         raise CheckFailed(
             tried,
-            "the new stock was written into the cache (update-in-place)." if sets
-            else "the old stock figure is still cached under stock_key(42).",
-            "Delete stock_key(product_id) after the database write: two sales writing their own figures can land "
-            "in the wrong order (notebook 02); a delete cannot." if sets
-            else "After the database write, delete stock_key(product_id) so the next read fetches the new figure.",
+            f"{name} is still {given!r}: its cell still raises NotImplementedError, so there is no answer yet.",
+            f"Replace the `raise NotImplementedError(...)` line with `{name} = ...` (your answer), run that "
+            "cell, then run this check again.",
         )
-    document, stock = db.document_queries, db.stock_queries
-    page = reference_get(real, db, 42)
-    expect(page["stock"] == new_stock and db.document_queries == document and db.stock_queries == stock + 1,
-           tried=tried + ", then a read",
-           wrong=f"the next read showed stock {page['stock']} after {db.document_queries - document} page and "
-           f"{db.stock_queries - stock} stock queries.",
-           hint="Only the stock key should be gone: the next read fetches the stock (cheap) and keeps the page.")
-
-    # a price change: only the stable slice may go
-    new_price = round(db.current(42)["price"] + 2.5, 2)
-    log = []
-    tried = f"update_price(cache, db, 42, {new_price}) while product 42's page is cached"
-    attempt(update_price, RecordingProxy(real, log, "cache"), RecordingProxy(db, log, "db"), 42, new_price,
-            tried=tried, hint="db.update_price(product_id, price), then delete info_key(product_id).")
-    expect(db.current(42)["price"] == new_price, tried=tried,
-           wrong=f"the database still says price={db.current(42)['price']}.",
-           hint="Write the database first: db.update_price(product_id, price).")
-    _order_check(log, tried, "update_price")
-    expect(not real.exists(info_key(42)), tried=tried,
-           wrong="the stable slice still holds the old price.",
-           hint="A price is part of the stable slice: delete info_key(product_id) after the database write.")
-    expect(real.exists(stock_key(42)), tried=tried,
-           wrong="the stock key was deleted too, although the stock did not change.",
-           hint="Delete only the slice whose field changed: info_key(product_id) for a price.")
-    page = reference_get(real, db, 42)
-    expect(page["price"] == new_price, tried=tried + ", then a read",
-           wrong=f"the next read showed price {page['price']}.", hint="Delete info_key(product_id) after the write.")
-    return "a sale deletes only the stock key, a price change only the stable slice; both after the database write."
 
 
-# -- exercise 3 -------------------------------------------------------------------------------
+# -- exercise 1 (question) -----------------------------------------------------------------------
 
-PLAN_CASES = [
-    # (read rate, write rate, staleness budget): chosen away from the boundaries
-    (2.0, 1 / 86_400, 60),  # price of a popular product
-    (2.0, 0.5, 5),  # stock of a popular product, page budget 5 s
-    (2.0, 0.5, 0),  # the same stock at the checkout
-    (1 / 600, 1 / 3_600, 5),  # stock of a tail product
-    (1 / 600, 1 / (90 * 86_400), 3_600),  # name of a tail product
-    (50.0, 20.0, 1),  # a hot counter with a 1 s budget
-    (0.5, 0.2, 10),  # cap 0.71; 10 s budget → 0.83: not enough
-    (100.0, 5.0, 0),  # cap 0.95: delete on write even with a zero budget
-    (0.01, 0.0, 0),  # never written: cap 1
-]
+SCRAPER_RATE, SCRAPER_TTL_S, ENTRY_BYTES = 2_000, 60, 140
 
 
-@exercise("Exercise 3 · which fields justify caching")
-def check_plan_field(plan_field, *, cache=None):
-    hint = (f"First λ/(λ + w): if it reaches {TARGET}, {CACHE_DELETE_ON_WRITE!r}. Otherwise, with a budget S > 0, "
-            f"λS/(1 + λS): if that reaches {TARGET}, {CACHE_SHORT_TTL!r}. Otherwise {READ_LIVE!r}.")
-    for read_rate, write_rate, budget in PLAN_CASES:
-        tried = f"plan_field(read_rate={read_rate:.4g}, write_rate={write_rate:.4g}, staleness_budget={budget:g})"
-        got = attempt(plan_field, read_rate, write_rate, budget, tried=tried, hint=hint)
-        want = reference_plan(read_rate, write_rate, budget, target=TARGET)
-        cap = read_rate / (read_rate + write_rate)
-        ttl_ratio = float(ttl_only_hit_ratio(read_rate, budget))
-        if got != want:
-            if got == CACHE_SHORT_TTL and want == CACHE_DELETE_ON_WRITE:
-                why = (f"delete-on-write reaches {cap:.3f} here, and it is never stale: prefer it when it reaches the "
-                       "target, before trading freshness for hits.")
-            elif want == READ_LIVE and budget == 0:
-                why = "a staleness budget of 0 means no cached copy may be served unless delete-on-write reaches the target."
-            elif got == CACHE_DELETE_ON_WRITE:
-                why = f"deleted on write the field reaches at most λ/(λ + w) = {cap:.3f}, below {TARGET}."
-            else:
-                why = f"a TTL of the budget gives λS/(1 + λS) = {ttl_ratio:.3f} here."
-            raise CheckFailed(tried, f"it returned {short(got)}; it should be {want!r}: {why}", hint)
-    return "every field planned by the hit ratio it could reach, its staleness budget and the target."
-
-
-# -- exercise 4 (break it) ----------------------------------------------------------------------
-
-MAX_EVENTS = 20
-REPLAY_SECONDS = 60
-PRODUCT = 42
-
-
-def leaky_split_read(cache, db, product_id):
-    """A split read path with one flaw, for exercise 4: find the page views and sales that expose it.
-
-    It reads both keys with one MGET and fills what is missing, like exercise 1, except that a
-    cold read stores the stock it got from the whole page under the *stable slice's* TTL.
-    """
-    info_raw, stock_raw = cache.mget([info_key(product_id), stock_key(product_id)])
-    if info_raw is not None and stock_raw is not None:
-        return {**json.loads(info_raw), "stock": int(_decode_stock(stock_raw))}
-    if info_raw is None:
-        page = db.get_product(product_id)
-        if page is None:
-            return None
-        pipe = cache.pipeline(transaction=False)
-        pipe.set(info_key(product_id), json.dumps(stable_slice(page)), ex=INFO_TTL)
-        pipe.set(stock_key(product_id), page["stock"], ex=INFO_TTL)  # the flaw: the slice's TTL
-        pipe.execute()
-        return page
-    stock = db.get_stock(product_id)
-    cache.set(stock_key(product_id), stock, px=STOCK_TTL_MS)
-    return {**json.loads(info_raw), "stock": stock}
-
-
-def _valid_events(events) -> list[tuple[float, str]]:
-    tried = "your events for exercise 4"
-    shape = (f"a list of at most {MAX_EVENTS} (seconds, 'read' or 'sale') pairs, times from 0 to "
-             f"{REPLAY_SECONDS}, e.g. [(0, 'read'), (10, 'read')]")
-    if events in (None, Ellipsis):
-        raise CheckFailed(tried, f"{NOT_ANSWERED}: events is still `...`.", f"Set events to {shape}.")
-    if isinstance(events, (str, bytes)) or not hasattr(events, "__iter__"):
-        raise CheckFailed(tried, f"{short(events)} is not a list of events.", f"Set events to {shape}.")
-    events = list(events)
-    if not 1 <= len(events) <= MAX_EVENTS:
-        raise CheckFailed(tried, f"{len(events)} events.", f"Give from 1 to {MAX_EVENTS}: {shape}.")
-    checked = []
-    for event in events:
-        ok = isinstance(event, (tuple, list)) and len(event) == 2 and event[1] in ("read", "sale")
-        when = event[0] if ok else None
-        if not ok or isinstance(when, bool) or not isinstance(when, (int, float)) or not 0 <= when <= REPLAY_SECONDS:
-            raise CheckFailed(tried, f"{short(event)} is not an event.", f"Each event is (seconds, kind): {shape}.")
-        checked.append((float(when), event[1]))
-    return sorted(checked, key=lambda event: event[0])  # sorted() is stable: a tie keeps your order
-
-
-def replay_events(get_product, events, *, cache=None) -> dict:
-    """Replay ``events`` on product 42 on a virtual clock; what the page showed and how old its stock was."""
-    clock = VirtualClock()
-    real, db = fresh_setup(cache, clock)
-    watched = ClockedCache(real, clock)
-    stock = db.current(PRODUCT)["stock"]
-    worst, shown = 0.0, []
-    tried = "replaying your events against the reader"
-    for when, kind in events:
-        clock.set(when)
-        if kind == "sale":
-            stock -= 1
-            db.update_stock(PRODUCT, stock)  # a sale never touches the cache
-            continue
-        page = attempt(get_product, watched, db, PRODUCT, tried=tried, hint=HINT_SPLIT_READ)
-        age = db.stock_age(PRODUCT, page["stock"], clock(), stock)
-        shown.append((when, page["stock"], stock, age))
-        worst = max(worst, age)
-    return {"worst_s": worst, "shown": shown}
-
-
-@exercise("Exercise 4 (break it) · the page that shows an old stock figure")
-def check_breaks_leaky_read(events, *, cache=None):
-    events = _valid_events(events)
-    tried = f"replaying {len(events)} events on product 42 against leaky_split_read"
-    leaky = replay_events(leaky_split_read, events, cache=cache)
-    bound = STOCK_TTL_MS / 1000
-    kinds = [kind for _when, kind in events]
-    if leaky["worst_s"] > bound + 1e-9:
-        fixed = replay_events(reference_get, events, cache=cache)
-        return (f"the leaky reader showed a stock figure {leaky['worst_s']:.1f} s out of date (bound {bound:g} s); "
-                f"exercise 1's reader, on the same events, at most {fixed['worst_s']:.1f} s.")
-    if "sale" not in kinds:
-        wrong, hint = ("with no sale, every stock figure shown is the current one.",
-                       "Staleness needs a change the cache does not hear about: put a sale between two reads.")
-    elif "read" not in kinds or max(i for i, kind in enumerate(kinds) if kind == "read") < kinds.index("sale"):
-        wrong, hint = ("no page was read after a sale, so no old figure could be shown.",
-                       "Read the page (to fill the cache), then a sale, then read again.")
-    elif kinds.index("read") > max(i for i, kind in enumerate(kinds) if kind == "sale"):
-        wrong, hint = ("every read came after the last sale, so the first one filled the cache with the current stock.",
-                       "Read first (that fills the cache), then a sale, then read again.")
-    elif leaky["worst_s"] > 0:
-        wrong, hint = (f"the oldest figure shown was {leaky['worst_s']:.1f} s out of date, inside the {bound:g} s bound.",
-                       f"Wait longer after the sale before reading again: the bound is {bound:g} s.")
-    else:
-        wrong, hint = ("every figure shown was current: the reads after the sale fetched the new stock.",
-                       "Which read fills the stock key, and with which TTL? Look at the cold-read branch of "
-                       "leaky_split_read, then read again well after a sale.")
-    raise CheckFailed(tried, wrong, hint)
-
-
-# -- exercises 5 and 6 (questions) --------------------------------------------------------------
-
-@exercise("Exercise 5 (question) · the cap on the whole page")
-def check_page_cap(answer, *, cache=None):
+@exercise("Exercise 1 (question) · what a flood of random ids holds in memory")
+def check_flood_memory(answer, *, cache=None):
+    question = (f"MB of 'not found' entries held while a scraper sends {SCRAPER_RATE:,} lookups a second of random "
+                f"missing ids, negative TTL {SCRAPER_TTL_S} s, {ENTRY_BYTES} bytes an entry")
+    unanswered(answer, f"your answer to: {question}", "answer_1")
+    entries = SCRAPER_RATE * SCRAPER_TTL_S
+    megabytes = entries * ENTRY_BYTES / 1e6
     return estimate(
-        answer,
-        question="the highest hit ratio any TTL gives a page read 2 times a second and sold every 2 seconds, "
-                 "cached whole with delete-on-write",
-        answer=0.8, tolerance=0.01,
-        too_low="Every sale deletes the page, and the reads between two sales are all hits but the first: "
-                "how many reads fall, on average, between two sales?",
-        too_high="However long the TTL, each sale deletes the page and the next read misses. With reads at λ = 2/s "
-                 "and sales at w = 0.5/s, what share of events are reads that follow another read?",
-        why="Between two sales there are on average λ/w = 4 reads, the first a miss: λ/(λ + w) = 2/2.5 = 0.8.",
+        answer, question=question, answer=megabytes, unit="MB", relative_tolerance=0.2,
+        too_low=(f"Each entry lives {SCRAPER_TTL_S} s, and every second adds {SCRAPER_RATE:,} new ones (random ids never "
+                 "repeat, so none is reused): how many are alive at any moment once the first minute is over?"),
+        too_high=(f"An entry expires {SCRAPER_TTL_S} s after it was written, so after the first minute as many expire "
+                  "each second as are added: the count stops growing at rate × TTL, it does not pile up for the "
+                  "whole run. And 1 MB is a million bytes."),
+        why=(f"{SCRAPER_RATE:,}/s × {SCRAPER_TTL_S} s = {entries:,} entries alive at once, × {ENTRY_BYTES} B ≈ "
+             f"{megabytes:.1f} MB, and not one query saved: every random id is looked up once."),
     )
 
 
-SPLIT_COST_CHOICES = {
-    "a": "more database queries per second",
-    "b": "more cache round trips per page view",
-    "c": "a second key (and its memory) per product, and a reader that must recombine two pieces",
-    "d": "a price that can now be up to 2 s out of date",
-}
+# -- exercise 2: a reader safe against missing ids -----------------------------------------------
+
+HINT_READER = (
+    "On a miss, load the row; if the database has none, SET a marker of your own for the missing id, with "
+    "ex=NEGATIVE_TTL_S, and return None. On a hit, recognise the marker before you treat the value as a row."
+)
+
+FLOOD_MISSING = tuple(range(CATALOGUE_PRODUCTS + 1, CATALOGUE_PRODUCTS + 21))  # 20 dead ids, 101 … 120
 
 
-@exercise("Exercise 6 (question) · what the split costs")
-def check_split_cost(answer, *, cache=None):
+def flood_ids(seed: int = 15, lookups: int = 300) -> list[int]:
+    """The flood the check replays: real products 1 … 20 and dead ids 101 … 120, each looked up many times."""
+    rng = np.random.default_rng(seed)
+    real = rng.integers(1, 21, size=lookups)
+    dead = rng.choice(np.array(FLOOD_MISSING), size=lookups)
+    return [int(i) for i in np.where(rng.random(lookups) < 0.5, dead, real)]
+
+
+@exercise("Exercise 2 · a reader safe against a flood of missing ids")
+def check_missing_reader(get_product, add_product, *, cache=None):
+    cache = empty_namespace(cache, LAB)
+    lookups, distinct, queries = _flood(cache, get_product)
+    _ttls(cache, get_product)
+    _insert(cache, get_product, add_product)
+    empty_namespace(cache, LAB)
+    return (f"{lookups} lookups of {distinct} different ids (half of them missing) cost {queries} queries, a 'not found' "
+            f"lives at most {NEGATIVE_TTL_S} s and a row {TTL_SECONDS} s, and after add_product the next read finds "
+            "the new row.")
+
+
+def _flood(cache, get_product) -> tuple[int, int, int]:
+    db = ProductDB(products=CATALOGUE_PRODUCTS)
+    ids = flood_ids()
+    tried = (f"{len(ids)} lookups, get_product(cache, db, id), of products 1–20 and of ids 101–120 the database does "
+             "not have, on an empty cache")
+    for product_id in ids:
+        value = attempt(get_product, cache, db, product_id, tried=tried, hint=HINT_READER)
+        expected = db.current(product_id)
+        if expected is None:
+            expect(value is None, tried=tried, wrong=f"get_product(cache, db, {product_id}) returned {short(value)}; the "
+                   "database has no such product, so the answer is None.",
+                   hint="When the cached value is your 'not found' marker, return None, not the marker itself.")
+        else:
+            expect(value == expected, tried=tried, wrong=f"get_product(cache, db, {product_id}) returned {short(value)}, "
+                   f"not the row {short(expected)}.", hint="Return the row as the database has it (a dict).")
+    distinct = len(set(ids))
+    dead_lookups = sum(1 for i in ids if i in FLOOD_MISSING)
+    expect(db.queries <= distinct, tried=tried,
+           wrong=(f"the database was asked {db.queries} times for {distinct} different ids ({dead_lookups} of the "
+                  "lookups were for missing ids): lookups of a missing id keep reaching the database."),
+           hint=("Cache the 'not found' too, as a marker your reader recognises on the next lookup. If you stored "
+                 "json.dumps(None), check how you read it back: a cached value that decodes to None must not be "
+                 "treated as a miss."))
+    return len(ids), distinct, db.queries
+
+
+def _ttls(cache, get_product) -> None:
+    db = ProductDB(products=CATALOGUE_PRODUCTS)
+    tried = "get_product(cache, db, 4242) (no such product) and get_product(cache, db, 42), then PTTL of both keys"
+    attempt(get_product, cache, db, 4242, tried=tried, hint=HINT_READER)
+    attempt(get_product, cache, db, 42, tried=tried, hint=HINT_READER)
+    missing_ms, row_ms = cache.pttl(product_key(4242)), cache.pttl(product_key(42))
+    expect(missing_ms != -2, tried=tried, wrong="nothing was stored under product_key(4242) for the missing id.",
+           hint="Store the 'not found' under the same key a row would use: product_key(product_id).")
+    expect(missing_ms != -1, tried=tried, wrong="the 'not found' for 4242 has no expiry: once the product is inserted, "
+           "readers would be told it does not exist until somebody deletes the key by hand.",
+           hint="SET the marker with ex=NEGATIVE_TTL_S.")
+    expect(0 < missing_ms <= NEGATIVE_TTL_S * 1000, tried=tried,
+           wrong=(f"the 'not found' for 4242 expires in {missing_ms / 1000:.1f} s; the staleness budget for a missed "
+                  f"invalidation is {NEGATIVE_TTL_S} s."),
+           hint="A 'not found' gets its own, shorter TTL (NEGATIVE_TTL_S), not the row's TTL_SECONDS.")
+    expect(NEGATIVE_TTL_S * 1000 < row_ms <= TTL_SECONDS * 1000, tried=tried,
+           wrong=(f"product 42's row expires in {row_ms / 1000:.1f} s" if row_ms >= 0 else
+                  "product 42's row was not cached with an expiry") + f"; rows live TTL_SECONDS = {TTL_SECONDS} s.",
+           hint="Rows keep the ordinary TTL (TTL_SECONDS); only the 'not found' gets the short one.")
+
+
+def _insert(cache, get_product, add_product) -> None:
+    db = ProductDB(products=CATALOGUE_PRODUCTS)
+    new_id = CATALOGUE_PRODUCTS + 1
+    tried = (f"get_product(cache, db, {new_id}) (not there yet), add_product(cache, db, {new_id}, name=…, …), then "
+             f"get_product(cache, db, {new_id}) again")
+    attempt(get_product, cache, db, new_id, tried=tried, hint=HINT_READER)
+    attempt(add_product, cache, db, new_id, tried=tried, hint="Insert with db.insert_product(product_id, **fields), "
+            "then delete the product's key.", **NEW_PRODUCT)
+    expect(db.current(new_id) is not None, tried=tried, wrong=f"after add_product the database has no product {new_id}.",
+           hint="add_product must insert the row: db.insert_product(product_id, **fields).")
+    value = attempt(get_product, cache, db, new_id, tried=tried, hint=HINT_READER)
+    expect(value == db.current(new_id), tried=tried,
+           wrong=(f"the read after the insert returned {short(value)}: the cached 'not found' still answers, and would "
+                  f"for up to {NEGATIVE_TTL_S} s."),
+           hint="After the insert, delete product_key(product_id), exactly as a write invalidates a row.")
+
+
+# -- exercise 3 (design): the negative TTL for a budget -------------------------------------------
+
+
+def missing_id_load(rates, negative_ttl: float) -> float:
+    """Queries per second that missing ids looked up at ``rates`` (Poisson, per second each) send the
+    database when each "not found" lives ``negative_ttl`` s: one query per cycle of the entry's life
+    plus the wait for the next lookup, ``Σ r / (1 + r·T)``."""
+    rates = np.asarray(rates, dtype=float)
+    return float(np.sum(rates / (1 + rates * negative_ttl)))
+
+
+def fewest_seconds(rates, staleness_budget_s: float, db_budget_qps: float) -> float | None:
+    """The shortest negative TTL whose load fits ``db_budget_qps``, ``0.0`` if no caching is needed,
+    ``None`` if even ``staleness_budget_s`` is too short."""
+    if missing_id_load(rates, 0.0) <= db_budget_qps:
+        return 0.0
+    if missing_id_load(rates, staleness_budget_s) > db_budget_qps:
+        return None
+    low, high = 0.0, float(staleness_budget_s)
+    for _ in range(60):
+        middle = (low + high) / 2
+        low, high = (middle, high) if missing_id_load(rates, middle) > db_budget_qps else (low, middle)
+    return high
+
+
+DESIGN_SCENARIOS = (
+    # name, rates of lookups per missing id (per second), staleness budget (s), database budget (queries/s)
+    ("a shop's dead links: a few hot, many cold", tuple([40.0, 20.0, 10.0, 5.0] + [1.0] * 20 + [0.1] * 100), 30.0, 8.0),
+    ("a retrying client: one missing id, 200 lookups a second", (200.0,), 10.0, 0.5),
+    ("a scraper: 10,000 random ids, each looked up once in ~17 minutes", tuple([0.001] * 10_000), 60.0, 5.0),
+    ("a quiet catalogue the database can take uncached", tuple([0.5] * 10), 30.0, 10.0),
+    ("a tight budget: 5 s of staleness, 2 queries a second", tuple([20.0] * 10), 5.0, 2.0),
+)
+
+HINT_DESIGN = ("Write down what one missing id looked up r times a second costs the database when its 'not found' "
+               "lives T seconds, then find the smallest T at which the sum fits the budget.")
+
+
+@exercise("Exercise 3 (design) · the negative TTL for a staleness budget and a database budget")
+def check_negative_ttl_design(negative_ttl_for, *, cache=None):
+    verdicts = []
+    for name, rates, budget_s, db_qps in DESIGN_SCENARIOS:
+        tried = (f"negative_ttl_for(rates, staleness_budget_s={budget_s:g}, db_budget_qps={db_qps:g}) for {name} "
+                 f"({len(rates):,} missing ids, {sum(rates):,.1f} lookups/s in all)")
+        given = attempt(negative_ttl_for, np.array(rates), budget_s, db_qps, tried=tried, hint=HINT_DESIGN)
+        best = fewest_seconds(rates, budget_s, db_qps)
+        verdicts.append(_judge_design(given, best, rates, budget_s, db_qps, tried))
+    return "; ".join(verdicts) + "."
+
+
+def _judge_design(given, best, rates, budget_s, db_qps, tried) -> str:
+    uncached = missing_id_load(rates, 0.0)
+    if best is None:
+        at_budget = missing_id_load(rates, budget_s)
+        expect(given is None, tried=tried,
+               wrong=(f"it returned {short(given)}, but even a {budget_s:g} s negative TTL leaves {at_budget:,.1f} "
+                      f"queries/s for a budget of {db_qps:g}: no TTL within the staleness budget fits."),
+               hint=("Return None when the longest TTL you may use still sends too much: then negative caching is not "
+                     "the answer (for ids that never repeat, caching their absence saves nothing)."))
+        return f"none fits ({at_budget:,.1f} q/s even at {budget_s:g} s)"
+    expect(given is not None and isinstance(given, Real) and not isinstance(given, bool) and math.isfinite(given),
+           tried=tried, wrong=f"it returned {short(given)}; a TTL fits here (the fewest seconds is {best:.2f} s).",
+           hint="Return a number of seconds (0 when the database can take the lookups uncached).")
+    if best == 0.0:
+        expect(given == 0, tried=tried,
+               wrong=(f"it returned {given:g} s, but uncached the missing ids send {uncached:,.1f} queries/s, within the "
+                      f"budget of {db_qps:g}: caching 'not found' only adds staleness and memory here."),
+               hint="Compare the load with no negative caching against the budget first.")
+        return f"0 s ({uncached:,.1f} q/s fit uncached)"
+    expect(given <= budget_s + 1e-9, tried=tried,
+           wrong=f"{given:g} s is longer than the staleness budget of {budget_s:g} s.",
+           hint="A 'not found' may live at most the staleness budget: that is what bounds a missed invalidation.")
+    load = missing_id_load(rates, given)
+    expect(load <= db_qps * 1.01, tried=tried,
+           wrong=(f"with {given:g} s the missing ids still send {load:,.2f} queries/s, over the budget of {db_qps:g} "
+                  f"(the fewest seconds that fits is {best:.2f} s)."),
+           hint=("Between two lookups of an id whose entry just expired there is a wait too: one query per entry "
+                 "lifetime plus that wait, not one per TTL alone."))
+    expect(given <= best * 1.1 + 0.05, tried=tried,
+           wrong=(f"{given:g} s fits, but {best:.2f} s would too: every second more is a second longer that a missed "
+                  "invalidation hides a new product, and more entries held."),
+           hint="Take the shortest TTL that fits the database, not the longest the staleness budget allows.")
+    return f"{given:.2f} s ({load:,.2f} q/s of {db_qps:g})"
+
+
+# -- exercise 4 (break it): a "not found" cached as long as a row ----------------------------------
+
+
+def get_product_cached_like_a_row(cache, db, product_id):
+    """Cache-aside with negative caching, done halfway: "not found" is cached, as its own marker,
+    so it is never confused with a row. But it gets the row's TTL."""
+    key = product_key(product_id)
+    cached = cache.get(key)
+    if cached is not None:
+        found = json.loads(cached)
+        return None if found == NOT_FOUND_MARK else found
+    row = db.get_product(product_id)
+    cache.set(key, json.dumps(row if row is not None else NOT_FOUND_MARK), ex=TTL_SECONDS)
+    return row
+
+
+ACTIONS = ("read", "insert", "invalidate")
+MAX_STEPS = 50
+MAX_TIME_S = 3_600
+
+
+def replay_steps(reader, steps, *, cache=None):
+    """Play ``steps`` (``(seconds, action, product_id)``) on a virtual clock with ``reader``; return
+    ``[(seconds, product_id, answered_none, row_exists, seconds_since_insert)]`` for each read."""
+    cache = empty_namespace(cache, LAB)
+    clock = VirtualClock()
+    clocked = ClockedCache(cache, clock)
+    db = ProductDB(products=CATALOGUE_PRODUCTS)
+    inserted_at, reads = {}, []
+    for seconds, action, product_id in steps:
+        clock.set(seconds)
+        if action == "insert":
+            db.insert_product(product_id, **NEW_PRODUCT)
+            inserted_at[product_id] = seconds
+        elif action == "invalidate":
+            clocked.delete(product_key(product_id))
+        else:
+            answer = reader(clocked, db, product_id)
+            since = seconds - inserted_at[product_id] if product_id in inserted_at else None
+            reads.append((seconds, product_id, answer is None, db.current(product_id) is not None, since))
+    empty_namespace(cache, LAB)
+    return reads
+
+
+def reader_with_negative_ttl(cache, db, product_id):
+    """The fix, for comparison: the package's CacheAside with ``negative_ttl=NEGATIVE_TTL_S``."""
+    return CacheAside(cache, loader=db.get_product, prefix=f"{LAB}:product", ttl=TTL_SECONDS,
+                      negative_ttl=NEGATIVE_TTL_S).get(product_id)
+
+
+def _steps_or_fail(steps, tried: str) -> list[tuple]:
+    hint = ('Write a list of (seconds, action, product_id) tuples, e.g. [(0, "read", 101), ...], with actions '
+            f'"read", "insert" or "invalidate", times from 0 to {MAX_TIME_S} s in order, at most {MAX_STEPS} steps.')
+    if not isinstance(steps, (list, tuple)) or not steps:
+        raise CheckFailed(tried, f"steps is {short(steps)}, not a non-empty list of steps.", hint)
+    if len(steps) > MAX_STEPS:
+        raise CheckFailed(tried, f"{len(steps)} steps; at most {MAX_STEPS}.", hint)
+    clean, last, inserted = [], 0.0, set()
+    for index, step in enumerate(steps):
+        if not isinstance(step, (list, tuple)) or len(step) != 3:
+            raise CheckFailed(tried, f"step {index} is {short(step)}, not (seconds, action, product_id).", hint)
+        seconds, action, product_id = step
+        if isinstance(seconds, bool) or not isinstance(seconds, Real) or not math.isfinite(seconds) or not 0 <= seconds <= MAX_TIME_S:
+            raise CheckFailed(tried, f"step {index}'s time is {short(seconds)}.", hint)
+        if seconds < last:
+            raise CheckFailed(tried, f"step {index} at {seconds:g} s comes before the step above it ({last:g} s).", hint)
+        if action not in ACTIONS:
+            raise CheckFailed(tried, f"step {index}'s action is {short(action)}.", hint)
+        if isinstance(product_id, bool) or not isinstance(product_id, int) or product_id < 1:
+            raise CheckFailed(tried, f"step {index}'s product id is {short(product_id)}; use a whole number.", hint)
+        if action == "insert" and (product_id <= CATALOGUE_PRODUCTS or product_id in inserted):
+            raise CheckFailed(tried, f"step {index} inserts product {product_id}, which already exists (the catalogue "
+                              f"holds 1 to {CATALOGUE_PRODUCTS}).", "Insert an id above 100 that you have not inserted yet.")
+        inserted.add(product_id) if action == "insert" else None
+        clean.append((float(seconds), action, product_id))
+        last = seconds
+    return clean
+
+
+@exercise("Exercise 4 (break it) · a 'not found' that outlives the staleness budget")
+def check_breaks_negative_ttl(steps, *, cache=None):
+    tried = "your steps, replayed on a virtual clock against get_product_cached_like_a_row"
+    unanswered(steps if steps is not Ellipsis else None, tried, "steps")
+    steps = _steps_or_fail(steps, tried)
+    reads = replay_steps(get_product_cached_like_a_row, steps, cache=cache)
+    stale = [(t, i, since) for t, i, none, exists, since in reads if none and exists]
+    if not any(action == "insert" for _t, action, _i in steps):
+        raise CheckFailed(tried, "nothing was inserted, so every 'not found' the reader gave was true.",
+                          "A 'not found' goes stale when the product appears: insert it after a read has cached its absence.")
+    if not stale:
+        raise CheckFailed(tried, "no read said 'not found' for a product that existed.",
+                          "Read the id before the insert (so that its absence is cached), insert it, and read it again. "
+                          "If you invalidate after the insert, the reader is told the truth: leave the invalidation out, "
+                          "as an import job that writes the database directly would.")
+    worst = max(stale, key=lambda s: s[2])
+    if worst[2] <= NEGATIVE_TTL_S:
+        raise CheckFailed(tried, f"the stalest 'not found' came {worst[2]:g} s after product {worst[1]} was inserted, within "
+                          f"the {NEGATIVE_TTL_S} s budget: a correct reader is allowed that much.",
+                          "How long does this reader keep its 'not found'? Read again later than the budget allows.")
+    fixed = replay_steps(reader_with_negative_ttl, steps, cache=cache)
+    fixed_worst = max((since for _t, _i, none, exists, since in fixed if none and exists), default=0.0)
+    return (f"at {worst[0]:g} s product {worst[1]} had existed for {worst[2]:g} s and the reader still said 'not found' "
+            f"(its TTL is {TTL_SECONDS} s); with a {NEGATIVE_TTL_S} s negative TTL the same steps end stale for at most "
+            f"{fixed_worst:g} s.")
+
+
+# -- exercise 5 (question) -------------------------------------------------------------------------
+
+
+@exercise("Exercise 5 (question) · what bounds a stale 'not found'")
+def check_lost_invalidation(answer, *, cache=None):
     return choose(
         answer,
-        question="what does splitting the page into a stable slice and a stock key cost?",
-        choices=SPLIT_COST_CHOICES,
-        answer="c",
-        wrong={
-            "a": "Your exercise 1 counted the queries: one page query per product for the whole minute, plus cheap "
-                 "stock queries. The whole page, deleted by every sale, cost a page query after every sale.",
-            "b": "One MGET reads both keys: still one round trip per page view (exercise 1 checked it).",
-            "d": "The price lives in the stable slice, deleted by update_price: the 2 s bound is the stock's TTL, "
-                 "not the price's.",
+        question="how long readers may be told 'not found' when add_product's DEL after the insert is lost",
+        choices={
+            "a": "until somebody deletes the key by hand",
+            "b": f"up to what is left of the negative TTL, at most NEGATIVE_TTL_S = {NEGATIVE_TTL_S} s",
+            "c": f"up to the row's TTL, TTL_SECONDS = {TTL_SECONDS} s",
+            "d": "not at all: the insert replaces the cached entry",
         },
-        why="Two entries per product instead of one, each with its key and overhead, and code that reads, fills "
-            "and invalidates two pieces; that is the price of hits that a sale no longer destroys.",
+        answer="b",
+        wrong={
+            "a": "Every entry your reader stores has an expiry, the 'not found' included: it leaves by itself.",
+            "c": ("The 'not found' was stored with its own TTL, NEGATIVE_TTL_S; the row's TTL only starts once a "
+                  "read finds the row and caches it."),
+            "d": ("The insert writes the database only; nothing tells the cache. That is why add_product deletes the "
+                  "key, and why losing that DEL matters."),
+        },
+        why=("The negative TTL is the backstop: a lost DEL leaves the 'not found' in place until it expires, at most "
+             f"{NEGATIVE_TTL_S} s after it was cached, which is why it is kept short."),
     )

@@ -1,551 +1,376 @@
-"""Checks for lab 10: instrument a reader, summarize its metrics, compute a consistency figure.
+"""Checks for lab 10: a near cache within a staleness budget, how many replicas a shard's capacity
+needs, a replica invalidation that forgets a copy, and two questions.
 
-The instrumented reader runs on a virtual clock: the database the check hands it takes exactly
-12 virtual milliseconds per query and each cache command 1, so the fill times it records can be
-checked exactly, on any machine and on both backends.
+* The near-cache check plays a seeded workload of hot reads and writes in *virtual* time through
+  the learner's ``NearCache`` (built with the check's clock as its ``timer``), so a TTL is tested
+  for what it does over seconds without waiting them: the oldest row any read got against the
+  staleness budget, and the reads that reached Redis against the load target.
+* The replica check runs the learner's rule on four services and compares each answer with what
+  :func:`cacheaside_lab.models.skew.hot_key_load` says the busiest shard carries.
+* The break-it check replays the learner's steps (which copy each read picks, the write, the
+  waits) against :class:`ForgetfulReplicas` on a virtual clock, and confirms that a read got a row
+  older than the budget.
 """
 
 from __future__ import annotations
 
-import json
 import math
+from numbers import Real
 
 import numpy as np
 
-from ...core.keys import clear_course_keys
+from ...core.cache_aside import CacheAside
+from ...core.hot_keys import HotKeyReplicas
+from ...core.near_cache import NearCache
 from ...failure.clock import ClockedCache, VirtualClock
+from ...models.skew import hot_key_load
+from ...models.workload import replay, request_stream
 from ...stores.db import ProductDB
-from ...failure.proxies import FaultyCache, RecordingProxy
 from .framework import CheckFailed, attempt, exercise, expect, short
-from .setups import fresh_catalogue, key_function
+from .setups import empty_namespace, key_function
 from .understanding import choose, estimate
 
 LAB = "lab10"
-TTL_SECONDS = 300
-DB_MS = 12.0
-CACHE_MS = 1.0
-WRITE_COMMANDS = {"set", "setex", "psetex", "mset", "delete", "unlink", "expire", "pexpire", "getset", "getdel"}
+REDIS_TTL = 60.0  # seconds: the CacheAside's own TTL in this lab
+
+# exercise 1: the hot products, and what the near cache must meet
+HOT_PRODUCTS = 20  # the products the hot traffic reads (Zipf 1.0 over them)
+READ_RATE = 2_000.0  # reads per second, one process
+WRITE_RATE = 20.0  # writes per second elsewhere, uniform over the hot products
+STALENESS_BUDGET_S = 0.5  # no read may return a row replaced longer ago than this
+REDIS_LOAD_TARGET = 150.0  # reads per second that may reach Redis (of 2,000)
+MAX_ENTRIES = 50  # the memory the process may spend: values held at most
+RUN_S = 4.0
+
+# exercise 2: the shards
+CATALOGUE = 10_000
+ZIPF = 1.0
+SERVICES = [  # (read_rate, capacity per shard, shards)
+    (100_000, 30_000, 8),
+    (200_000, 45_000, 8),
+    (200_000, 37_500, 8),
+    (200_000, 30_000, 8),
+]
+MAX_COPIES_TRIED = 64
+
+# exercise 3: the forgetful replicas
+COPIES = 4
+BREAK_BUDGET_S = 1.0
+BROKEN_ID = 42
+MAX_STEPS = 40
+MAX_WAIT_S = 3_600.0
+
+product_key = key_function(LAB, doc="Where the lab caches a product: ``cacheaside-lab:lab10:product:42``.")
 
 
-product_key = key_function(LAB, doc="The key the lab stores a product under: ``cacheaside-lab:lab10:product:42``.")
-
-
-def new_metrics() -> dict:
-    """An empty set of counters for exercise 1."""
-    return {"hits": 0, "misses": 0, "errors": 0, "fill_ms": []}
-
-
-class SlowDB:
-    """The catalogue, with every query costing ``DB_MS`` on a virtual clock."""
-
-    def __init__(self, db: ProductDB, clock: VirtualClock):
-        self._db, self.clock = db, clock
-        self.queries = 0
-
-    def get_product(self, product_id):
-        self.queries += 1
-        self.clock.advance(DB_MS / 1000)
-        return self._db.get_product(product_id)
-
-    def current(self, product_id):
-        return self._db.current(product_id)
-
-
-def fresh_setup(cache=None):
-    return fresh_catalogue(cache, LAB)
-
-
-def _check_metrics_shape(metrics, tried):
-    expect(
-        isinstance(metrics, dict) and {"hits", "misses", "errors", "fill_ms"} <= set(metrics),
-        tried=tried,
-        wrong=f"the metrics dict lost some of its keys: {short(metrics)}.",
-        hint="Update the dict you were given in place: metrics['hits'] += 1, metrics['fill_ms'].append(...).",
-    )
-
-
-# -- exercise 1 -----------------------------------------------------------------------------
-
-
-@exercise("Exercise 1 · an instrumented read path")
-def check_instrumented_read(get_product, *, cache=None):
-    real, catalogue = fresh_setup(cache)
-    clock = VirtualClock()
-    db = SlowDB(catalogue, clock)
-    cache = FaultyCache(real, latency_ms=CACHE_MS, sleep=clock.sleep)
-    metrics = new_metrics()
-    _counted_reads(get_product, cache, db, metrics, clock, real, catalogue)
-    cache.go_down()
-    _reads_while_the_cache_is_down(get_product, cache, db, metrics, clock, catalogue)
-    return "8 reads: 4 hits, 4 misses with exact fill times; 3 reads against a dead cache counted as errors."
-
-
-def _counted_reads(get_product, cache, db, metrics, clock, real, catalogue) -> None:
-    """Eight reads of four products on an empty cache: 4 hits, 4 misses, 4 exact fill times."""
-    reads = [1, 2, 3, 1, 2, 3, 4, 1]
-    tried = f"get_product(cache, db, id, metrics, clock) for ids {reads} on an empty cache"
-    hint = ("On a hit, metrics['hits'] += 1. On a miss, metrics['misses'] += 1, note clock() after the GET, "
-            "load and SET, then append (clock() − start) × 1000 to metrics['fill_ms'].")
-    for product_id in reads:
-        row = attempt(get_product, cache, db, product_id, metrics, clock, tried=tried, hint=hint)
-        expect(row == catalogue.current(product_id), tried=tried,
-               wrong=f"it returned {short(row)} for product {product_id}.", hint=hint)
-    _check_metrics_shape(metrics, tried)
-    expect(db.queries == 4, tried=tried,
-           wrong=f"the database was queried {db.queries} times for 4 distinct products.",
-           hint="Cache each row on a miss (as JSON, with ex=TTL_SECONDS) and read it from the cache next time.")
-    expect((metrics["hits"], metrics["misses"]) == (4, 4), tried=tried,
-           wrong=f"it counted {metrics['hits']} hits and {metrics['misses']} misses; there were 4 of each.",
-           hint="Count exactly one of hits or misses per read that the cache answered.")
-    _check_fill_times(list(metrics["fill_ms"]), tried, hint)
-    stored = real.get(product_key(4))
-    expect(stored is not None and json.loads(stored) == catalogue.current(4), tried=tried,
-           wrong="product 4 is not cached as JSON under product_key(4).",
-           hint="cache.set(product_key(product_id), json.dumps(row), ex=TTL_SECONDS).")
-
-
-def _check_fill_times(fills, tried, hint) -> None:
-    """Four fills, each exactly one query (and perhaps the SET) long, in milliseconds."""
-    expect(len(fills) == 4, tried=tried,
-           wrong=f"fill_ms has {len(fills)} entries for 4 misses.",
-           hint="Record a fill time only on a miss: hits do not fill anything.")
-    expect(all(isinstance(ms, (int, float)) for ms in fills), tried=tried,
-           wrong=f"fill_ms holds {short(fills)}, not numbers.", hint=hint)
-    if all(math.isclose(ms, DB_MS / 1000) or math.isclose(ms, (DB_MS + CACHE_MS) / 1000) for ms in fills):
-        raise CheckFailed(tried, f"fill_ms holds {short([round(ms, 4) for ms in fills])}: those are seconds.",
-                          "Multiply by 1000: the metric is in milliseconds, like every latency the course prints.")
-    load_only, load_and_set = DB_MS, DB_MS + CACHE_MS
-    odd = [ms for ms in fills if not (math.isclose(ms, load_only) or math.isclose(ms, load_and_set))]
-    if odd:
-        includes_get = any(math.isclose(ms, load_and_set + CACHE_MS) for ms in odd)
+def unanswered(given, tried: str, name: str) -> None:
+    if given is Ellipsis or given is None:
         raise CheckFailed(
             tried,
-            f"the fills were recorded as {short([round(ms, 3) for ms in fills])} ms; a query takes {DB_MS:g} ms "
-            f"and a cache command {CACHE_MS:g} ms here, so a fill is {load_only:g} ms (load) or "
-            f"{load_and_set:g} ms (load and SET).",
-            "Start the clock after the GET has answered (the GET is not part of the fill)."
-            if includes_get else "Use the clock you were given (clock()), before the load and after the SET.",
+            f"{name} is still {given!r}: its cell still raises NotImplementedError, so there is no answer yet.",
+            f"Replace the `raise NotImplementedError(...)` line with `{name} = ...` (your answer), run that "
+            "cell, then run this check again.",
         )
 
 
-def _reads_while_the_cache_is_down(get_product, cache, db, metrics, clock, catalogue) -> None:
-    tried = "three more reads (ids 5, 1, 6) while the cache refuses every command"
-    hint_down = ("Catch redis.RedisError around the GET: count metrics['errors'] += 1 and answer from "
-                 "db.get_product(product_id); it is neither a hit nor a miss, and nothing is filled.")
-    before = dict(metrics, fill_ms=list(metrics["fill_ms"]))
-    for product_id in (5, 1, 6):
-        row = attempt(get_product, cache, db, product_id, metrics, clock, tried=tried, hint=hint_down)
-        expect(row == catalogue.current(product_id), tried=tried,
-               wrong=f"it returned {short(row)} for product {product_id}.", hint=hint_down)
-    expect(metrics["misses"] == before["misses"] and metrics["hits"] == before["hits"], tried=tried,
-           wrong=f"hits/misses changed from {before['hits']}/{before['misses']} to {metrics['hits']}/{metrics['misses']} "
-           "while the cache was down: a failed GET is an error, not a miss.",
-           hint="Count the error and return; keep misses for lookups the cache answered with 'not here'.")
-    expect(metrics["errors"] - before["errors"] == 3, tried=tried,
-           wrong=f"errors went from {before['errors']} to {metrics['errors']}; three reads failed to reach the cache.",
-           hint=hint_down)
-    expect(len(metrics["fill_ms"]) == len(before["fill_ms"]), tried=tried,
-           wrong="fill times were recorded while the cache was down, but nothing was filled.", hint=hint_down)
+# -- exercise 1: a near cache within a staleness budget ---------------------------------------------
 
 
-# -- exercise 2 -----------------------------------------------------------------------------
+class _Versions:
+    def __init__(self):
+        self.replaced_at: dict[int, list[float]] = {}
+
+    def wrote(self, item_id, t):
+        self.replaced_at.setdefault(item_id, []).append(t)
+
+    def age(self, item_id, version, now):
+        changes = self.replaced_at.get(item_id, ())
+        return now - changes[version] if version < len(changes) else 0.0
 
 
-def reference_summary(metrics: dict, db_queries: int, seconds: float) -> dict:
-    hits, misses, errors = metrics["hits"], metrics["misses"], metrics["errors"]
-    lookups = hits + misses
-    fills = metrics["fill_ms"]
-    return {
-        "requests_per_s": (lookups + errors) / seconds,
-        "hit_rate": hits / lookups if lookups else 0.0,
-        "miss_rate": misses / lookups if lookups else 0.0,
-        "fill_p99_ms": float(np.percentile(fills, 99)) if fills else None,
-        "db_amplification": db_queries / misses if misses else None,
-    }
+def play_near_cache(make_near_cache, *, cache=None, seed: int = 17, duration: float = RUN_S) -> dict:
+    """Build the learner's near cache over a fresh ``CacheAside`` and play the hot workload through
+    it in virtual time; return what the check judges (worst staleness, Redis reads/s, …)."""
+    cache = empty_namespace(cache, LAB)
+    clock = VirtualClock()
+    db = ProductDB(products=100)
+    products = CacheAside(ClockedCache(cache, clock), db.get_product, prefix=f"{LAB}:product", ttl=REDIS_TTL)
+    tried = f"make_near_cache(products, clock), then {READ_RATE:,.0f} reads/s of {HOT_PRODUCTS} hot products for {duration:g} s"
+    near = attempt(make_near_cache, products, clock, tried=tried,
+                   hint="Return NearCache(products, maxsize=..., ttl=..., timer=timer).")
+    expect(isinstance(near, NearCache), tried=tried,
+           wrong=f"make_near_cache returned {short(near)}, not a NearCache.",
+           hint="Build and return a cacheaside_lab.core.near_cache.NearCache in front of products.")
+    expect(near.aside is products, tried=tried,
+           wrong="the NearCache it returned is in front of another CacheAside, not the products it was given.",
+           hint="Pass the products argument itself as the NearCache's first argument.")
+    expect(near.listener is None, tried=tried,
+           wrong="the near cache listens for pushed invalidations (tracking=True).",
+           hint="This exercise budgets staleness with the TTL alone, as a process on fakeredis must; leave tracking off.")
+    stream = request_stream(np.random.default_rng(seed), rates={"read": READ_RATE, "write": WRITE_RATE},
+                            duration=duration, keys=HOT_PRODUCTS, zipf=ZIPF, uniform=("write",))
+    versions = _Versions()
+    worst = {"age": 0.0, "at": 0.0, "id": 0}
+    other_process = CacheAside(ClockedCache(cache, clock), db.get_product, prefix=f"{LAB}:product", ttl=REDIS_TTL)
+
+    def on_request(kind, item_id, nth, t):
+        if kind == "write":
+            db.update_product(item_id, stock=nth)
+            versions.wrote(item_id, t)
+            other_process.invalidate(item_id)  # another process: Redis hears of it, this near cache does not
+            return
+        row = attempt(near.get, item_id, tried=tried, hint="near.get(item_id) should return the product's row.")
+        age = versions.age(item_id, row["version"], t)
+        if age > worst["age"]:
+            worst.update(age=age, at=t, id=item_id)
+
+    replay(stream, on_request, set_time=clock.set)
+    empty_namespace(cache, LAB)
+    return {"worst_age_s": worst["age"], "worst_at_s": worst["at"], "worst_id": worst["id"],
+            "redis_reads_per_s": products.stats.lookups / duration, "held": near.held(),
+            "maxsize": near.maxsize, "ttl": near.ttl, "near_hit_ratio": near.stats.near_hit_ratio,
+            "timer_used": _uses_clock(near, clock)}
 
 
-SUMMARY_CASES = [
-    ("a healthy minute", {"hits": 950, "misses": 50, "errors": 0, "fill_ms": [5.0] * 45 + [40.0] * 5}, 50, 60.0),
-    ("three queries per fill", {"hits": 90, "misses": 10, "errors": 0, "fill_ms": [15.0] * 10}, 30, 10.0),
-    ("the cache is down half the time",
-     {"hits": 400, "misses": 100, "errors": 500, "fill_ms": [float(ms) for ms in range(1, 101)]}, 600, 10.0),
-    ("a quiet second: nothing at all", {"hits": 0, "misses": 0, "errors": 0, "fill_ms": []}, 0, 1.0),
-]
+def _uses_clock(near, clock) -> bool:
+    """Whether the near cache's TTL runs on ``clock`` (its TTLCache's timer reads the clock's time)."""
+    return abs(near._local.timer() - clock()) < 1e-9
 
 
-def _close(a, b) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    return isinstance(a, (int, float)) and math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
+@exercise("Exercise 1 · A near cache within a staleness budget")
+def check_near_cache_budget(make_near_cache, *, cache=None):
+    result = play_near_cache(make_near_cache, cache=cache)
+    tried = (f"{READ_RATE:,.0f} reads/s of {HOT_PRODUCTS} hot products and {WRITE_RATE:g} writes/s elsewhere, "
+             f"{RUN_S:g} s of virtual time")
+    expect(result["timer_used"], tried=tried,
+           wrong="the near cache's TTL does not run on the clock the check passed in (timer).",
+           hint="NearCache(..., timer=timer): the check plays seconds of traffic in virtual time, and a TTL "
+                "measured on the real clock would never expire during it.")
+    expect(result["maxsize"] <= MAX_ENTRIES, tried=tried,
+           wrong=f"maxsize={result['maxsize']} lets the process hold more than the {MAX_ENTRIES} values it may spend.",
+           hint=f"How many products are hot? A near cache needs room for those, and the budget allows {MAX_ENTRIES}.")
+    expect(result["worst_age_s"] <= STALENESS_BUDGET_S, tried=tried,
+           wrong=(f"a read of product {result['worst_id']} at {result['worst_at_s']:.2f} s returned a row the database "
+                  f"had replaced {result['worst_age_s']:.2f} s before: over the {STALENESS_BUDGET_S:g} s budget "
+                  f"(ttl={result['ttl']:g} s)."),
+           hint="Another process's write deletes the key in Redis, not the copy in this process: how long can that "
+                "copy live? Choose the TTL from the staleness budget.")
+    expect(result["redis_reads_per_s"] <= REDIS_LOAD_TARGET, tried=tried,
+           wrong=(f"{result['redis_reads_per_s']:.0f} reads/s reached Redis (target: at most {REDIS_LOAD_TARGET:g}); "
+                  f"the near cache answered {100 * result['near_hit_ratio']:.1f}% with maxsize={result['maxsize']}, "
+                  f"ttl={result['ttl']:g} s."),
+           hint=(f"Each held product goes back to Redis about once per TTL, and a product that does not fit is read "
+                 f"from Redis every time: {HOT_PRODUCTS} hot products need room, and a TTL long enough that "
+                 f"{HOT_PRODUCTS} refills per TTL stay under the target." if result["maxsize"] >= HOT_PRODUCTS else
+                 f"maxsize={result['maxsize']} cannot hold the {HOT_PRODUCTS} hot products, so the least recently "
+                 "used keep being evicted and read from Redis again."))
+    return (f"worst read {result['worst_age_s']:.2f} s old (budget {STALENESS_BUDGET_S:g} s), "
+            f"{result['redis_reads_per_s']:.0f} reads/s on Redis (target {REDIS_LOAD_TARGET:g}), "
+            f"{100 * result['near_hit_ratio']:.1f}% answered in process.")
 
 
-@exercise("Exercise 2 · the summary")
-def check_summary(summarize, *, cache=None):
-    hints = {
-        "requests_per_s": "Requests are every read: hits + misses + errors, divided by seconds.",
-        "hit_rate": "hit_rate = hits / (hits + misses): the share of lookups the cache answered. Errors are "
-                    "not lookups, and with no lookups at all the rate is 0.0.",
-        "miss_rate": "miss_rate = misses / (hits + misses), 0.0 when there were no lookups.",
-        "fill_p99_ms": "The 99th percentile of fill_ms: numpy.percentile(fill_ms, 99), not the mean or the "
-                       "maximum. None when there were no fills.",
-        "db_amplification": "Database queries per miss: db_queries / misses (None when there were no misses). "
-                            "A fill that runs three queries shows 3.0.",
-    }
-    for name, metrics, queries, seconds in SUMMARY_CASES:
-        tried = f"summarize(metrics, db_queries={queries}, seconds={seconds:g}) for {name}"
-        given = dict(metrics, fill_ms=list(metrics["fill_ms"]))
-        got = attempt(summarize, given, queries, seconds, tried=tried,
-                      hint="Guard every division: an interval with no lookups, misses or fills must not fail.")
-        expect(isinstance(got, dict), tried=tried, wrong=f"it returned {short(got)}, not a dict.",
-               hint="Return a dict with the keys " + ", ".join(hints) + ".")
-        want = reference_summary(metrics, queries, seconds)
-        for key, value in want.items():
-            expect(key in got, tried=tried, wrong=f"the result has no {key!r}.", hint=hints[key])
-            expect(_close(got[key], value), tried=tried,
-                   wrong=f"{key} is {short(got[key])}; it should be {short(value)}.", hint=hints[key])
-    return "hit and miss rates over lookups, p99 fill latency, database queries per miss, and empty intervals."
+# -- exercise 2 (design): how many copies --------------------------------------------------------
 
 
-# -- exercise 3 -----------------------------------------------------------------------------
-
-
-def _reference_nines(inconsistent: int, samples: int) -> float:
-    return math.log10(samples) if inconsistent == 0 else -math.log10(inconsistent / samples)
-
-
-@exercise("Exercise 3 · the consistency figure")
-def check_consistency_figure(consistency_figure, *, cache=None):
-    real, _db = fresh_setup(cache)
-    rng = np.random.default_rng(9)
-    samples = 1_000
-    kinds = rng.choice(["absent", "same", "newer", "older"], size=samples, p=[0.6, 0.25, 0.143, 0.007])
-    kinds[:3] = ["older", "newer", "absent"]  # at least one of each that matters
-    probes, older = [], 0
-    pipe = real.pipeline(transaction=False)
-    for index, kind in enumerate(kinds):
-        key, written = product_key(1_000 + index), int(rng.integers(2, 50))
-        probes.append((key, written))
-        cached = {"absent": None, "same": written, "newer": written + 1, "older": written - 1}[kind]
-        if cached is not None:
-            pipe.set(key, json.dumps({"id": 1_000 + index, "version": cached}), ex=TTL_SECONDS)
-        older += kind == "older"
-    pipe.execute()
-    log: list = []
-    watched = RecordingProxy(real, log, "cache")
-    tried = (f"consistency_figure(cache, probes) for {samples:,} probes: keys absent, holding the written "
-             "version, a newer one, or an older one")
-    hint = ("For each (key, written_version): GET the key. Absent is consistent (the next reader loads the "
-            "truth); a cached version lower than written_version is inconsistent. Then nines = "
-            "−log10(inconsistent / samples).")
-    result = attempt(consistency_figure, watched, list(probes), tried=tried, hint=hint)
-    expect(isinstance(result, tuple) and len(result) == 2, tried=tried,
-           wrong=f"it returned {short(result)}; the exercise asks for (inconsistent, nines).", hint=hint)
-    bad, figure = result
-    writes = sorted({name for _label, name, _a, _k in log if name.lower() in WRITE_COMMANDS})
-    expect(not writes, tried=tried,
-           wrong=f"the probe changed the cache ({', '.join(writes)}): a measurement must only look.",
-           hint="Read the keys with cache.get (or one cache.mget); never fill, delete or refresh them while probing.")
-    if bad == older + int((kinds == "absent").sum()):
-        raise CheckFailed(tried, f"it counted {bad} inconsistent, including the absent keys.",
-                          "An absent key is consistent: the next reader misses and loads the current row.")
-    if bad == older + int((kinds == "newer").sum()):
-        raise CheckFailed(tried, f"it counted {bad} inconsistent, including keys that hold a newer version.",
-                          "Compare versions with <: a cached version newer than the write is not stale.")
-    expect(bad == older, tried=tried, wrong=f"it counted {short(bad)} inconsistent probes; there were {older}.",
-           hint=hint)
-    want = _reference_nines(older, samples)
-    if isinstance(figure, (int, float)) and math.isclose(figure, -math.log(older / samples), rel_tol=1e-6):
-        raise CheckFailed(tried, f"nines = {figure:.3f} uses the natural logarithm.",
-                          "Nines count powers of ten: use math.log10.")
-    expect(isinstance(figure, (int, float)) and math.isclose(figure, want, rel_tol=1e-6), tried=tried,
-           wrong=f"nines = {short(figure)}; {older} inconsistent of {samples:,} is {want:.3f} nines.", hint=hint)
-
-    clean = [(key, written) for (key, written), kind in zip(probes, kinds) if kind != "older"]
-    tried = f"consistency_figure(cache, probes) for {len(clean):,} probes, none of them inconsistent"
-    hint_zero = (f"With no inconsistent probe the sample cannot resolve more than log10(samples) nines "
-                 f"({math.log10(len(clean)):.3f} here): return that, the most it can show, not infinity.")
-    result = attempt(consistency_figure, real, clean, tried=tried, hint=hint_zero)
-    expect(isinstance(result, tuple) and len(result) == 2 and result[0] == 0, tried=tried,
-           wrong=f"it returned {short(result)}.", hint=hint_zero)
-    expect(isinstance(result[1], (int, float)) and math.isfinite(result[1])
-           and math.isclose(result[1], math.log10(len(clean)), rel_tol=1e-6),
-           tried=tried, wrong=f"nines = {short(result[1])} with no inconsistent probe.", hint=hint_zero)
-    return f"{older} of {samples:,} probes inconsistent = {want:.2f} nines; a clean sample reports the most it can resolve."
-
-
-# -- exercise 4 (design): an alert rule -----------------------------------------------------
-
-ALERTS = ("cache cold", "expensive fills", "slow database")
-# the practice minute (lecture 10's schedule) and the two the check replays, on other seeds and
-# times, so a rule must read the numbers, not the clock
-PRACTICE = ({15: "restart", 30: "three-query-fills", 40: "recover", 45: "slow-database", 52: "recover"}, 1, 60)
-CHECKED = (
-    ({12: "restart", 25: "three-query-fills", 33: "recover", 40: "slow-database", 47: "recover"}, 3, 55),
-    ({10: "slow-database", 17: "recover", 25: "three-query-fills", 32: "recover", 40: "restart"}, 4, 55),
-)
-RECOVERY_S = 10  # after a restart the cache warms for a while: paging "cache cold" then is fair, so is silence
-SLOW_SHARE = 2 / 3  # a second with one or two fills has a noisy latency: the rule must name most of them
-EXPECTED = {"restart": "cache cold", "three-query-fills": "expensive fills", "slow-database": "slow database"}
-
-
-def _replay(cache, incidents: dict, seed: int, duration: int) -> list[dict]:
-    from ...experiments.dashboard import replay_workload
-
-    real, catalogue = fresh_setup(cache)
-    return replay_workload(real, catalogue, prefix=f"{LAB}:dashboard", duration=duration, read_rate=100,
-                           keys=100, ttl=60, incidents=incidents, seed=seed)
-
-
-def practice_frames(cache=None) -> tuple[list[dict], dict]:
-    """A replayed minute to design the alert rule on: ``(frames, incidents)``, one frame per second
-    (``print_table(*frames_table(frames, every=1))`` shows them all)."""
-    incidents, seed, duration = PRACTICE
-    return _replay(cache, incidents, seed, duration), dict(incidents)
-
-
-def _window(incidents: dict, t: float):
-    """``(incident, seconds since it began)`` for the incident whose window holds second ``t``, or None."""
-    ordered = sorted(incidents.items())
-    for index, (start, name) in enumerate(ordered):
-        if name == "recover":
-            continue
-        if name == "restart":
-            stop = start + RECOVERY_S
-        else:
-            stop = next((when for when, later in ordered[index + 1:] if later == "recover"), math.inf)
-        if start <= t < stop:
-            return name, t - start
+def fewest_copies(read_rate, capacity, shards, *, keys: int = CATALOGUE, zipf: float = ZIPF):
+    """The check's answer: the fewest copies (1 … 64) of product 1 that keep the busiest shard
+    within ``capacity`` reads/s, or None when no number of copies does."""
+    for copies in range(1, MAX_COPIES_TRIED + 1):
+        if hot_key_load(keys, zipf, shards, copies=copies).busiest_reads_per_s(read_rate) <= capacity:
+            return copies
     return None
 
 
-def _shown_frame(frame: dict) -> str:
-    def ms(value):
-        return "no fills" if value is None else f"{value:.1f} ms"
-
-    amplification = frame["db_amplification"]
-    return (f"hit rate {frame['hit_rate']:.2f}, fill p50 {ms(frame['fill_p50_ms'])}, p99 {ms(frame['fill_p99_ms'])}, "
-            f"amplification {'–' if amplification is None else f'{amplification:.2f}'}")
-
-
-@exercise("Exercise 4 (design) · an alert rule")
-def check_alert_rule(alert, *, cache=None):
-    for incidents, seed, duration in CHECKED:
-        frames = _replay(cache, incidents, seed, duration)
-        schedule = ", ".join(f"{name} at {when} s" for when, name in sorted(incidents.items()))
-        tried = f"alert(frame) on every second of a replayed minute with {schedule}"
-        said = []
-        for frame in frames:
-            verdict = attempt(alert, dict(frame), tried=tried,
-                              hint="Seconds without a fill have fill_p50_ms, fill_p99_ms and db_amplification "
-                                   "None: check for None before comparing.")
-            if verdict is not None and verdict not in ALERTS:
-                raise CheckFailed(tried, f"at t = {frame['t']:g} s alert returned {short(verdict)}.",
-                                  f"Return None (all is well) or one of {', '.join(map(repr, ALERTS))}.")
-            said.append(verdict)
-        _judge_healthy_and_instant(frames, said, incidents, tried)
-        _judge_slow_database(frames, said, incidents, tried)
-    return ("named the restart, the three-query deploy and the slow database in two replayed minutes, "
-            "and stayed quiet on every healthy second.")
-
-
-def _judge_healthy_and_instant(frames, said, incidents, tried) -> None:
-    for frame, verdict in zip(frames, said):
-        t, where = frame["t"], _window(incidents, frame["t"])
-        if where is None:
-            expect(verdict is None, tried=tried,
-                   wrong=f"at t = {t:g} s, a healthy second ({_shown_frame(frame)}), your rule paged {verdict!r}.",
-                   hint="Healthy seconds vary: print the practice frames and put each threshold between the range "
-                        "of the healthy seconds and the range of the incident it is for.")
+@exercise("Exercise 2 (design) · How many copies, or none")
+def check_copies_for(copies_for, *, cache=None):  # cache: accepted like every check's; the model needs none
+    for read_rate, capacity, shards in SERVICES:
+        tried = (f"copies_for({read_rate:,}, {capacity:,}, {shards}): {read_rate:,} reads/s over {shards} shards "
+                 f"of {capacity:,} reads/s each")
+        given = attempt(copies_for, read_rate, capacity, shards, tried=tried,
+                        hint="Return a whole number of copies, or None when replicas cannot do it.")
+        right = fewest_copies(read_rate, capacity, shards)
+        if given is not None and (isinstance(given, bool) or not isinstance(given, (int, np.integer))):
+            raise CheckFailed(tried, f"copies_for returned {short(given)}.", "Return a whole number of copies (or None).")
+        if right is None:
+            if given is not None:
+                raise CheckFailed(
+                    tried,
+                    f"you answered {given} copies, but with {given} the busiest shard still takes "
+                    f"{_busiest(read_rate, shards, given):,.0f} reads/s, and no number of copies up to "
+                    f"{MAX_COPIES_TRIED} brings it under {capacity:,}.",
+                    "Once product 1 is split, what is left on the busiest shard? Other hot products, which "
+                    "nobody replicated. Say None: this service needs something else (a near cache).")
             continue
-        name, since = where
-        wanted = EXPECTED[name]
-        if name == "restart" and since == 0:
-            expect(verdict == wanted, tried=tried,
-                   wrong=f"at t = {t:g} s, the second the cache restarted empty ({_shown_frame(frame)}), "
-                         f"your rule said {verdict!r}.",
-                   hint="Which of the four numbers falls when the cache has lost everything?")
-        elif name == "restart":
-            expect(verdict in (None, wanted), tried=tried,
-                   wrong=f"at t = {t:g} s, while the cache warmed after a restart ({_shown_frame(frame)}), "
-                         f"your rule said {verdict!r}.",
-                   hint="A warming cache is a cold cache, or nothing yet worth a page; its fills are ordinary fills. "
-                        "If your rule named something else here, that threshold sits inside the range of ordinary "
-                        "seconds: print the practice frames and compare.")
-        elif name == "three-query-fills":
-            fills = frame["db_amplification"] is not None
-            expect(verdict == wanted or (not fills and verdict is None), tried=tried,
-                   wrong=f"at t = {t:g} s, during a deploy that makes every fill run three queries "
-                         f"({_shown_frame(frame)}), your rule said {verdict!r}.",
-                   hint="A fill that runs three queries is also a slower fill, so latency alone cannot tell this "
-                        "deploy from a slow database. Which number counts queries per fill? Decide which rule "
-                        "your function tries first." if verdict == "slow database" else
-                        "Which of the four numbers counts database queries per fill that was needed?")
+        expect(given is not None, tried=tried,
+               wrong=f"you answered None, but {right} cop{'y' if right == 1 else 'ies'} would do it.",
+               hint="Try the numbers of copies in turn and see what the busiest shard carries with each.")
+        expect(1 <= given <= MAX_COPIES_TRIED, tried=tried,
+               wrong=f"{given} copies: HotKeyReplicas allows 1 to {MAX_COPIES_TRIED}.", hint="Stay within 1 … 64.")
+        given = int(given)
+        busiest = _busiest(read_rate, shards, given)
+        expect(busiest <= capacity, tried=tried,
+               wrong=(f"with {given} cop{'y' if given == 1 else 'ies'} the busiest shard still takes {busiest:,.0f} "
+                      f"reads/s, over its {capacity:,}."),
+               hint="Count what the busiest shard carries, not the average: the copies land where their names hash, "
+                    "and the shard keeps its other keys.")
+        expect(given == right, tried=tried,
+               wrong=(f"{given} copies fit, but so do {right}: each extra copy is one more key to delete and one more "
+                      "fill after every write."),
+               hint="The writer pays per copy: choose the fewest that fit.")
+    return "the fewest copies where replicas suffice, and None where the busiest shard carries other hot keys too."
 
 
-def _judge_slow_database(frames, said, incidents, tried) -> None:
-    during = [(frame, verdict) for frame, verdict in zip(frames, said)
-              if (_window(incidents, frame["t"]) or ("",))[0] == "slow-database"]
-    for frame, verdict in during:
-        expect(verdict in (None, "slow database"), tried=tried,
-               wrong=f"at t = {frame['t']:g} s, while the database was eight times slower ({_shown_frame(frame)}), "
-                     f"your rule said {verdict!r}.",
-               hint="The cache is healthy and each fill runs one query: only the time a fill takes has changed.")
-    with_fills = [(frame, verdict) for frame, verdict in during if frame["fill_p50_ms"] is not None]
-    named = sum(verdict == "slow database" for _frame, verdict in with_fills)
-    medians = [frame["fill_p50_ms"] for frame, _verdict in with_fills]
-    expect(named >= SLOW_SHARE * len(with_fills), tried=tried,
-           wrong=f"while the database was eight times slower, your rule named it in {named} of the "
-                 f"{len(with_fills)} seconds with fills (their fill p50 was {min(medians):.1f} to "
-                 f"{max(medians):.1f} ms).",
-           hint="Which number rises when each query takes longer? Compare its value in the slow seconds with "
-                "its value in the healthy ones, and put the threshold between them.")
+def _busiest(read_rate, shards, copies) -> float:
+    return hot_key_load(CATALOGUE, ZIPF, shards, copies=int(copies)).busiest_reads_per_s(read_rate)
 
 
-# -- exercise 5 (break it): fool a hit-rate-only health check -------------------------------
-
-FILL_MS = 50.0  # each fill takes this long (virtual time), so readers arriving meanwhile miss too
-HEALTHY_HIT_RATE = 0.9
-BAD_AMPLIFICATION = 3.0
-MAX_REQUESTS = 5_000
-MAX_SECONDS = 60.0
-CATALOGUE = 100  # fresh_catalogue's products: 1 to 100
+# -- exercise 3 (break it): the invalidation that forgets a copy -------------------------------------
 
 
-def hit_rate_check(metrics: dict) -> bool:
-    """The health check to defeat: a cache is healthy when it answers 90% of lookups."""
-    return metrics["hit_rate"] >= HEALTHY_HIT_RATE
+class ForgetfulReplicas(HotKeyReplicas):
+    """Replicas whose invalidation deletes the key and every copy but the last one."""
+
+    def invalidate(self, item_id) -> bool:
+        removed = self.aside.invalidate(item_id)
+        copies = [self.copy_key(item_id, copy) for copy in range(self.copies - 1)]
+        return bool(self.aside.client.delete(*copies)) or removed
 
 
-def _validated_requests(requests, tried) -> list[tuple[float, int]]:
-    form = "a list of (seconds, product_id) pairs, such as [(0.0, 1), (0.5, 1), (0.5, 2)]"
-    expect(isinstance(requests, (list, tuple)) and 1 <= len(requests) <= MAX_REQUESTS, tried=tried,
-           wrong=f"it returned {short(requests)}.", hint=f"Return {form}, from 1 to {MAX_REQUESTS:,} of them.")
-    checked = []
-    for request in requests:
-        ok = isinstance(request, (list, tuple)) and len(request) == 2
-        when, product_id = request if ok else (None, None)
-        ok = ok and isinstance(when, (int, float)) and not isinstance(when, bool) and 0 <= when <= MAX_SECONDS
-        ok = ok and isinstance(product_id, int) and not isinstance(product_id, bool) and 1 <= product_id <= CATALOGUE
-        expect(ok, tried=tried, wrong=f"{short(request)} is not a (seconds, product_id) pair.",
-               hint=f"Each request is (seconds from 0 to {MAX_SECONDS:g}, a product id from 1 to {CATALOGUE}).")
-        checked.append((float(when), product_id))
-    return checked
+class _Pick:
+    """Stands in for the replicas' random choice: the copy the learner's step names."""
+
+    def __init__(self):
+        self.copy = 0
+
+    def randrange(self, n):
+        return self.copy
 
 
+def _parse_steps(steps, tried):
+    if isinstance(steps, (str, bytes)) or not hasattr(steps, "__iter__"):
+        raise CheckFailed(tried, f"steps is {short(steps)}, not a list of steps.",
+                          'Write a list such as [("read", 0), ("write",), ("wait", 0.5), ("read", 1)].')
+    steps = list(steps)
+    if not 1 <= len(steps) <= MAX_STEPS:
+        raise CheckFailed(tried, f"{len(steps)} steps.", f"Give from 1 to {MAX_STEPS} steps.")
+    parsed = []
+    for step in steps:
+        step = tuple(step) if isinstance(step, (list, tuple)) else (step,)
+        kind = step[0] if step else None
+        if kind == "write" and len(step) == 1:
+            parsed.append(("write", None))
+        elif kind == "read" and len(step) == 2 and isinstance(step[1], int) and not isinstance(step[1], bool) \
+                and 0 <= step[1] < COPIES:
+            parsed.append(("read", step[1]))
+        elif kind == "wait" and len(step) == 2 and isinstance(step[1], Real) and not isinstance(step[1], bool) \
+                and math.isfinite(step[1]) and 0 <= step[1] <= MAX_WAIT_S:
+            parsed.append(("wait", float(step[1])))
+        else:
+            raise CheckFailed(tried, f"{short(step)} is not a step.",
+                              f'Each step is ("read", copy) with copy 0 … {COPIES - 1}, ("write",), or ("wait", '
+                              f"seconds) with 0 … {MAX_WAIT_S:g} seconds.")
+    return parsed
 
-def replay_requests(requests, *, cache=None) -> dict:
-    """Replay ``requests`` ((seconds, product_id) pairs) through cache-aside on an empty cache, in
-    virtual time, with every fill taking ``FILL_MS`` between its database read and its SET.
 
-    A read that finds nothing loads the row at once and stores it ``FILL_MS`` later; a read of the
-    same key in between finds nothing either and loads again (a duplicate, as a second thread
-    would). Returns the counts and the two numbers the exercise is about: ``hit_rate`` and
-    ``db_amplification`` (database queries per needed fill).
-    """
-    import heapq
-
-    checked = _validated_requests(list(requests), "replay_requests(requests)")
-    real, catalogue = fresh_setup(cache)
+def replay_replica_steps(steps, *, cache=None, replicas_class=ForgetfulReplicas) -> list[dict]:
+    """Play the steps on product 42 with ``replicas_class`` (4 copies) on a virtual clock; return
+    one record per read: when, which copy, the version served, whether the database had replaced it
+    (``stale``), and how long before (``age``, seconds)."""
+    tried = "replaying your steps"
+    parsed = _parse_steps(steps, tried)
+    cache = empty_namespace(cache, LAB)
     clock = VirtualClock()
-    cached = ClockedCache(real, clock)
-    events = [(when, 1, order, "read", product_id, None) for order, (when, product_id) in enumerate(checked)]
-    heapq.heapify(events)  # at one instant a SET (0) lands before a read (1)
-    hits = misses = loads = duplicates = 0
-    in_flight: dict[int, int] = {}
-    queries_before = catalogue.queries
-    order = len(events)
-    while events:
-        when, _rank, _order, kind, product_id, row = heapq.heappop(events)
-        clock.set(when)
-        key = product_key(product_id)
-        if kind == "store":
-            cached.set(key, json.dumps(row), ex=TTL_SECONDS)
-            in_flight[product_id] -= 1
-            continue
-        if cached.get(key) is not None:
-            hits += 1
-            continue
-        misses += 1
-        loads += 1
-        duplicates += in_flight.get(product_id, 0) > 0
-        in_flight[product_id] = in_flight.get(product_id, 0) + 1
-        order += 1
-        heapq.heappush(events, (when + FILL_MS / 1000, 0, order, "store", product_id, catalogue.get_product(product_id)))
-    clear_course_keys(real, f"{LAB}:")
-    queries, needed = catalogue.queries - queries_before, loads - duplicates
-    return {
-        "requests": len(checked), "hits": hits, "misses": misses, "loads": loads, "duplicates": duplicates,
-        "queries": queries, "hit_rate": hits / (hits + misses),
-        "db_amplification": queries / needed if needed else None,
-    }
+    db = ProductDB(products=100)
+    products = CacheAside(ClockedCache(cache, clock), db.get_product, prefix=f"{LAB}:product", ttl=REDIS_TTL)
+    replicas = replicas_class(products, copies=COPIES)
+    pick = _Pick()
+    replicas._rng = pick
+    versions = _Versions()
+    reads = []
+    for kind, argument in parsed:
+        if kind == "wait":
+            clock.advance(argument)
+        elif kind == "write":
+            db.update_product(BROKEN_ID, stock=len(reads))
+            versions.wrote(BROKEN_ID, clock())
+            replicas.invalidate(BROKEN_ID)
+        else:
+            pick.copy = argument
+            row = replicas.get(BROKEN_ID)
+            reads.append({"at": clock(), "copy": argument, "version": row["version"],
+                          "stale": row["version"] < len(versions.replaced_at.get(BROKEN_ID, ())),
+                          "age": versions.age(BROKEN_ID, row["version"], clock())})
+    empty_namespace(cache, LAB)
+    return reads
 
 
-@exercise("Exercise 5 (break it) · a workload that fools a hit-rate check")
-def check_fooling_workload(fooling_workload, *, cache=None):
-    tried = "fooling_workload(), replayed on an empty cache with every fill taking 50 ms"
-    requests = attempt(fooling_workload, tried=tried, hint="Return a list of (seconds, product_id) pairs.")
-    checked = _validated_requests(requests, tried)
-    metrics = replay_requests(checked, cache=cache)
-    needed = metrics["loads"] - metrics["duplicates"]
-    seen = (f"{len(checked):,} requests: hit rate {metrics['hit_rate']:.3f}, {metrics['queries']} database "
-            f"quer{'y' if metrics['queries'] == 1 else 'ies'} for {needed} needed fill{'' if needed == 1 else 's'}")
-    amplification = metrics["db_amplification"] or 0.0
-    expect(hit_rate_check(metrics), tried=tried,
-           wrong=f"{seen}: the hit-rate check already pages for this workload (below {HEALTHY_HIT_RATE}), so it "
-                 f"is not fooled.",
-           hint="Most of the reads must be hits: read one product many times, spaced out, so one miss "
-                "buys many hits.")
-    expect(amplification >= BAD_AMPLIFICATION, tried=tried,
-           wrong=f"{seen}: DB amplification {amplification:.1f}, below {BAD_AMPLIFICATION:g}.",
-           hint="Amplification counts loads that duplicate one already in flight. Several readers must miss "
-                "the same cold key before its first fill (50 ms) has stored it.")
-    return (f"{seen}: the hit-rate check says healthy, yet DB amplification is {amplification:.1f}. Watch "
-            f"amplification too.")
+@exercise("Exercise 3 (break it) · The copy the invalidation forgets")
+def check_breaks_forgetful_replicas(steps, *, cache=None):
+    tried = f"your steps against ForgetfulReplicas ({COPIES} copies), budget {BREAK_BUDGET_S:g} s"
+    unanswered(steps, tried, "steps")
+    reads = replay_replica_steps(steps, cache=cache)
+    expect(reads, tried=tried, wrong="your steps read nothing, so nothing stale could be served.",
+           hint="A stale row has to be read to do harm: add reads.")
+    worst = max(reads, key=lambda read: read["age"])
+    if worst["age"] > BREAK_BUDGET_S:
+        return (f"the read of copy {worst['copy']} at {worst['at']:g} s returned version {worst['version']}, replaced "
+                f"{worst['age']:g} s before: over the {BREAK_BUDGET_S:g} s budget, and it stays until the copy's "
+                f"{REDIS_TTL:g} s TTL runs out.")
+    stale = [read for read in reads if read["stale"]]
+    if stale:
+        read = max(stale, key=lambda read: read["age"])
+        raise CheckFailed(tried, f"the read of copy {read['copy']} at {read['at']:g} s was stale, but only "
+                          f"{read['age']:g} s after the write, within the {BREAK_BUDGET_S:g} s budget.",
+                          "Being stale for a moment is what every cache does. Let time pass before you read the "
+                          "copy again (a ('wait', seconds) step).")
+    raise CheckFailed(tried, "every read returned the current row.",
+                      f"Which copy does invalidate leave behind? Read ForgetfulReplicas.invalidate. That copy only "
+                      "serves an old row if it held one before the write, and only until its own TTL "
+                      f"({REDIS_TTL:g} s) runs out.")
 
 
-# -- exercises 6 and 7 (questions) ----------------------------------------------------------
+# -- exercise 4 (question): what bounds a pushed near cache ---------------------------------------
 
-
-@exercise("Exercise 6 (question) · amplification of a herd on a fat fill")
-def check_herd_amplification(answer, *, cache=None):
-    return estimate(
-        answer,
-        question="twenty readers miss the same cold product while its fill is running, and the loader runs "
-                 "three queries per fill: what DB amplification does the dashboard show for that second?",
-        answer=60.0,
-        tolerance=0.5,
-        too_low="Count both effects: every one of the twenty readers loads (nineteen duplicates of one needed "
-                "fill), and every load runs three queries.",
-        too_high="Only twenty loads ran, three queries each, for the one fill that was needed.",
-        why="20 loads × 3 queries = 60 queries for 1 needed fill. Single-flight (lecture 06) would cut it to 3; "
-            "only a smaller fill cuts it to 1. Neither shows in the hit rate.",
-    )
-
-
-CLEAN_CHOICES = {
-    "a": "the cache is perfectly consistent: infinitely many nines",
-    "b": "exactly 2.7 nines (log10 500), proven by the sample",
-    "c": "at most 2.7 nines can be resolved by 500 probes; at 95% confidence the inconsistent share is below "
-         "about 3/500, so the cache has at least about 2.2 nines",
-    "d": "nothing at all: with no inconsistent probe the figure is undefined",
+LOST_PUSH_CHOICES = {
+    "a": "About a millisecond, as before: Redis keeps pushing.",
+    "b": "The near cache's 30 s TTL: the near cache empties itself, and what it stores later is kept by TTL alone.",
+    "c": "Nothing: copies held when the connection dropped are kept until a push arrives.",
+    "d": "Redis's own TTL on the key (300 s).",
 }
 
 
-@exercise("Exercise 7 (question) · what a clean sample shows")
-def check_clean_sample(answer, *, cache=None):
+@exercise("Exercise 4 (question) · A near cache that loses its pushes")
+def check_lost_pushes(answer):
     return choose(
         answer,
-        question="a consistency checker probed 500 writes and found no inconsistent one: what can you report?",
-        choices=CLEAN_CHOICES,
-        answer="c",
+        question="A near cache with tracking=True and ttl=30 s loses its listening connection for good. What now "
+                 "bounds how stale its reads can be?",
+        choices=LOST_PUSH_CHOICES, answer="b",
         wrong={
-            "a": "A sample of 500 cannot see a problem rarer than about 1 in 500: a cache with one stale "
-                 "entry in 10,000 writes would usually pass this sample too.",
-            "b": "log10(500) is the most this sample can resolve, not a proven figure: the true share could "
-                 "be somewhat higher than 1 in 500 and still show no inconsistent probe, by luck.",
-            "d": "Zero of 500 says something: a share as high as 1% would almost never show zero. It bounds "
-                 "the share from above (about 3 / n at 95%, the rule of three).",
+            "a": "Redis pushes invalidations on the connection that subscribed to them; with that connection gone, "
+                 "nothing reaches this process any more.",
+            "c": "That would be the danger, and it is why the listener calls on_keys(None) when its connection "
+                 "fails: the near cache drops everything it held, since pushes may have been lost.",
+            "d": "Redis's TTL bounds what Redis serves; a writer's DEL already fixed Redis. The copy in process "
+                 "memory is bounded by the near cache's own TTL.",
         },
-        why="Report a bound, and sample more writes when you need more nines: each extra nine needs ten "
-            "times the probes.",
+        why="This is why a near cache with pushed invalidation keeps a TTL: it is the backstop for lost messages.",
+    )
+
+
+# -- exercise 5 (question): Redis reads from a fleet of near caches --------------------------------
+
+
+@exercise("Exercise 5 (question) · A fleet of near caches")
+def check_fleet_estimate(answer):
+    return estimate(
+        answer,
+        question="50 processes each put a near cache with ttl=0.5 s in front of one hot key, read 100,000 times a "
+                 "second in all. About how many reads a second of that key reach Redis?",
+        answer=100.0, unit="reads/s", relative_tolerance=0.15,
+        too_low="Every process has its own near cache, and each one goes back to Redis once its copy expires.",
+        too_high="Each process reads the key 2,000 times a second, so its copy never sits unread: it is refilled "
+                 "once per TTL, not once per read.",
+        why="Each of the 50 processes refills its copy once per 0.5 s TTL: 50 × 2 = 100 reads/s, whatever the "
+            "read rate. With a near cache, Redis load grows with the number of processes, not with the traffic.",
     )

@@ -1,43 +1,90 @@
-"""Lecture 08's questions: the cap one volatile field puts on a document, and what splitting buys."""
+"""Lecture 08's questions: what missing ids cost the database, how long a cached "not found" lies
+after an insert, and the herd on a missing id before and after the protections hand it over."""
 
 QUESTIONS = {
-    # before the table of hit ratios against TTL for one page read 2/s and sold every 2 s
-    "08.cap": dict(
-        prompt=("A product page is read twice a second and sold every two seconds; every sale deletes the "
-                "cached page. With a one-hour TTL, what hit ratio does the page reach?"),
-        answer=0.8,
-        tolerance=0.03,
-        explanation=("Each fill serves, on average, the reads that arrive before the next sale: 2 reads a second "
-                     "for the 2 seconds a sale takes to come, so 4 hits per miss, and 4/(4 + 1) = 0.8. That is "
-                     "λ/(λ + w) = 2/(2 + 0.5). The TTL does not enter: an entry deleted every 2 seconds never lives "
-                     "an hour, so no TTL can raise the ratio above 0.8."),
-    ),
-    # before compare_payloads' table of the four designs
-    "08.db_time": dict(
-        prompt=("The catalogue workload (50 page views and 5 sales a second; a page build costs 20 ms, a stock "
-                "read 1 ms) through four designs. Which spends the least database time per second?"),
+    # before the first replay of the flood (warm cache, no negative caching)
+    "08.flood_off": dict(
+        prompt=("Every one of the 1,000 products is already cached. The stream's 1,000 lookups include 192 for "
+                "ids the database does not have (63 different ids, some looked up many times). With plain "
+                "cache-aside, how many database queries do the 1,000 lookups cost?"),
         choices=[
-            "the whole page, deleted on every sale",
-            "split, the stock key deleted on every sale",
-            "split, the stock key with a 2-second TTL and no invalidation",
-            "split, the stock read from the database on every view",
+            "0: the cache is warm.",
+            "63: the first lookup of each missing id; the later ones are answered by the cache.",
+            "192: every lookup of a missing id.",
+            "1,000: a stream with missing ids bypasses the cache.",
         ],
-        answer="split, the stock key deleted on every sale",
-        explanation=("Its stock key misses about as often as the whole page did (a sale deletes either), but each "
-                     "miss costs a 1 ms stock read instead of a 20 ms page build: 6.1 ms of database time per "
-                     "second against 78. The 2-second TTL misses more often than sales do (each entry dies every 2 s "
-                     "even on a product that did not sell), and reading the stock live costs a query on every "
-                     "one of the 50 views a second."),
+        answer="192: every lookup of a missing id.",
+        explanation=("The 808 lookups of real products are hits. A missing id's lookup misses, asks the "
+                     "database, gets nothing, and stores nothing: there is no value to cache, so the next "
+                     "lookup of the same id misses again. Each of the 192 reaches the database, however "
+                     "often the id repeats."),
     ),
-    # before the same table: the short-TTL design's staleness
-    "08.stale_age": dict(
-        prompt=("In the design whose stock key has a 2-second TTL and is never deleted, how old (in seconds) can "
-                "the stock figure a reader is shown be, at most?"),
-        answer=2.0,
-        tolerance=0.25,
+    # before the replay of random ids with negative caching
+    "08.flood_random": dict(
+        prompt=("Now negative caching is on (a 30 s TTL for \"not found\"), and the 192 missing lookups are for "
+                "random ids below 10⁹ instead of 63 repeated ones (a scraper walking the id space). How many "
+                "database queries do the 1,000 lookups cost?"),
+        choices=[
+            "About 1: the first \"not found\" is cached and answers the rest.",
+            "63: one per distinct missing id, as with the repeated ones.",
+            "192: every random id is new, so each one's first lookup reaches the database.",
+            "0: random ids are rejected before the database.",
+        ],
+        answer="192: every random id is new, so each one's first lookup reaches the database.",
+        explanation=("A cached \"not found\" is per id: it answers the *next* lookup of that id. 192 random "
+                     "ids out of a billion are 192 different ids, so each lookup is a first lookup and "
+                     "reaches the database, exactly as without negative caching; what changes is that the "
+                     "cache now also holds 192 entries nobody will read again. Negative caching helps when "
+                     "missing ids repeat; against a walk of the id space the defence is elsewhere (reject "
+                     "ids that cannot exist, rate-limit the client)."),
+    ),
+    # before the stale-window replay without invalidate
+    "08.stale": dict(
+        prompt=("Product 1001 does not exist. At t = 0 s a read caches \"not found\" for 5 s (the negative TTL). "
+                "At t = 1 s the product is inserted, and nobody invalidates its key. Readers look it up every "
+                "0.5 s. For how many seconds after the insert are they still told \"not found\"?"),
+        answer=4.0,
+        tolerance=0.5,
         unit="s",
-        explanation=("The entry is read from the database when it is filled and lives 2 seconds; a sale just "
-                     "after the fill makes it wrong for the rest of those 2 seconds, never longer. The run's oldest "
-                     "figure was 1.98 s out of date: the TTL is the bound, and it is measured, not assumed."),
+        explanation=("The \"not found\" was cached at 0 s for 5 s, so it answers until 5 s whatever the "
+                     "database holds: 4 s after the insert. The insert does not touch the cache; only a DEL "
+                     "(invalidate) or the expiry removes the entry. So the negative TTL is the bound on a "
+                     "missed invalidation, and what remains of it at the insert is the stale window."),
+    ),
+    # before the herd with the lock as it was
+    "08.herd_before": dict(
+        prompt=("The lock as it used to be: the filler that finds nothing stores nothing. 16 threads read a "
+                "missing id at once through protection=\"lock\"; the database takes 20 ms. How many database "
+                "queries?"),
+        choices=[
+            "1: the lock lets one reader load and the others wait for it.",
+            "2: the filler and one reader that arrives after its release.",
+            "16: each waiter finds no value, takes the lock in turn, and loads again.",
+            "32: each waiter loads twice, once before and once after the lock.",
+        ],
+        answer="16: each waiter finds no value, takes the lock in turn, and loads again.",
+        explanation=("The waiters wait for a *value* to appear. For a missing id none ever does: the filler "
+                     "loads, finds nothing, stores nothing and releases the lock. The next waiter to poll "
+                     "takes it, finds the key still empty, and loads: 16 loads one after another, each "
+                     "behind the previous one and a poll interval, so the last reader waits about 16 loads. "
+                     "With no protection at all the 16 loads would at least run side by side."),
+    ),
+    # before the herd with today's lock
+    "08.herd_after": dict(
+        prompt=("Today's lock: a filler that finds nothing leaves a brief \"not found\" entry (handoff_ms, a few "
+                "poll intervals) even with negative caching off. The same 16 threads, the same 20 ms database. "
+                "How many queries, and how long does the slowest reader wait?"),
+        choices=[
+            "16 queries, about one load each: they now run side by side.",
+            "1 query (2 at most), the slowest reader about one load and a poll.",
+            "0 queries: the handoff entry is there before anyone reads.",
+            "1 query, but the slowest reader still waits about 16 loads.",
+        ],
+        answer="1 query (2 at most), the slowest reader about one load and a poll.",
+        explanation=("The waiters poll for anything of the layer's own under the key, and the \"not found\" "
+                     "entry is one: their next poll after the filler's load reads it and answers None. One "
+                     "load for the herd, and each waiter waits the load plus at most one poll interval. "
+                     "A second query is possible only for a reader that arrives after the brief entry "
+                     "expired."),
     ),
 }

@@ -1,73 +1,92 @@
-"""Lecture 09's questions: what a sick cache costs, what the breaker does, and what the database sees."""
+"""Lecture 09's questions: a lock that expires under a slow loader, and what each fix closes."""
 
 QUESTIONS = {
-    # before compare_faults' table of six ways a cache can be sick
-    "09.costliest_fault": dict(
-        prompt=("Reads go through cache-aside to a warm cache that is sick in one of these ways; the database "
-                "costs 10 ms a query. Which makes the average read slowest?"),
+    # before the replay of the slow loader's bad order
+    "09.overwrite": dict(
+        prompt=("R1 takes the lock and reads v0, but its load outlives the lock, so Redis expires it. "
+                "Meanwhile W1 updates the row to v1 and deletes the key, and R2 takes the free lock, "
+                "reads v1 and stores it. Now R1's SET of v0 arrives (a plain SET), and then R1 releases "
+                "with compare-and-delete. What does the cache hold at the end?"),
         choices=[
-            "the cache refuses every connection",
-            "one cache command in five fails with an error",
-            "the cache does not answer: every command waits 250 ms, then times out",
-            "one command in twenty takes 800 ms longer, then succeeds",
+            "v1: the compare-and-delete release sees the lock is not R1's and undoes R1's SET.",
+            "v0 over v1: the SET does not look at the lock; only the release checks the token.",
+            "Nothing: R2's release deletes the key along with its lock.",
+            "v1: Redis refuses a SET from a client whose lock has expired.",
         ],
-        answer="the cache does not answer: every command waits 250 ms, then times out",
-        explanation=("A refusal comes back at once, so the read costs about the database's 10 ms; errors cost that "
-                     "on one read in five. Silence costs the whole 250 ms timeout before the database is even asked: "
-                     "260 ms on every read. The spikes come second (48.5 ms on average: 800 ms on one read in twenty), "
-                     "with no error at all."),
+        answer="v0 over v1: the SET does not look at the lock; only the release checks the token.",
+        explanation=("The token check in the release protects the *lock*: R1 cannot delete R2's lock. "
+                     "Nothing protects the *value*: R1's SET is an ordinary SET, and Redis has no idea "
+                     "that a lock exists, so it lands over R2's newer row and the cache holds v0 while the "
+                     "database holds v1, until the next write or the TTL. The release then finds the lock "
+                     "gone and can only count it (stats.lost_lock); it cannot take the SET back."),
     ),
-    # before the 60-second run with a 15-second outage
-    "09.db_load": dict(
-        prompt=("100 reads a second, a warm cache with a hit ratio of about 0.98, so the database sees about 2 "
-                "reads a second. The cache stops answering. How many reads per second reach the database?"),
-        answer=100,
-        relative_tolerance=0.15,
-        unit="reads/s",
-        explanation=("Every read now misses, so the database gets all 100 a second: 2 × 1/(1 − 0.98) = 100, "
-                     "50 times its usual load. The run measured 103 a second (1,545 reads happened to arrive in those "
-                     "15 s: Poisson arrivals vary). Nothing in "
-                     "cache-aside limits this: the fallback that keeps answers correct is the database taking the "
-                     "whole read load."),
-    ),
-    # before the step-by-step breaker demo: what the breaker does while the cache is dead
-    "09.breaker": dict(
-        prompt=("A dead cache (it refuses everything), a breaker that opens after 3 failures in a row and waits "
-                "5 s, one read every second from t = 0. How many commands reach the cache in the 11 reads from "
-                "t = 0 to t = 10 s?"),
-        answer=4,
-        unit="commands",
-        explanation=("The GETs at t = 0, 1 and 2 s fail and open the breaker at t = 2 s. From then on reads go "
-                     "straight to the database without touching the network, until 5 s have passed: at t = 7 s one "
-                     "read is let through as a trial, fails, and opens the breaker for another 5 s. 3 + 1 = 4 "
-                     "commands instead of 11, and only 4 reads paid for a failure."),
-    ),
-    # same demo: what the breaker does when the cache comes back
-    "09.breaker_closes": dict(
-        prompt="Same breaker, same reads; the cache recovers at t = 11 s. When is the cache used again?",
+    # before the fenced variant's replay and the table of every variant
+    "09.fenced_closes": dict(
+        prompt=("Fence the fill: R1's SET lands only if the lock still holds R1's token, checked and set "
+                "in one Lua step. Enumerate every order of R1 (slow loader), R2 and W1 again. Which "
+                "count drops to zero?"),
         choices=[
-            "at t = 11 s: the breaker sees the cache is back",
-            "at t = 12 s: the next trial, 5 s after the failed one at t = 7 s",
-            "at t = 16 s: 5 s after the cache recovered",
-            "never, until someone resets the breaker",
+            "Only the late SET over a newer row.",
+            "The late SET and the second filler.",
+            "The late SET, the second filler and every stale ending.",
+            "None: by the time R1 sets, its lock has expired anyway.",
         ],
-        answer="at t = 12 s: the next trial, 5 s after the failed one at t = 7 s",
-        explanation=("An open breaker sends nothing, so it cannot see the recovery: only a trial can. The trial at "
-                     "t = 7 s failed and reopened it; the next is due at t = 12 s. Its GET (a miss) and SET both "
-                     "succeed, and the breaker closes. The price of a long reset_timeout is this delay: up to a whole "
-                     "reset_timeout of reads sent to the database after the cache is healthy again."),
+        answer="Only the late SET over a newer row.",
+        explanation=("The fence refuses R1's SET because its lock is gone, so R1 never overwrites R2's row: "
+                     "0 late SETs. But the lock still expired during R1's load, so R2 still takes it and "
+                     "loads too (the second filler stays), and a filler that holds its lock the whole time "
+                     "can still store a row a writer has just replaced: notebook 03's fill race, which the "
+                     "writer's DEL does not reach because the writer never touches the lock. Those orders "
+                     "still end stale."),
     ),
-    # before the run against a database that can serve 50 queries a second
-    "09.backlog": dict(
-        prompt=("During the 15-second outage the database is asked for about 103 reads a second but can serve "
-                "only 50; queries beyond that wait in line. How long (in seconds) does the slowest read wait, at "
-                "the end of the outage?"),
-        answer=16,
-        relative_tolerance=0.25,
-        unit="s",
-        explanation=("The line grows by 103 − 50 = 53 queries every second: about 800 queries after 15 s, which "
-                     "take 800/50 = 16 s to serve. The last read of the outage waits behind all of them (15.9 s in "
-                     "the run), and the line is still there when the empty cache comes back and adds its own "
-                     "misses."),
+    # before the fill-time sample's table
+    "09.lock_ms_for": dict(
+        prompt=("lock_ms_for takes a high quantile of measured fill times (99.9%) and doubles it: 240 ms "
+                "for a sample whose median fill is 20 ms. Then comes a day on which every fill is 3× "
+                "slower (median 60 ms). What percentage of that day's fills outlive the 240 ms lock?"),
+        answer=1.0,
+        tolerance=0.7,
+        unit="%",
+        explanation=("About 1%. On the measured day almost no fill comes near 240 ms, but a tripled fill "
+                     "time moves the whole distribution right, and its slow tail crosses the lock: about "
+                     "one fill in a hundred lets a second filler in. A lock chosen from the fill-time "
+                     "distribution makes losing it rare; nothing makes it impossible, because the "
+                     "distribution is a measurement of the past."),
+    ),
+    # before the PTTL probe of extension and of a crashed filler
+    "09.extend_crash": dict(
+        prompt=("With extend=True a helper thread pushes the lock's expiry back to lock_ms (60 ms) every "
+                "20 ms while the loader runs. If the filler's process is killed 100 ms into its load, "
+                "when can the next reader take the lock?"),
+        choices=[
+            "Never, until somebody deletes the lock by hand.",
+            "At once: a killed process releases its locks.",
+            "About 60 ms after the last extension: the extender died with the process.",
+            "After wait_ms, when the waiters give up.",
+        ],
+        answer="About 60 ms after the last extension: the extender died with the process.",
+        explanation=("The extender is a thread of the filler's own process, so it dies with it. Nobody "
+                     "extends the lock any more, its PX counts down, and Redis expires it at most lock_ms "
+                     "after the last extension; the next reader's SET NX then succeeds. Redis knows "
+                     "nothing about processes and never releases a lock on a client's behalf. A filler "
+                     "that *hangs* instead (alive, loader stuck) keeps extending for as long as it hangs: "
+                     "that is the waiters' wait_ms, not the lock, to bound."),
+    ),
+    # before the threaded runs
+    "09.fenced_threads": dict(
+        prompt=("Real threads now: 8 readers miss at once, every load takes 200 ms, the lock expires after "
+                "60 ms, and the fill is fenced (fenced=True). How many database loads?"),
+        choices=[
+            "1: the fence keeps the other readers out.",
+            "About 3, one per lock expiry before the first fill lands, as without the fence.",
+            "8: every fill is refused, the key never fills, and each waiter in turn takes the lock over and loads.",
+        ],
+        answer="8: every fill is refused, the key never fills, and each waiter in turn takes the lock over and loads.",
+        explanation=("Every load outlives its 60 ms lock, so every fenced SET finds somebody else's token "
+                     "and is refused (fenced_off). Nothing is ever cached, so no waiter ever finds a value: "
+                     "each one takes the lock over when it expires and loads too. Without the fence the "
+                     "first late SET lands (the rows are the same here: no writer) and the remaining "
+                     "waiters read it. A fence is a safety net for the rare slow load, not a cure for a "
+                     "lock that is shorter than the fills."),
     ),
 }

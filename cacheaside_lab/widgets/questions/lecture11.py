@@ -1,52 +1,43 @@
-"""Lecture 11's questions: what application-code invalidation misses, retries, and read-your-writes' cost."""
+"""Lecture 11's questions: the cap one volatile field puts on a document, and what splitting buys."""
 
 QUESTIONS = {
-    # before the cell that runs ten app writes and a bulk job with invalidation in application code
-    "11.bulk_job": dict(
-        prompt=("Products 1–100 are cached in two regions (eu, us) and on five listing pages of 20. The "
-                "EU application changes the price of products 41–50, deleting its own EU keys as the "
-                "pattern says; then a bulk job discounts products 1–40 with one SQL statement. How many "
-                "cached entries (product entries and listing pages) are stale afterwards?"),
-        answer=93,
-        tolerance=2,
-        unit="entries",
-        explanation=("40 in the EU (the bulk job's rows: no application code ran for them), 50 in the US "
-                     "(the EU app never deletes another region's keys), and 3 listing pages (the pages "
-                     "showing products 1–20, 21–40 and 41–60; nobody deletes a page when a product on it "
-                     "changes). Only the 10 EU entries the application knew about were deleted."),
+    # before the table of hit ratios against TTL for one page read 2/s and sold every 2 s
+    "11.cap": dict(
+        prompt=("A product page is read twice a second and sold every two seconds; every sale deletes the "
+                "cached page. With a one-hour TTL, what hit ratio does the page reach?"),
+        answer=0.8,
+        tolerance=0.03,
+        explanation=("Each fill serves, on average, the reads that arrive before the next sale: 2 reads a second "
+                     "for the 2 seconds a sale takes to come, so 4 hits per miss, and 4/(4 + 1) = 0.8. That is "
+                     "λ/(λ + w) = 2/(2 + 0.5). The TTL does not enter: an entry deleted every 2 seconds never lives "
+                     "an hour, so no TTL can raise the ratio above 0.8."),
     ),
-    # before the cell that polls the change log while the cache is down
-    "11.retry": dict(
-        prompt=("Product 7 changes while the cache is down, and the invalidator polls the change log. "
-                "What happens to that change?"),
+    # before compare_payloads' table of the four designs
+    "11.db_time": dict(
+        prompt=("The catalogue workload (50 page views and 5 sales a second; a page build costs 20 ms, a stock "
+                "read 1 ms) through four designs. Which spends the least database time per second?"),
         choices=[
-            "It is lost: the DEL failed, so the entries stay stale until their TTL.",
-            "The invalidator keeps its position in the log and deletes the keys at a later poll.",
-            "The invalidator skips it; the next write to product 7 cleans up.",
-            "The database rolls the change back, because it could not be invalidated.",
+            "the whole page, deleted on every sale",
+            "split, the stock key deleted on every sale",
+            "split, the stock key with a 2-second TTL and no invalidation",
+            "split, the stock read from the database on every view",
         ],
-        answer="The invalidator keeps its position in the log and deletes the keys at a later poll.",
-        explanation=("The invalidator moves its position only after every DEL succeeded, so a failed poll "
-                     "handles 0 changes and the change stays pending; the first poll after the cache is "
-                     "back handles it. A change may be handled twice that way, which is harmless for a "
-                     "delete: at-least-once delivery is what invalidation needs. The database never waits "
-                     "for the cache."),
+        answer="split, the stock key deleted on every sale",
+        explanation=("Its stock key misses about as often as the whole page did (a sale deletes either), but each "
+                     "miss costs a 1 ms stock read instead of a 20 ms page build: 6.1 ms of database time per "
+                     "second against 78. The 2-second TTL misses more often than sales do (each entry dies every 2 s "
+                     "even on a product that did not sell), and reading the stock live costs a query on every "
+                     "one of the 50 views a second."),
     ),
-    # before the read-your-writes cell
-    "11.marker_cost": dict(
-        prompt=("50 users each change a product and read it back 0.2 s later, while the change-log "
-                "invalidator runs once a second. A marker makes each writer's reads of the product they "
-                "changed go to the database for 2 s. What does the marker cost?"),
-        choices=[
-            "Every user's reads skip the cache for 2 s after any write: the hit rate collapses.",
-            "Only the writers' read-backs go to the database: about one extra database read per write.",
-            "Nothing: the marker makes the invalidator delete the key at once.",
-            "The writer's cache entry is rewritten with the new row, so no extra database reads.",
-        ],
-        answer="Only the writers' read-backs go to the database: about one extra database read per write.",
-        explanation=("The marker is per user and per product, so everybody else keeps reading the cache. "
-                     "Below, the read-backs cost 50 database reads with the marker against 8 without: 42 "
-                     "extra, one for each writer who would otherwise have seen their old value (42 of 50 "
-                     "did). The price is paid by writers only, for the 2 s the marker lives."),
+    # before the same table: the short-TTL design's staleness
+    "11.stale_age": dict(
+        prompt=("In the design whose stock key has a 2-second TTL and is never deleted, how old (in seconds) can "
+                "the stock figure a reader is shown be, at most?"),
+        answer=2.0,
+        tolerance=0.25,
+        unit="s",
+        explanation=("The entry is read from the database when it is filled and lives 2 seconds; a sale just "
+                     "after the fill makes it wrong for the rest of those 2 seconds, never longer. The run's oldest "
+                     "figure was 1.98 s out of date: the TTL is the bound, and it is measured, not assumed."),
     ),
 }
