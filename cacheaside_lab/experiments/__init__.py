@@ -5,6 +5,12 @@
   ``cacheaside-lab herd``);
 * :mod:`.total_miss`: total-miss experiments in virtual time: clear, restart, eviction storm,
   warming, from a warm steady state (``warm_start=``) (lecture 07, lab 07);
+* :mod:`.missing_ids`: lookups of ids the database lacks, entry sizes, the stale "not found" after an
+  insert in virtual time (lecture 08);
+* :mod:`.lock_expiry`: a fill lock that a slow loader outlives, played step by step with every
+  interleaving counted (lecture 09, lab 09);
+* :mod:`.hot_keys`: a near-cache sweep in virtual time, the pushed-invalidation probe, what
+  replicas cost a writer (lecture 10);
 * :mod:`.splitting`: split payloads (a stable slice and a volatile key, one MGET) and field planning
   (lecture 11 and lab 11);
 * :mod:`.outage`: faults, a real ``redis-server`` crash, the breaker, database capacity (lecture 12);

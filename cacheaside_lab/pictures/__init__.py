@@ -22,6 +22,12 @@ printed numbers come from the same data and cannot disagree.
   cost;
 * :mod:`.total_miss`: lecture 07: the database's load through a total miss (from the run), and the
   warmed keys' expiry spread with and without jitter;
+* :mod:`.missing`: the flood of missing ids, the stale "not found" window, the herd on a missing id
+  (lecture 08);
+* :mod:`.locks`: two fillers on a timeline, fill times against lock expiries, a lock's PTTL
+  (lecture 09);
+* :mod:`.hot_keys`: load per shard, a near cache's Redis load against its staleness, the push
+  timeline (lecture 10);
 * :mod:`.splitting`: the hit-ratio cap, the split page's keys and TTLs, its calls as a sequence
   diagram (lecture 11);
 * :mod:`.breaker`: the circuit breaker's state diagram and its run from ``breaker.transitions``
