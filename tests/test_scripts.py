@@ -80,7 +80,7 @@ def test_every_lua_script_in_the_package_is_a_luascript_with_keys_argv_and_retur
     root = pathlib.Path(inspect.getfile(cacheaside_lab)).parent
     for path in root.rglob("*.py"):
         lines = path.read_text().splitlines()
-        if path.parent.name != "course":
+        if "course" not in path.relative_to(root).parts:  # checks may quote a learner's cache.eval(...) in a hint
             assert not any(".eval(" in line for line in lines), f"{path} sends a script with EVAL; make it a LuaScript"
         for index, line in enumerate(lines):
             if 'LuaScript("""' in line:
