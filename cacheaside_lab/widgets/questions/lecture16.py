@@ -1,0 +1,63 @@
+"""Lecture 16's questions: how common the course's assumptions are in Twitter's fleet, and what a
+cache that runs out of memory does under each eviction policy."""
+
+QUESTIONS = {
+    # before the count of clusters at 100:1 or more (the fleet section)
+    "16.read_heavy": dict(
+        prompt=("The course said cache-aside clearly pays at \"100:1 and up\". Of Twitter's 53 cache clusters "
+                "with an operation mix, how many serve 100 reads or more per write?"),
+        choices=[
+            "almost all of them (about 50)",
+            "about three quarters (about 40)",
+            "about half (about 25)",
+            "a small minority (fewer than 11)",
+        ],
+        answer="a small minority (fewer than 11)",
+        explanation=("8 of 53 for certain (15%), and at most 10: the 8 list no writes at all, which at the table's "
+                     "1% precision means fewer than 0.5% writes (at least 199:1); two more list 1% writes (99:1 and "
+                     "98:1) and could be either side of 100:1. About half the fleet (24 of 53) is at 10:1 or more, and "
+                     "9 clusters are write-heavy. Twitter caches plenty of data that is written as often as it is "
+                     "read: 100:1 is where the pattern is easy, not where caches are."),
+    ),
+    # before the alpha histogram
+    "16.alpha": dict(
+        prompt=("The course's workloads draw keys from a Zipf distribution with alpha = 1 (zipf=1). What is the "
+                "median fitted Zipf alpha of Twitter's clusters?"),
+        answer=1.21,
+        tolerance=0.15,
+        explanation=("1.21 over 51 clusters with a fitted alpha (two are N/A): real popularity is usually *more* "
+                     "skewed than the course's default, which makes a small cache more useful, not less. But the "
+                     "spread is wide, from 0 (seven clusters of written-once keys, where a cache of any size barely "
+                     "hits) to 2.68, so no single default stands for the fleet."),
+    ),
+    # before the hit-ratio-against-memory run on the real redis-server
+    "16.policy": dict(
+        prompt=("A skewed workload (Zipf alpha 1.2, every key with the same TTL) on a Redis whose maxmemory holds "
+                "about a tenth of the keys. Which maxmemory-policy keeps the hit ratio highest?"),
+        choices=["allkeys-lru", "allkeys-lfu", "volatile-ttl", "noeviction"],
+        answer="allkeys-lfu",
+        explanation=("LFU keeps the keys read most often, which under a steady Zipf popularity are exactly the ones "
+                     "worth keeping; LRU keeps the ones read most recently, and a burst of one-off tail keys pushes "
+                     "popular ones out. volatile-ttl evicts the key closest to expiry: with one TTL for all, that is "
+                     "the oldest fill, popular or not. noeviction keeps whatever filled first and then refuses every "
+                     "new SET, so it does surprisingly well while popularity stays still and never adapts when it "
+                     "moves."),
+    ),
+    # before the noeviction run through CacheAside
+    "16.noeviction": dict(
+        prompt=("The Redis is full and its policy is noeviction. A cache-aside read misses, loads the row from the "
+                "database and SETs it. What does the reader get?"),
+        choices=[
+            "an error: the SET fails with OOM, so the read fails",
+            "the row from the database; the refused SET is counted and nothing is cached",
+            "the row, and Redis evicts an old key to make room anyway",
+            "nothing: the layer returns None until memory frees up",
+        ],
+        answer="the row from the database; the refused SET is counted and nothing is cached",
+        explanation=("With noeviction Redis refuses writes that need memory (\"OOM command not allowed\") but keeps "
+                     "serving reads. Cache-aside treats a failed fill like any cache error: the answer already came "
+                     "from the database, so it is returned, the refusal is counted, and the next read of that key "
+                     "misses again. Correct, but every new key now costs a database read for ever: a full "
+                     "noeviction cache is a database in disguise for everything outside it."),
+    ),
+}
