@@ -13,9 +13,9 @@ QUESTIONS = {
             "a small minority (fewer than 11)",
         ],
         answer="a small minority (fewer than 11)",
-        explanation=("8 of 53 for certain (15%), and at most 10: the 8 list no writes at all, which at the table's "
-                     "1% precision means fewer than 0.5% writes (at least 199:1); two more list 1% writes (99:1 and "
-                     "98:1) and could be either side of 100:1. About half the fleet (24 of 53) is at 10:1 or more, and "
+        explanation=("8 of 53 for certain (15%), and at most 10: the 8 list no writes at all (their writes are "
+                     "below the table's 0.01 precision); two more list 1% writes (99:1 and 98:1), and the rounding "
+                     "allows either side of 100:1 for them. About half the fleet (24 of 53) is at 10:1 or more, and "
                      "9 clusters are write-heavy. Twitter caches plenty of data that is written as often as it is "
                      "read: 100:1 is where the pattern is easy, not where caches are."),
     ),
@@ -25,10 +25,10 @@ QUESTIONS = {
                 "median fitted Zipf alpha of Twitter's clusters?"),
         answer=1.21,
         tolerance=0.15,
-        explanation=("1.21 over 51 clusters with a fitted alpha (two are N/A): real popularity is usually *more* "
+        explanation=("1.21 over 51 clusters with a fitted alpha (three are N/A): real popularity is usually *more* "
                      "skewed than the course's default, which makes a small cache more useful, not less. But the "
-                     "spread is wide, from 0 (seven clusters of written-once keys, where a cache of any size barely "
-                     "hits) to 2.68, so no single default stands for the fleet."),
+                     "spread is wide, from 0 (six clusters, mostly of written-once keys, where no cache size gets a "
+                     "good hit ratio) to 2.68, so no single default stands for the fleet."),
     ),
     # before the hit-ratio-against-memory run on the real redis-server
     "16.policy": dict(
