@@ -1,0 +1,515 @@
+"""Memory and eviction on a real Redis: a private ``redis-server`` with a small ``maxmemory``.
+
+API (names kept stable for the lecture and lab of "16 · Real workloads"):
+
+* :data:`POLICIES`: the policies that matter to cache-aside: ``allkeys-lru``, ``allkeys-lfu``,
+  ``volatile-ttl`` and ``noeviction`` (where SETs start failing);
+* :func:`skewed_requests` (``keys, zipf, count, value_size, ttl``) → a
+  :class:`~cacheaside_lab.models.cluster_workload.ClusterRequests` with one TTL for all keys;
+  a cluster-shaped one comes from ``workload_for(...).requests(count=...)``;
+* :func:`play` (``server, requests, *, policy, data_bytes``) → :class:`EvictionRun`: one run
+  under one policy with ``data_bytes`` of memory for data above what the empty server uses;
+* :func:`hit_ratio_against_memory` (``requests, memory_mb, policies``) → :class:`EvictionCurves`
+  (``.curves()`` is what ``pictures.eviction.draw_hit_ratio_vs_memory`` takes);
+* :func:`bytes_per_entry` (``server or client, value_size``) → :class:`EntryBytes`: ``MEMORY USAGE``
+  of a plain cache-aside entry and of a split page's two entries (``.layouts()`` for
+  ``pictures.eviction.draw_bytes_per_entry``);
+* :func:`refusal_run` (``server, …``) → :class:`RefusalRun`: ``CacheAside`` reading through a full
+  ``noeviction`` Redis, every answer checked against the database, the refused fills counted read
+  by read (``.cached``, ``.refused`` for ``pictures.eviction.draw_refused_fills``);
+  :class:`FullCache` does the same refusals on any client (fakeredis), for the lab's checks;
+* :func:`eviction_server` (a :class:`~cacheaside_lab.stores.redis_server.RedisServer` with no
+  limit yet: each run sets its own ``maxmemory`` and policy with ``CONFIG SET``).
+
+How a run plays its requests (:func:`play`), so that a few tens of thousands of requests take a
+fraction of a second: the stream is cut into batches of at most :data:`BATCH` requests (fewer
+when values are large: an ``MGET``'s reply waits in the server's output buffer, which Redis counts
+in ``used_memory``; it is sent and freed before the batch's SETs arrive, so it does not decide
+what is evicted, but it is kept under :data:`REPLY_BUDGET`). For each batch: one ``MGET`` of the keys whose
+first request in the batch is a read; then, request by request in numpy, what cache-aside would
+have seen (a read hits if the ``MGET`` found the key, or an earlier read in the batch filled it,
+with no write of that key in between; a write deletes); then one pipeline with each key's last
+action: a ``SET … PX ttl`` for a key a read filled, a ``DEL`` for a key a write touched last. A
+``SET`` the server refuses (``OOM`` under ``noeviction``) makes that key's later reads in the
+batch misses too, as each would have tried again. What this leaves out: an entry evicted in the
+middle of a batch is noticed one batch late, and Redis sees the batch's SETs after its reads
+(recency within a batch is off by at most one batch). The cost is the client's: about 10 µs per
+request (redis-py packing the SETs), so 20,000 requests take about 0.2 s per run.
+
+``data_bytes`` is the memory for the cache's entries: before each run the keys of the run are
+deleted (never FLUSH: only the course's namespace, with SCAN), the statistics reset, and
+``maxmemory`` set to what the server uses at that moment plus ``data_bytes``, so the empty
+server's own ~1 MB (its dictionaries, the client buffers) does not count as cache. The hit ratio
+is measured over the requests after ``warmup`` (a share of the stream; the first fills of a cold
+cache are misses under every policy).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+import redis
+
+from ..core.cache_aside import CacheAside, is_out_of_memory
+from ..core.keys import clear_course_keys, require_prefix, root_namespace
+from ..core.validation import require_choice, require_count, require_fraction, require_positive
+from ..models.closed_forms import zipf_weights
+from ..models.cluster_workload import ClusterRequests
+from ..stores.redis_server import RedisServer, find_redis_server
+
+__all__ = [
+    "BATCH",
+    "POLICIES",
+    "EntryBytes",
+    "EvictionCurves",
+    "EvictionRun",
+    "FullCache",
+    "RefusalRun",
+    "bytes_per_entry",
+    "eviction_server",
+    "hit_ratio_against_memory",
+    "play",
+    "redis_available",
+    "refusal_run",
+    "skewed_requests",
+]
+
+POLICIES = ("allkeys-lru", "allkeys-lfu", "volatile-ttl", "noeviction")
+BATCH = 1024  # requests per MGET + pipeline, at most
+REPLY_BUDGET = 256 * 1024  # bytes of values one MGET may ask the server to hold in its output buffer
+MAX_REQUESTS = 500_000  # a run on a real server: this many requests is already tens of seconds
+MAX_VALUE_SIZE = 64 * 1024
+PREFIX = "evict"
+OOM_MESSAGE = "OOM command not allowed when used memory > 'maxmemory'."
+
+
+def redis_available() -> bool:
+    """Whether a real ``redis-server`` is installed (else a lecture shows the simulated curves)."""
+    return find_redis_server() is not None
+
+
+@contextmanager
+def eviction_server():
+    """A private redis-server for eviction runs, stopped (by its PID) when the block ends."""
+    with RedisServer() as server:
+        yield server
+
+
+# -- request lists ---------------------------------------------------------------------------
+
+def skewed_requests(*, keys: int = 5_000, zipf: float = 1.2, count: int = 20_000, value_size: int = 500,
+                    ttl: float = 3600.0, write_share: float = 0.0, seed: int = 0) -> ClusterRequests:
+    """A synthetic Zipf stream (reads, and ``write_share`` writes) with one TTL for every key."""
+    require_count("keys", keys, minimum=1, maximum=5_000_000)
+    require_count("count", count, minimum=1, maximum=MAX_REQUESTS)
+    require_count("value_size", value_size, minimum=1, maximum=MAX_VALUE_SIZE)
+    require_positive("ttl", ttl, unit="seconds")
+    require_fraction("write_share", write_share, allow_one=False)
+    rng = np.random.default_rng(seed)
+    weights = zipf_weights(keys, zipf)
+    cumulative = np.cumsum(weights)
+    cumulative[-1] = 1.0
+    ids = np.searchsorted(cumulative, rng.random(count), side="right").astype(np.int64)
+    is_write = rng.random(count) < write_share
+    return ClusterRequests(f"Zipf {zipf:g}", ids, is_write, np.full(keys, float(ttl)), float(value_size), None, weights)
+
+
+# -- one run ---------------------------------------------------------------------------------
+
+@dataclass
+class EvictionRun:
+    """One run of a request list under one policy and one memory size (counts after the warm-up)."""
+
+    policy: str
+    data_bytes: int  # memory for data, above the empty server's own
+    maxmemory: int  # what maxmemory was set to
+    reads: int
+    hits: int
+    misses: int
+    writes: int
+    refused: int  # SETs refused with OOM (noeviction), whole run
+    evicted: int  # INFO evicted_keys, whole run
+    keys_cached: int  # entries in the cache when the run ended
+    used_memory: int  # INFO used_memory when the run ended
+    round_trips: int
+    elapsed_s: float
+    first_reads: int = 0  # measured reads that were their key's first request in the stream: no cache hits those
+
+    @property
+    def hit_ratio(self) -> float:
+        return self.hits / self.reads if self.reads else 0.0
+
+    @property
+    def best_possible(self) -> float:
+        """The hit ratio of a cache big enough for everything: every read but the keys' first ones."""
+        return 1 - self.first_reads / self.reads if self.reads else 0.0
+
+    @property
+    def data_mb(self) -> float:
+        return self.data_bytes / 2**20
+
+    def as_dict(self) -> dict:
+        return {**self.__dict__, "hit_ratio": self.hit_ratio, "data_mb": self.data_mb,
+                "best_possible": self.best_possible}
+
+
+def _value_bytes(requests: ClusterRequests) -> int:
+    size = 100 if requests.value_size is None else int(round(requests.value_size))
+    return max(1, min(size, MAX_VALUE_SIZE))
+
+
+def play(server, requests: ClusterRequests, *, policy: str, data_bytes: int, warmup: float = 0.3,
+         prefix: str = PREFIX, value_size: int | None = None) -> EvictionRun:
+    """Play ``requests`` through cache-aside on ``server`` (a :class:`RedisServer` or a client to
+    one) with ``maxmemory`` = what it uses now + ``data_bytes``, under ``policy``."""
+    require_choice("policy", policy, POLICIES)
+    require_count("data_bytes", data_bytes, minimum=1)
+    require_fraction("warmup", warmup, allow_one=False)
+    if not isinstance(requests, ClusterRequests):
+        raise TypeError("requests must come from skewed_requests(...) or workload_for(...).requests(...) "
+                        f"(got {type(requests).__name__}).")
+    if len(requests) > MAX_REQUESTS:
+        raise ValueError(f"a run on a real server plays at most {MAX_REQUESTS:,} requests (got {len(requests):,}).")
+    client = server.client() if isinstance(server, RedisServer) else server
+    start = f"{root_namespace()}{require_prefix(prefix)}:"
+    size = _value_bytes(requests) if value_size is None else require_count("value_size", value_size, minimum=1,
+                                                                              maximum=MAX_VALUE_SIZE)
+    value = "x" * size
+    _prepare(client, prefix, policy, data_bytes)
+    maxmemory = int(client.config_get("maxmemory")["maxmemory"])
+    ids, writes = requests.keys, requests.is_write
+    ttl_ms = np.maximum(1, np.rint(requests.ttl_of_key * 1000)).astype(np.int64)
+    batch = max(1, min(BATCH, REPLY_BUDGET // size))
+    measured_from = int(len(ids) * warmup)
+    hits = misses = refused = round_trips = 0
+    started = time.perf_counter()
+    for first in range(0, len(ids), batch):
+        key_ids, is_write = ids[first:first + batch], writes[first:first + batch]
+        hit, refused_here, trips = _play_batch(client, start, key_ids, is_write, ttl_ms, value)
+        round_trips += trips
+        refused += refused_here
+        counted = np.arange(first, first + key_ids.size) >= measured_from
+        reads = ~is_write & counted
+        hits += int((hit & reads).sum())
+        misses += int((~hit & reads).sum())
+    elapsed = time.perf_counter() - started
+    _unique, first_seen = np.unique(ids, return_index=True)
+    first_reads = int(((first_seen >= measured_from) & ~writes[first_seen]).sum())
+    info = client.info()
+    cached = sum(1 for _ in client.scan_iter(match=f"{_glob(start)}*", count=5000))
+    return EvictionRun(policy, int(data_bytes), maxmemory, hits + misses, hits, misses,
+                       int(writes[measured_from:].sum()), refused, int(info.get("evicted_keys", 0)), cached,
+                       int(info["used_memory"]), round_trips, elapsed, first_reads)
+
+
+def _glob(text: str) -> str:
+    from ..core.keys import glob_escape
+
+    return glob_escape(text)
+
+
+def _prepare(client, prefix: str, policy: str, data_bytes: int) -> None:
+    """Empty the run's keys, lift the limit, reset INFO's counters, then set the limit and policy."""
+    client.config_set("maxmemory", 0)
+    clear_course_keys(client, prefix + ":")
+    client.config_resetstat()
+    used = int(client.info("memory")["used_memory"])
+    client.config_set("maxmemory-policy", policy)
+    client.config_set("maxmemory", used + int(data_bytes))
+
+
+def _play_batch(client, start: str, key_ids: np.ndarray, is_write: np.ndarray, ttl_ms: np.ndarray, value: str):
+    """One batch: MGET, cache-aside's outcome per request in numpy, one pipeline of SETs and DELs.
+
+    Returns (hit per request, SETs refused, round trips)."""
+    n = key_ids.size
+    order = np.lexsort((np.arange(n), key_ids))  # by key, then position
+    sorted_ids = key_ids[order]
+    first_of_key = np.r_[True, sorted_ids[1:] != sorted_ids[:-1]]
+    # the state each request finds, from the previous request of its key in this batch
+    previous_write = np.r_[False, is_write[order][:-1]] & ~first_of_key
+    first_positions = order[first_of_key]
+    needs_lookup = first_positions[~is_write[first_positions]]
+    present = {}
+    trips = 0
+    if needs_lookup.size:
+        found = client.mget([f"{start}{key_id}" for key_id in key_ids[needs_lookup].tolist()])
+        trips += 1
+        present = {int(key_id): raw is not None for key_id, raw in zip(key_ids[needs_lookup].tolist(), found)}
+    hit_sorted = np.zeros(n, bool)
+    reads_sorted = ~is_write[order]
+    found_at_start = np.array([present.get(int(key_id), False) for key_id in sorted_ids[first_of_key].tolist()])
+    hit_sorted[first_of_key] = found_at_start
+    # a later request of the key: a read hits unless the request before it was a write
+    later = ~first_of_key
+    hit_sorted[later] = ~previous_write[later]
+    hit_sorted &= reads_sorted
+    # each key's last action: after a write, DEL; after reads that missed since the last write, SET
+    group = np.cumsum(first_of_key) - 1
+    last_of_key = np.r_[first_of_key[1:], True]
+    last_index = np.flatnonzero(last_of_key)
+    writes_sorted = is_write[order]
+    # position (in sorted order) of the last write of each key, -1 when none
+    write_pos = np.where(writes_sorted, np.arange(n), -1)
+    last_write = np.maximum.reduceat(write_pos, np.flatnonzero(first_of_key))
+    filled = reads_sorted & ~hit_sorted  # reads that missed and filled
+    fill_pos = np.where(filled, np.arange(n), -1)
+    last_fill = np.maximum.reduceat(fill_pos, np.flatnonzero(first_of_key))
+    keys_in_batch = sorted_ids[last_index]
+    to_delete = keys_in_batch[last_write > last_fill]
+    to_set = keys_in_batch[last_fill > last_write]
+    refused = 0
+    if to_delete.size or to_set.size:
+        pipe = client.pipeline(transaction=False)
+        for key_id in to_delete.tolist():
+            pipe.delete(f"{start}{key_id}")
+        for key_id in to_set.tolist():
+            pipe.set(f"{start}{key_id}", value, px=int(ttl_ms[key_id]))
+        replies = pipe.execute(raise_on_error=False)
+        trips += 1
+        set_replies = replies[to_delete.size:]
+        failed = [reply for reply in set_replies if isinstance(reply, BaseException)]
+        others = [reply for reply in failed if not is_out_of_memory(reply)]
+        if others:
+            raise others[0]
+        if failed:
+            refused_keys = {int(key_id) for key_id, reply in zip(to_set.tolist(), set_replies)
+                            if isinstance(reply, BaseException)}
+            # a refused key's later reads (after its last write) missed too, and each retried its SET
+            refused_mask = np.isin(sorted_ids, list(refused_keys))
+            after_write = np.arange(n) > last_write[group]
+            retried = refused_mask & reads_sorted & after_write & hit_sorted
+            hit_sorted[retried] = False
+            refused = len(refused_keys) + int(retried.sum())
+    hit = np.empty(n, bool)
+    hit[order] = hit_sorted
+    return hit, refused, trips
+
+
+# -- curves ----------------------------------------------------------------------------------
+
+@dataclass
+class EvictionCurves:
+    """Hit ratio against memory, one run per (policy, memory size)."""
+
+    label: str
+    memory_mb: list[float]
+    runs: dict[str, list[EvictionRun]]
+    working_set_mb: float  # keys asked for × MEMORY USAGE of one entry
+    bytes_per_entry: float
+    elapsed_s: float = 0.0
+
+    def curves(self) -> dict[str, tuple[list[float], list[float]]]:
+        """``{policy: (memory_mb, hit ratios)}``, for ``draw_hit_ratio_vs_memory``."""
+        return {policy: (self.memory_mb, [run.hit_ratio for run in runs]) for policy, runs in self.runs.items()}
+
+    def table(self) -> list[tuple]:
+        """Rows ``(policy, memory MB, hit ratio, evicted, refused, keys cached)``."""
+        return [(policy, run.data_mb, run.hit_ratio, run.evicted, run.refused, run.keys_cached)
+                for policy, runs in self.runs.items() for run in runs]
+
+
+def hit_ratio_against_memory(requests: ClusterRequests, memory_mb, *, policies=POLICIES, server=None,
+                             warmup: float = 0.3) -> EvictionCurves:
+    """Play ``requests`` under each policy at each memory size (MB for data) on a private
+    redis-server (``server``, or one started here and stopped at the end)."""
+    sizes = [float(require_positive("memory_mb", size, unit="MB")) for size in np.atleast_1d(memory_mb)]
+    policies = tuple(require_choice("policy", policy, POLICIES) for policy in policies)
+    started = time.perf_counter()
+    with _server(server) as running:
+        client = running.client() if isinstance(running, RedisServer) else running
+        per_entry = bytes_per_entry(client, value_size=_value_bytes(requests)).plain
+        runs = {policy: [play(client, requests, policy=policy, data_bytes=max(1, int(size * 2**20)), warmup=warmup)
+                         for size in sizes] for policy in policies}
+        _prepare(client, PREFIX, "noeviction", 1)
+        client.config_set("maxmemory", 0)
+    asked = np.unique(requests.keys[~requests.is_write]).size
+    return EvictionCurves(requests.cluster, sizes, runs, asked * per_entry / 2**20, per_entry,
+                          time.perf_counter() - started)
+
+
+@contextmanager
+def _server(server):
+    if server is not None:
+        yield server
+        return
+    with eviction_server() as started:
+        yield started
+
+
+# -- bytes per entry -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EntryBytes:
+    """``MEMORY USAGE`` (bytes) of one product cached whole, and split into its two pieces."""
+
+    value_size: int
+    plain_value: int  # bytes of the stored string of the whole entry
+    plain: int  # MEMORY USAGE of that key
+    info_value: int
+    info: int  # the split page's stable slice
+    stock_value: int
+    stock: int  # the split page's stock key
+
+    @property
+    def split(self) -> int:
+        return self.info + self.stock
+
+    @property
+    def split_cost(self) -> int:
+        """Bytes a split page costs beyond the whole document (the second key's overhead)."""
+        return self.split - self.plain
+
+    def layouts(self) -> dict[str, tuple[float, float]]:
+        """``{layout: (value bytes, MEMORY USAGE bytes)}`` for ``draw_bytes_per_entry``."""
+        return {"whole document": (self.plain_value, self.plain),
+                "split: info + stock": (self.info_value + self.stock_value, self.split)}
+
+
+def bytes_per_entry(server, *, value_size: int = 500, prefix: str = "evict-bytes") -> EntryBytes:
+    """Store one product page of about ``value_size`` bytes as a plain cache-aside entry and as a
+    split page (:mod:`cacheaside_lab.experiments.splitting`: stable slice + stock), with TTLs, and
+    ask the server what each key costs. Needs a real redis-server (fakeredis has no MEMORY USAGE)."""
+    from .splitting import stable_slice
+
+    require_count("value_size", value_size, minimum=1, maximum=MAX_VALUE_SIZE)
+    client = server.client() if isinstance(server, RedisServer) else server
+    start = f"{root_namespace()}{require_prefix(prefix)}:"
+    base = {"id": 1, "name": "Product 1", "description": "", "price": 19.99, "stock": 42}
+    filler = max(0, value_size - len(CacheAside.encode(base)))
+    page = {**base, "description": "d" * filler}
+    plain_raw = CacheAside.encode(page)
+    info_raw, stock_raw = json.dumps(stable_slice(page)), str(page["stock"])
+    keys = {"plain": f"{start}whole-product:1", "info": f"{start}split-product:info:1",
+            "stock": f"{start}split-product:stock:1"}
+    try:
+        pipe = client.pipeline(transaction=False)
+        pipe.set(keys["plain"], plain_raw, px=300_000)
+        pipe.set(keys["info"], info_raw, px=3_600_000)
+        pipe.set(keys["stock"], stock_raw, px=2_000)
+        pipe.execute()
+        usage = {name: client.memory_usage(key, samples=0) for name, key in keys.items()}
+    finally:
+        client.delete(*keys.values())
+    return EntryBytes(value_size, len(plain_raw.encode()), int(usage["plain"]), len(info_raw.encode()),
+                      int(usage["info"]), len(stock_raw.encode()), int(usage["stock"]))
+
+
+# -- refused writes --------------------------------------------------------------------------
+
+class FullCache:
+    """A client that refuses SETs like a full ``noeviction`` Redis, on any backend (fakeredis too).
+
+    Once ``max_keys`` keys have been SET through it (and not deleted through it), every further
+    SET of a new key raises redis's ``OutOfMemoryError`` with the server's own message; GET, DEL
+    and overwriting a key it already holds still work. Everything else passes through. Pipelines
+    are not limited: use it with ``CacheAside.get``, one read at a time.
+    """
+
+    def __init__(self, client, max_keys: int):
+        self._client = client
+        self.max_keys = require_count("max_keys", max_keys)
+        self._held: set = set()
+        self.refused = 0
+
+    def set(self, name, value, *args, **kwargs):
+        if name not in self._held and len(self._held) >= self.max_keys:
+            self.refused += 1
+            raise redis.exceptions.OutOfMemoryError(OOM_MESSAGE)
+        result = self._client.set(name, value, *args, **kwargs)
+        self._held.add(name)
+        return result
+
+    def delete(self, *names):
+        self._held.difference_update(names)
+        return self._client.delete(*names)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+@dataclass
+class RefusalRun:
+    """``CacheAside`` reading through a full cache: every answer checked, every refusal counted."""
+
+    reads: int
+    correct: int  # answers equal to the database's row
+    hits: int
+    misses: int
+    fills: int
+    refused_fills: int  # stats.refused_fills
+    errors: int  # stats.errors (each refusal is also a cache error)
+    loader_calls: int
+    cached: list[int] = field(repr=False)  # fills that stuck, after each read (cumulative)
+    refused: list[int] = field(repr=False)  # refused fills after each read (cumulative)
+    first_refusal: int | None = None  # the read (1-based) whose fill was refused first
+    backend: str = "redis-server"
+
+    @property
+    def hit_ratio(self) -> float:
+        return self.hits / self.reads if self.reads else 0.0
+
+    @property
+    def all_correct(self) -> bool:
+        return self.correct == self.reads
+
+
+def refusal_run(server=None, *, reads: int = 2_000, keys: int = 1_000, zipf: float = 1.0, value_size: int = 500,
+                data_bytes: int = 100_000, max_keys: int | None = None, seed: int = 0,
+                prefix: str = "evict-refused") -> RefusalRun:
+    """Read ``reads`` Zipf-distributed products through ``CacheAside`` on a cache that fills up.
+
+    On a real server (``server``: a :class:`RedisServer` or a client to one) ``maxmemory`` is set
+    to what the server uses now + ``data_bytes`` under ``noeviction``; with ``max_keys`` instead
+    (any client, e.g. fakeredis), :class:`FullCache` refuses SETs of new keys beyond that many.
+    Every answer is compared with the database's row; the limit is lifted again at the end.
+    """
+    require_count("reads", reads, minimum=1, maximum=MAX_REQUESTS // 10)
+    require_count("keys", keys, minimum=1, maximum=1_000_000)
+    require_count("value_size", value_size, minimum=1, maximum=MAX_VALUE_SIZE)
+    if server is None:
+        raise ValueError("refusal_run needs a server (a RedisServer or a client to one), "
+                         "or a client and max_keys= (FullCache refuses the SETs instead).")
+    client = server.client() if isinstance(server, RedisServer) else server
+    rows = {}
+
+    def loader(item_id):
+        row = rows.get(item_id)
+        if row is None:
+            row = rows[item_id] = {"id": item_id, "payload": f"{item_id:08d}" + "p" * max(0, value_size - 8)}
+        return row
+
+    limited = max_keys is not None
+    if limited:
+        clear_course_keys(client, prefix + ":")
+        cache = FullCache(client, max_keys)
+    else:
+        _prepare(client, prefix, "noeviction", data_bytes)
+        cache = client
+    products = CacheAside(cache, loader=loader, prefix=prefix, ttl=3600)
+    rng = np.random.default_rng(seed)
+    weights = zipf_weights(keys, zipf)
+    cumulative = np.cumsum(weights)
+    cumulative[-1] = 1.0
+    ids = (np.searchsorted(cumulative, rng.random(reads), side="right") + 1).tolist()
+    cached, refused, correct = [], [], 0
+    first = None
+    try:
+        for index, item_id in enumerate(ids, start=1):
+            answer = products.get(item_id)
+            correct += answer == loader(item_id)
+            cached.append(products.stats.fills)
+            refused.append(products.stats.refused_fills)
+            if first is None and products.stats.refused_fills:
+                first = index
+    finally:
+        if not limited:
+            client.config_set("maxmemory", 0)
+        clear_course_keys(client, prefix + ":")
+    stats = products.stats
+    return RefusalRun(reads, correct, stats.hits, stats.misses, stats.fills, stats.refused_fills, stats.errors,
+                      stats.loader_calls, cached, refused, first, "FullCache" if limited else "redis-server")
