@@ -314,7 +314,12 @@ def _row(cluster) -> Cluster:
     if not isinstance(cluster, (str, int)) or isinstance(cluster, bool):
         raise TypeError(f"cluster must be a Cluster, a name such as 'cluster4', or one of {sorted(SAMPLE)} "
                         f"(got {cluster!r}).")
-    return fleet.workload_cluster(cluster)
+    try:
+        return fleet.workload_cluster(cluster)
+    except ValueError as error:
+        if str(error).startswith("unknown cluster"):
+            raise ValueError(f"{error} Or one of the sample labels: {', '.join(SAMPLE)}.") from None
+        raise
 
 
 def _mix_text(row: Cluster) -> str:
