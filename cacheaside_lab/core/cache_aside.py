@@ -98,7 +98,9 @@ class CacheAsideStats(CacheStats):
     'maxmemory'``): a fill, a negative fill, or ``set()`` under ``write_strategy="update"``. The
     answer still comes from the loader, so the read is correct, only not cached. Each refusal is
     also a cache error: ``errors`` keeps counting every failed cache command or round trip (a
-    pipeline of fills that failed is one error, however many of its SETs were refused).
+    pipeline of fills that failed is one error, however many of its SETs were refused). Not to be
+    confused with the lease protection's ``protection.stats.refused_fills`` (fills the lease
+    refused because a delete voided it meanwhile): that one is the protection's, this the cache's.
     """
 
     foreign: int = 0

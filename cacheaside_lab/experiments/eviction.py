@@ -55,7 +55,7 @@ import numpy as np
 import redis
 
 from ..core.cache_aside import CacheAside, is_out_of_memory
-from ..core.keys import clear_course_keys, require_prefix, root_namespace
+from ..core.keys import clear_course_keys, glob_escape, require_prefix, root_namespace
 from ..core.validation import require_choice, require_count, require_fraction, require_positive
 from ..models.closed_forms import zipf_weights
 from ..models.cluster_workload import ClusterRequests
@@ -201,16 +201,10 @@ def play(server, requests: ClusterRequests, *, policy: str, data_bytes: int, war
     _unique, first_seen = np.unique(ids, return_index=True)
     first_reads = int(((first_seen >= measured_from) & ~writes[first_seen]).sum())
     info = client.info()
-    cached = sum(1 for _ in client.scan_iter(match=f"{_glob(start)}*", count=5000))
+    cached = sum(1 for _ in client.scan_iter(match=f"{glob_escape(start)}*", count=5000))
     return EvictionRun(policy, int(data_bytes), maxmemory, hits + misses, hits, misses,
                        int(writes[measured_from:].sum()), refused, int(info.get("evicted_keys", 0)), cached,
                        int(info["used_memory"]), round_trips, elapsed, first_reads)
-
-
-def _glob(text: str) -> str:
-    from ..core.keys import glob_escape
-
-    return glob_escape(text)
 
 
 def quiet_memory(client) -> None:
