@@ -33,8 +33,12 @@ action: a ``SET … PX ttl`` for a key a read filled, a ``DEL`` for a key a writ
 ``SET`` the server refuses (``OOM`` under ``noeviction``) makes that key's later reads in the
 batch misses too, as each would have tried again. What this leaves out: an entry evicted in the
 middle of a batch is noticed one batch late, and Redis sees the batch's SETs after its reads
-(recency within a batch is off by at most one batch). The cost is the client's: about 10 µs per
-request (redis-py packing the SETs), so 20,000 requests take about 0.2 s per run.
+(recency within a batch is off by at most one batch). The cost is the client's (redis-py packing the SETs):
+3 µs per request with 500-byte values, 7 µs with 2.4 KB ones (``benchmarks/eviction.py``, on a
+quiet 2-core machine; two or three times that when it is shared), so 20,000 requests take 0.06 to
+0.2 s per run. Redis picks eviction victims from random samples and bumps its LFU counters with a
+random draw, so two runs of the same requests differ in the third decimal of the hit ratio
+(noeviction alone repeats exactly): print these numbers, do not check them digit for digit.
 
 ``data_bytes`` is the memory for the cache's entries: before each run the keys of the run are
 deleted (never FLUSH: only the course's namespace, with SCAN), the statistics reset, and
