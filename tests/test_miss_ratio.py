@@ -16,6 +16,7 @@ from cacheaside_lab.models.miss_ratio import (
     lfu_hit_ratio,
     lru_hit_ratio,
     memory_curve,
+    memory_curve_for,
 )
 
 KEYS = 1000
@@ -96,3 +97,43 @@ def test_bad_inputs_are_refused():
         memory_curve([1, 1], [1], bytes_per_entry=0)
     with pytest.raises(ValueError, match=f"at most {MAX_EXACT_REQUESTS:,}"):
         exact_hit_ratio(np.zeros(MAX_EXACT_REQUESTS + 1, int), 10)
+
+
+def stream_with_writes(alpha, write_share, count=60_000, seed=2):
+    weights, keys = zipf_stream(alpha, count, seed)
+    return weights, keys, np.random.default_rng(seed + 100).random(count) < write_share
+
+
+@pytest.mark.parametrize("alpha, write_share", [(1.0, 0.07), (1.2, 0.3), (0.8, 0.8)])
+def test_che_with_writes_that_delete_matches_an_exact_lru(alpha, write_share):
+    weights, keys, writes = stream_with_writes(alpha, write_share)
+    formula = lru_hit_ratio(weights, SIZES, write_share=write_share)
+    exact = [exact_hit_ratio(keys, size, "LRU", warmup=10_000, is_write=writes) for size in SIZES]
+    assert formula == pytest.approx(exact, abs=0.01)
+    # a read can only hit if the key's previous request was a read: at most 1 - w
+    assert np.all(formula <= 1 - write_share + 1e-12)
+
+
+@pytest.mark.parametrize("alpha, write_share", [(1.0, 0.07), (1.2, 0.3)])
+def test_lfu_with_writes_is_an_upper_bound_an_lfu_that_forgets_on_delete_falls_to_lru(alpha, write_share):
+    weights, keys, writes = stream_with_writes(alpha, write_share)
+    bound = lfu_hit_ratio(weights, SIZES, write_share=write_share)
+    forgetful = np.array([exact_hit_ratio(keys, size, "LFU", warmup=10_000, is_write=writes) for size in SIZES])
+    lru = np.array([exact_hit_ratio(keys, size, "LRU", warmup=10_000, is_write=writes) for size in SIZES])
+    assert np.all(forgetful <= bound + 0.01)
+    assert np.all(np.abs(forgetful - lru) < 0.05)  # re-admitted as the least used: no better than LRU
+
+
+def test_memory_curve_for_a_request_list_uses_its_write_share():
+    from cacheaside_lab.experiments.eviction import skewed_requests
+
+    requests = skewed_requests(keys=1000, zipf=1.0, count=20_000, write_share=0.2, seed=1)
+    curve = memory_curve_for(requests, [0.1, 0.5], bytes_per_entry=600)
+    share = requests.writes / len(requests)
+    assert curve.hit_ratio["LRU"] == pytest.approx(lru_hit_ratio(requests.popularity, curve.entries, write_share=share))
+    with pytest.raises(TypeError, match="request list"):
+        memory_curve_for([1, 2, 3], [0.1], bytes_per_entry=600)
+    with pytest.raises(ValueError, match="write_share"):
+        lru_hit_ratio([1, 1], [1], write_share=1.0)
+    with pytest.raises(ValueError, match="is_write needs one flag per request"):
+        exact_hit_ratio([1, 2, 3], 2, is_write=[True])
