@@ -45,7 +45,16 @@ deleted (never FLUSH: only the course's namespace, with SCAN), the statistics re
 ``maxmemory`` set to what the server uses at that moment plus ``data_bytes``, so the empty
 server's own ~1 MB (its dictionaries, the client buffers) does not count as cache. The hit ratio
 is measured over the requests after ``warmup`` (a share of the stream; the first fills of a cold
-cache are misses under every policy).
+cache are misses under every policy). A key's first request in the whole list can never hit, under
+any policy and any memory: ``EvictionRun.best_possible`` is the hit ratio that leaves, which a short
+list of many keys stays well under even when everything fits.
+
+Every value is the row's mean value size (``value_size=`` overrides it; at most 64 KB, so
+cluster50's 67 KB values are stored as 64 KB), and every SET carries its key's TTL from the row's
+TTL mix. A run lasts a fraction of a second, so no entry expires during it: the TTLs matter here
+only through ``volatile-ttl``, which evicts the entry closest to its expiry first (the
+short-TTL classes, whatever their popularity). Expiry over minutes is the simulator's subject
+(:mod:`cacheaside_lab.models.cluster_workload`).
 """
 
 from __future__ import annotations
