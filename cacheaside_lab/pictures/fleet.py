@@ -6,7 +6,8 @@ authors marked N/A is left out and the title says how many clusters were drawn.
 
 * :func:`draw_reads_per_write`: each cluster's reads per write, sorted, on a log scale, with the
   course's 10:1 and 100:1 lines; a cluster that lists no writes (below the table's 1% precision)
-  is drawn as an arrow at its lower bound, 0.995/0.005 ≈ 199:1;
+  is drawn at 0.995/0.005 ≈ 199:1 (where one unlisted write op just under 0.5% would put it),
+  with a triangle saying its true height is unknown;
 * :func:`draw_ttl_mix`: each cluster's most common TTL, sorted, with the TTLs the course uses;
 * :func:`draw_alpha_histogram`: the fitted Zipf alpha of every cluster, with the course's default
   (``zipf=1``) and the fleet's median.
@@ -43,7 +44,7 @@ def draw_reads_per_write(clusters: Sequence, *, title: str | None = None):
     """One bar per cluster with an operation mix: reads per write, lowest first (log scale).
 
     Green: 100:1 or more; red: more writes than reads; blue: in between. A cluster with no reads
-    is drawn at 0.01:1, one with no writes as an arrow from its lower bound (≈ 199:1).
+    is drawn at 0.01:1, one with no writes listed at ≈ 199:1 with a triangle (its true ratio is unknown).
     """
     rows = sorted(_with(clusters, "operations"), key=lambda item: item.reads_per_write)
     if not rows:
@@ -60,7 +61,7 @@ def draw_reads_per_write(clusters: Sequence, *, title: str | None = None):
     unbounded = np.isinf(ratios)
     if unbounded.any():
         ax.scatter(x[unbounded], shown[unbounded] * 1.6, marker="^", color=READ_HEAVY, zorder=3,
-                   label=f"no writes listed ({int(unbounded.sum())}): at least {NO_WRITES_FLOOR:.0f}:1")
+                   label=f"no writes listed ({int(unbounded.sum())}): true ratio unknown, drawn at {NO_WRITES_FLOOR:.0f}:1")
     for level, text in ((100, "100:1 (the course: cache-aside clearly pays)"), (10, "10:1"), (1, "1:1")):
         ax.axhline(level, color=COURSE, ls="--" if level == 100 else ":", lw=1)
         ax.text(0, level * 1.12, text, color=COURSE, fontsize=8)

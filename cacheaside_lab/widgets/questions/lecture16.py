@@ -33,8 +33,8 @@ QUESTIONS = {
     # before the hit-ratio-against-memory run on the real redis-server
     "16.policy": dict(
         prompt=("A skewed workload (Zipf alpha 1.2 over 5,000 keys, every key with the same TTL) on a Redis "
-                "whose maxmemory leaves 0.25 MB for entries: room for about 220 entries, under a fifth of the keys "
-                "the stream asks for. Which maxmemory-policy keeps the hit ratio highest?"),
+                "whose maxmemory leaves 0.25 MB for entries, about a third of what every key the stream asks for "
+                "would take. Which maxmemory-policy keeps the hit ratio highest?"),
         choices=["allkeys-lru", "allkeys-lfu", "volatile-ttl", "noeviction"],
         answer="allkeys-lfu",
         explanation=("LFU keeps the keys read most often, which under a steady Zipf popularity are exactly the ones "
@@ -42,8 +42,8 @@ QUESTIONS = {
                      "popular ones out. volatile-ttl evicts the key closest to expiry: with one TTL for all, that is "
                      "the oldest fill, popular or not. noeviction keeps whatever filled first and then refuses every "
                      "new SET, so it does surprisingly well while popularity stays still and never adapts when it "
-                     "moves. In the run below: LFU close to 0.8, noeviction just under it, LRU and volatile-ttl a few "
-                     "points lower."),
+                     "moves. In the run below: LFU highest, noeviction just under it, LRU and volatile-ttl a few points "
+                     "lower."),
     ),
     # before the noeviction run through CacheAside
     "16.noeviction": dict(
