@@ -166,3 +166,56 @@ def test_refusal_run_on_a_real_full_redis(server):
     assert run.cached[-1] == run.fills and run.refused[-1] == run.refused_fills
     assert run.loader_calls == run.misses
     assert int(server.client().config_get("maxmemory")["maxmemory"]) == 0
+
+
+# -- the same runs without a server ------------------------------------------------------------
+
+def test_simulated_lru_is_exactly_an_lru_of_that_many_entries():
+    from cacheaside_lab.experiments.eviction import simulated_play
+    from cacheaside_lab.models.miss_ratio import exact_hit_ratio
+
+    requests = skewed_requests(keys=2000, zipf=1.0, count=10_000, write_share=0.1, seed=4)
+    run = simulated_play(requests, policy="allkeys-lru", data_bytes=60_000, bytes_per_entry=600)
+    assert run.keys_cached <= 100 and run.evicted > 0 and run.refused == 0
+    exact = exact_hit_ratio(requests.keys, 100, "LRU", warmup=3000, is_write=requests.is_write)
+    assert run.hit_ratio == pytest.approx(exact, abs=1e-12)
+
+
+def test_simulated_noeviction_refuses_and_writes_let_the_tail_take_the_room():
+    from cacheaside_lab.experiments.eviction import simulated_play
+
+    shaped = workload_for("short-TTL", keys=5000).requests(count=8000, seed=1)
+    runs = {policy: simulated_play(shaped, policy=policy, data_bytes=500_000, bytes_per_entry=2648)
+            for policy in POLICIES}
+    full = runs["noeviction"]
+    assert full.refused > 0 and full.evicted == 0 and full.keys_cached <= 500_000 // 2648
+    # every write deletes a key and hands its room to whatever misses next, usually a tail key
+    assert full.hit_ratio < runs["allkeys-lru"].hit_ratio < runs["allkeys-lfu"].hit_ratio
+    # exact nearest-expiry-first throws out the 1-minute class, popular keys included
+    assert runs["volatile-ttl"].hit_ratio < runs["allkeys-lru"].hit_ratio
+
+
+def test_simulated_curves_have_the_shape_of_the_real_ones_and_need_no_server():
+    from cacheaside_lab.experiments.eviction import simulated_against_memory
+
+    requests = skewed_requests(keys=2000, zipf=1.2, count=8000, value_size=500, seed=2)
+    curves = simulated_against_memory(requests, [0.1, 0.3, 2.0], bytes_per_entry=600)
+    assert curves.label.endswith("(simulated)") and set(curves.curves()) == set(POLICIES)
+    for runs in curves.runs.values():
+        assert runs[0].hit_ratio < runs[1].hit_ratio <= runs[2].hit_ratio
+        assert runs[2].hit_ratio == pytest.approx(runs[2].best_possible)
+    with pytest.raises(ValueError, match="bytes_per_entry"):
+        simulated_against_memory(requests, [1], bytes_per_entry=0)
+
+
+@needs_redis
+def test_simulated_and_real_runs_agree_on_a_skewed_workload(server):
+    from cacheaside_lab.experiments.eviction import simulated_against_memory
+
+    requests = skewed_requests(keys=5000, zipf=1.2, count=8000, value_size=500, seed=1)
+    real = hit_ratio_against_memory(requests, [0.25, 0.5], server=server)
+    simulated = simulated_against_memory(requests, [0.25, 0.5], bytes_per_entry=real.bytes_per_entry)
+    for policy in POLICIES:
+        for measured, modelled in zip(real.runs[policy], simulated.runs[policy]):
+            # Redis samples 5 keys per eviction: a few points under the exact policy, never far
+            assert measured.hit_ratio == pytest.approx(modelled.hit_ratio, abs=0.05), policy

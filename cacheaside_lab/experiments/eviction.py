@@ -18,6 +18,9 @@ API (names kept stable for the lecture and lab of "16 · Real workloads"):
   ``noeviction`` Redis, every answer checked against the database, the refused fills counted read
   by read (``.cached``, ``.refused`` for ``pictures.eviction.draw_refused_fills``);
   :class:`FullCache` does the same refusals on any client (fakeredis), for the lab's checks;
+* :func:`simulated_play`, :func:`simulated_against_memory`: the same runs and curves without a
+  server (exact LRU / LFU / nearest-expiry / refusing caches, one request at a time), where no
+  ``redis-server`` is installed or a check must also run on fakeredis;
 * :func:`eviction_server` (a :class:`~cacheaside_lab.stores.redis_server.RedisServer` with no
   limit yet: each run sets its own ``maxmemory`` and policy with ``CONFIG SET``).
 
@@ -28,12 +31,12 @@ in ``used_memory``; it is sent and freed before the batch's SETs arrive, so it d
 what is evicted, but it is kept under :data:`REPLY_BUDGET`). For each batch: one ``MGET`` of the keys whose
 first request in the batch is a read; then, request by request in numpy, what cache-aside would
 have seen (a read hits if the ``MGET`` found the key, or an earlier read in the batch filled it,
-with no write of that key in between; a write deletes); then one pipeline with each key's last
-action: a ``SET … PX ttl`` for a key a read filled, a ``DEL`` for a key a write touched last. A
-``SET`` the server refuses (``OOM`` under ``noeviction``) makes that key's later reads in the
-batch misses too, as each would have tried again. What this leaves out: an entry evicted in the
-middle of a batch is noticed one batch late, and Redis sees the batch's SETs after its reads
-(recency within a batch is off by at most one batch). The cost is the client's (redis-py packing the SETs):
+with no write of that key in between; a write deletes); then one pipeline with every ``DEL`` and
+every fill ``SET … PX ttl``, in the order of the requests, so a write's DEL frees its room before
+the next fill asks for it. A ``SET`` the server refuses (``OOM`` under ``noeviction``) makes that
+key's later reads in the batch misses too, each counted as refused again (each would have tried).
+What this leaves out: an entry evicted in the middle of a batch is noticed one batch late, and
+Redis sees the batch's SETs after its reads (recency within a batch is off by at most one batch). The cost is the client's (redis-py packing the SETs):
 3 µs per request with 500-byte values, 7 µs with 2.4 KB ones (``benchmarks/eviction.py``, on a
 quiet 2-core machine; two or three times that when it is shared), so 20,000 requests take 0.06 to
 0.2 s per run. Redis picks eviction victims from random samples and bumps its LFU counters with a
@@ -59,11 +62,13 @@ short-TTL classes, whatever their popularity). Expiry over minutes is the simula
 
 from __future__ import annotations
 
+import heapq
 import json
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import cachetools
 import numpy as np
 import redis
 
@@ -89,6 +94,8 @@ __all__ = [
     "play",
     "redis_available",
     "refusal_run",
+    "simulated_against_memory",
+    "simulated_play",
     "skewed_requests",
 ]
 
@@ -241,70 +248,59 @@ def _prepare(client, prefix: str, policy: str, data_bytes: int) -> None:
 
 
 def _play_batch(client, start: str, key_ids: np.ndarray, is_write: np.ndarray, ttl_ms: np.ndarray, value: str):
-    """One batch: MGET, cache-aside's outcome per request in numpy, one pipeline of SETs and DELs.
+    """One batch: MGET, cache-aside's outcome per request in numpy, then every DEL and fill SET in
+    one pipeline, in the order the requests came (a write's DEL frees its room before the next
+    fill asks for it, as one request at a time would).
 
     Returns (hit per request, SETs refused, round trips)."""
     n = key_ids.size
     order = np.lexsort((np.arange(n), key_ids))  # by key, then position
     sorted_ids = key_ids[order]
     first_of_key = np.r_[True, sorted_ids[1:] != sorted_ids[:-1]]
-    # the state each request finds, from the previous request of its key in this batch
-    previous_write = np.r_[False, is_write[order][:-1]] & ~first_of_key
-    first_positions = order[first_of_key]
-    needs_lookup = first_positions[~is_write[first_positions]]
-    present = {}
+    writes_sorted = is_write[order]
+    previous_write = np.r_[False, writes_sorted[:-1]] & ~first_of_key
+    needs_lookup = order[first_of_key & ~writes_sorted]  # positions: a key's first request is a read
     trips = 0
+    hit_sorted = np.zeros(n, bool)
     if needs_lookup.size:
         found = client.mget([f"{start}{key_id}" for key_id in key_ids[needs_lookup].tolist()])
         trips += 1
-        present = {int(key_id): raw is not None for key_id, raw in zip(key_ids[needs_lookup].tolist(), found)}
-    hit_sorted = np.zeros(n, bool)
-    reads_sorted = ~is_write[order]
-    found_at_start = np.array([present.get(int(key_id), False) for key_id in sorted_ids[first_of_key].tolist()])
-    hit_sorted[first_of_key] = found_at_start
+        present = dict(zip(key_ids[needs_lookup].tolist(), (raw is not None for raw in found)))
+        hit_sorted[first_of_key] = [present.get(key_id, False) for key_id in sorted_ids[first_of_key].tolist()]
     # a later request of the key: a read hits unless the request before it was a write
-    later = ~first_of_key
-    hit_sorted[later] = ~previous_write[later]
-    hit_sorted &= reads_sorted
-    # each key's last action: after a write, DEL; after reads that missed since the last write, SET
-    group = np.cumsum(first_of_key) - 1
-    last_of_key = np.r_[first_of_key[1:], True]
-    last_index = np.flatnonzero(last_of_key)
-    writes_sorted = is_write[order]
-    # position (in sorted order) of the last write of each key, -1 when none
-    write_pos = np.where(writes_sorted, np.arange(n), -1)
-    last_write = np.maximum.reduceat(write_pos, np.flatnonzero(first_of_key))
-    filled = reads_sorted & ~hit_sorted  # reads that missed and filled
-    fill_pos = np.where(filled, np.arange(n), -1)
-    last_fill = np.maximum.reduceat(fill_pos, np.flatnonzero(first_of_key))
-    keys_in_batch = sorted_ids[last_index]
-    to_delete = keys_in_batch[last_write > last_fill]
-    to_set = keys_in_batch[last_fill > last_write]
-    refused = 0
-    if to_delete.size or to_set.size:
-        pipe = client.pipeline(transaction=False)
-        for key_id in to_delete.tolist():
-            pipe.delete(f"{start}{key_id}")
-        for key_id in to_set.tolist():
-            pipe.set(f"{start}{key_id}", value, px=int(ttl_ms[key_id]))
-        replies = pipe.execute(raise_on_error=False)
-        trips += 1
-        set_replies = replies[to_delete.size:]
-        failed = [reply for reply in set_replies if isinstance(reply, BaseException)]
-        others = [reply for reply in failed if not is_out_of_memory(reply)]
-        if others:
-            raise others[0]
-        if failed:
-            refused_keys = {int(key_id) for key_id, reply in zip(to_set.tolist(), set_replies)
-                            if isinstance(reply, BaseException)}
-            # a refused key's later reads (after its last write) missed too, and each retried its SET
-            refused_mask = np.isin(sorted_ids, list(refused_keys))
-            after_write = np.arange(n) > last_write[group]
-            retried = refused_mask & reads_sorted & after_write & hit_sorted
-            hit_sorted[retried] = False
-            refused = len(refused_keys) + int(retried.sum())
+    hit_sorted[~first_of_key] = ~previous_write[~first_of_key]
+    hit_sorted &= ~writes_sorted
     hit = np.empty(n, bool)
     hit[order] = hit_sorted
+    actions = np.flatnonzero(is_write | ~hit)  # every DEL and every fill, in request order
+    refused = 0
+    if actions.size:
+        pipe = client.pipeline(transaction=False)
+        for position in actions.tolist():
+            key_id = int(key_ids[position])
+            if is_write[position]:
+                pipe.delete(f"{start}{key_id}")
+            else:
+                pipe.set(f"{start}{key_id}", value, px=int(ttl_ms[key_id]))
+        replies = pipe.execute(raise_on_error=False)
+        trips += 1
+        failed = [(position, reply) for position, reply in zip(actions.tolist(), replies)
+                  if isinstance(reply, BaseException)]
+        others = [reply for _position, reply in failed if not is_out_of_memory(reply)]
+        if others:
+            raise others[0]
+        refused = len(failed)
+        for position, _reply in failed:
+            # the fill was refused: the key's next reads (until its next write) missed too, and
+            # each tried its SET again on a server that was still full
+            key_id = key_ids[position]
+            for later in range(position + 1, n):
+                if key_ids[later] != key_id:
+                    continue
+                if is_write[later] or not hit[later]:
+                    break
+                hit[later] = False
+                refused += 1
     return hit, refused, trips
 
 
@@ -357,6 +353,111 @@ def _server(server):
         return
     with eviction_server() as started:
         yield started
+
+
+# -- the same runs without a server ---------------------------------------------------------
+
+def simulated_play(requests: ClusterRequests, *, policy: str, data_bytes: int, bytes_per_entry: float,
+                   warmup: float = 0.3) -> EvictionRun:
+    """:func:`play` without a server: the same requests, one at a time, through an exact cache of
+    ``data_bytes // bytes_per_entry`` entries, for a machine without ``redis-server`` (and for
+    checks that must run on fakeredis too).
+
+    ``allkeys-lru`` and ``allkeys-lfu`` are ``cachetools``' LRU and LFU caches (true LRU; an LFU
+    that forgets a key's count when it leaves, where Redis's starts a new key at 5 and samples);
+    ``volatile-ttl`` evicts the entry whose expiry is nearest (fill order + TTL, as on a server
+    where the run takes a fraction of a second); ``noeviction`` refuses every new key once full.
+    A Python loop per request, bounded like :func:`play`: tens of thousands, not millions.
+
+    These are the exact policies; Redis approximates each by sampling (``maxmemory-samples``, 5
+    keys and a pool of 16 candidates), so expect a real server a few points below this LRU, and
+    well above this ``volatile-ttl`` when TTLs are mixed: exact nearest-expiry-first evicts every
+    short-TTL entry before any other, the popular ones first (filled earliest, so expiring
+    earliest), where Redis picks among a few random keys and spares most of them.
+    """
+    require_choice("policy", policy, POLICIES)
+    require_count("data_bytes", data_bytes, minimum=1)
+    require_positive("bytes_per_entry", bytes_per_entry, unit="bytes")
+    require_fraction("warmup", warmup, allow_one=False)
+    if len(requests) > MAX_REQUESTS:
+        raise ValueError(f"a run plays at most {MAX_REQUESTS:,} requests (got {len(requests):,}).")
+    capacity = int(data_bytes // bytes_per_entry)
+    ids, writes = requests.keys.tolist(), requests.is_write.tolist()
+    ttls = requests.ttl_of_key.tolist()
+    measured_from = int(len(ids) * warmup)
+    started = time.perf_counter()
+    hits = misses = refused = evicted = 0
+    if policy in ("allkeys-lru", "allkeys-lfu"):
+        kind = cachetools.LRUCache if policy == "allkeys-lru" else cachetools.LFUCache
+        cache = kind(maxsize=max(1, capacity))
+        zero = capacity == 0
+        for index, (key, write) in enumerate(zip(ids, writes)):
+            if write:
+                cache.pop(key, None)
+                continue
+            if key in cache:
+                cache[key]
+                hit = True
+            else:
+                hit = False
+                if zero:
+                    evicted += 1
+                else:
+                    evicted += len(cache) >= cache.maxsize
+                    cache[key] = True
+            if index >= measured_from:
+                hits += hit
+                misses += not hit
+        held = 0 if zero else len(cache)
+    else:
+        present: dict = {}
+        expiries: list = []
+        for index, (key, write) in enumerate(zip(ids, writes)):
+            if write:
+                present.pop(key, None)
+                continue
+            hit = key in present
+            if not hit:
+                if len(present) >= capacity and policy == "noeviction":
+                    refused += 1
+                else:
+                    while len(present) >= capacity and expiries:
+                        _expiry, seq, victim = heapq.heappop(expiries)
+                        if present.get(victim) == seq:  # still the entry this heap item was for
+                            del present[victim]
+                            evicted += 1
+                    if len(present) < capacity:
+                        present[key] = index
+                        heapq.heappush(expiries, (index * 1e-6 + ttls[key], index, key))
+                    else:
+                        refused += 1
+            if index >= measured_from:
+                hits += hit
+                misses += not hit
+        held = len(present)
+    elapsed = time.perf_counter() - started
+    _unique, first_seen = np.unique(requests.keys, return_index=True)
+    first_reads = int(((first_seen >= measured_from) & ~requests.is_write[first_seen]).sum())
+    return EvictionRun(policy, int(data_bytes), int(data_bytes), hits + misses, hits, misses,
+                       int(requests.is_write[measured_from:].sum()), refused, evicted, held,
+                       int(held * bytes_per_entry), 0, elapsed, first_reads)
+
+
+def simulated_against_memory(requests: ClusterRequests, memory_mb, *, bytes_per_entry: float,
+                             policies=POLICIES, warmup: float = 0.3) -> EvictionCurves:
+    """:func:`hit_ratio_against_memory` without a server (:func:`simulated_play` for each run).
+
+    ``bytes_per_entry``: what ``MEMORY USAGE`` says one entry costs (:func:`bytes_per_entry` on a
+    real server; about 600 B for a 500-byte value on Redis 7.0)."""
+    sizes = [float(require_positive("memory_mb", size, unit="MB")) for size in np.atleast_1d(memory_mb)]
+    policies = tuple(require_choice("policy", policy, POLICIES) for policy in policies)
+    started = time.perf_counter()
+    runs = {policy: [simulated_play(requests, policy=policy, data_bytes=max(1, int(size * 2**20)),
+                                    bytes_per_entry=bytes_per_entry, warmup=warmup) for size in sizes]
+            for policy in policies}
+    asked = np.unique(requests.keys[~requests.is_write]).size
+    return EvictionCurves(f"{requests.cluster} (simulated)", sizes, runs, asked * bytes_per_entry / 2**20,
+                          float(bytes_per_entry), time.perf_counter() - started)
 
 
 # -- bytes per entry -------------------------------------------------------------------------

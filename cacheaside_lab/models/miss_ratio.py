@@ -54,6 +54,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import cachetools
 import numpy as np
 
 from ..core.validation import require_choice, require_count, require_fraction, require_positive
@@ -221,8 +222,6 @@ def exact_hit_ratio(keys: Sequence[int], size: int, policy: str = "LRU", *, warm
     A Python loop per request, bounded to :data:`MAX_EXACT_REQUESTS`: this is the check on the
     formulas, not the path a lecture takes for millions of requests.
     """
-    import cachetools
-
     require_choice("policy", policy, POLICIES)
     require_count("size", size, minimum=1)
     stream = np.asarray(keys).ravel().tolist()
