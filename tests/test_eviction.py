@@ -219,3 +219,15 @@ def test_simulated_and_real_runs_agree_on_a_skewed_workload(server):
         for measured, modelled in zip(real.runs[policy], simulated.runs[policy]):
             # Redis samples 5 keys per eviction: a few points under the exact policy, never far
             assert measured.hit_ratio == pytest.approx(modelled.hit_ratio, abs=0.05), policy
+
+
+def test_a_cluster_workload_itself_is_accepted_where_a_request_list_is():
+    from cacheaside_lab.experiments.eviction import DEFAULT_COUNT, as_requests, simulated_play
+
+    workload = workload_for("write-heavy", keys=1000)
+    requests = as_requests(workload)
+    assert len(requests) == DEFAULT_COUNT and requests.cluster == "cluster12"
+    assert requests.writes / len(requests) == pytest.approx(0.8, abs=0.02)
+    run = simulated_play(workload, policy="allkeys-lru", data_bytes=100_000, bytes_per_entry=1100)
+    assert run.reads == pytest.approx(0.2 * 0.7 * DEFAULT_COUNT, rel=0.05)
+    assert run.hit_ratio <= 0.2 + 0.02  # four writes per read: a read hits only after a read

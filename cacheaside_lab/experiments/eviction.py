@@ -7,6 +7,8 @@ API (names kept stable for the lecture and lab of "16 · Real workloads"):
 * :func:`skewed_requests` (``keys, zipf, count, value_size, ttl``) → a
   :class:`~cacheaside_lab.models.cluster_workload.ClusterRequests` with one TTL for all keys;
   a cluster-shaped one comes from ``workload_for(...).requests(count=...)``;
+* every function that takes ``requests`` also takes a ``workload_for(...)`` itself
+  (:func:`as_requests` draws :data:`DEFAULT_COUNT` requests from it);
 * :func:`play` (``server, requests, *, policy, data_bytes``) → :class:`EvictionRun`: one run
   under one policy with ``data_bytes`` of memory for data above what the empty server uses;
 * :func:`hit_ratio_against_memory` (``requests, memory_mb, policies``) → :class:`EvictionCurves`
@@ -76,12 +78,13 @@ from ..core.cache_aside import CacheAside, is_out_of_memory
 from ..core.keys import clear_course_keys, glob_escape, require_prefix, root_namespace
 from ..core.validation import require_choice, require_count, require_fraction, require_positive
 from ..models.closed_forms import zipf_weights
-from ..models.cluster_workload import ClusterRequests
+from ..models.cluster_workload import ClusterRequests, ClusterWorkload
 from ..stores.redis_server import RedisServer, find_redis_server
 
 __all__ = [
     "BATCH",
     "POLICIES",
+    "as_requests",
     "EntryBytes",
     "EvictionCurves",
     "EvictionRun",
@@ -178,6 +181,20 @@ class EvictionRun:
                 "best_possible": self.best_possible}
 
 
+DEFAULT_COUNT = 20_000  # requests drawn from a ClusterWorkload passed where a request list is expected
+
+
+def as_requests(requests) -> ClusterRequests:
+    """A request list as it is, or one drawn from a :class:`ClusterWorkload`
+    (``workload_for(...)``: :data:`DEFAULT_COUNT` requests with its own seed)."""
+    if isinstance(requests, ClusterWorkload):
+        return requests.requests(count=DEFAULT_COUNT)
+    if not isinstance(requests, ClusterRequests):
+        raise TypeError("requests must come from skewed_requests(...), workload_for(...) or "
+                        f"workload_for(...).requests(...) (got {type(requests).__name__}).")
+    return requests
+
+
 def _value_bytes(requests: ClusterRequests) -> int:
     size = 100 if requests.value_size is None else int(round(requests.value_size))
     return max(1, min(size, MAX_VALUE_SIZE))
@@ -190,9 +207,7 @@ def play(server, requests: ClusterRequests, *, policy: str, data_bytes: int, war
     require_choice("policy", policy, POLICIES)
     require_count("data_bytes", data_bytes, minimum=1)
     require_fraction("warmup", warmup, allow_one=False)
-    if not isinstance(requests, ClusterRequests):
-        raise TypeError("requests must come from skewed_requests(...) or workload_for(...).requests(...) "
-                        f"(got {type(requests).__name__}).")
+    requests = as_requests(requests)
     if len(requests) > MAX_REQUESTS:
         raise ValueError(f"a run on a real server plays at most {MAX_REQUESTS:,} requests (got {len(requests):,}).")
     client = server.client() if isinstance(server, RedisServer) else server
@@ -333,6 +348,7 @@ def hit_ratio_against_memory(requests: ClusterRequests, memory_mb, *, policies=P
     redis-server (``server``, or one started here and stopped at the end)."""
     sizes = [float(require_positive("memory_mb", size, unit="MB")) for size in np.atleast_1d(memory_mb)]
     policies = tuple(require_choice("policy", policy, POLICIES) for policy in policies)
+    requests = as_requests(requests)
     started = time.perf_counter()
     with _server(server) as running:
         client = running.client() if isinstance(running, RedisServer) else running
@@ -379,6 +395,7 @@ def simulated_play(requests: ClusterRequests, *, policy: str, data_bytes: int, b
     require_count("data_bytes", data_bytes, minimum=1)
     require_positive("bytes_per_entry", bytes_per_entry, unit="bytes")
     require_fraction("warmup", warmup, allow_one=False)
+    requests = as_requests(requests)
     if len(requests) > MAX_REQUESTS:
         raise ValueError(f"a run plays at most {MAX_REQUESTS:,} requests (got {len(requests):,}).")
     capacity = int(data_bytes // bytes_per_entry)
@@ -451,6 +468,7 @@ def simulated_against_memory(requests: ClusterRequests, memory_mb, *, bytes_per_
     real server; about 600 B for a 500-byte value on Redis 7.0)."""
     sizes = [float(require_positive("memory_mb", size, unit="MB")) for size in np.atleast_1d(memory_mb)]
     policies = tuple(require_choice("policy", policy, POLICIES) for policy in policies)
+    requests = as_requests(requests)
     started = time.perf_counter()
     runs = {policy: [simulated_play(requests, policy=policy, data_bytes=max(1, int(size * 2**20)),
                                     bytes_per_entry=bytes_per_entry, warmup=warmup) for size in sizes]
