@@ -13,6 +13,7 @@ from cacheaside_lab.course.checks.lab16 import (
     check_breaks_naive_sizing,
     check_plan_memory,
     check_policy_choice,
+    check_policy_plan,
     check_precision,
     check_share_held,
     entry_bytes,
@@ -140,3 +141,40 @@ def test_right_answers_pass(capsys):
     check_share_held(0.65)
     check_policy_choice("c")
     assert capsys.readouterr().out.count("passed") == 3
+
+
+def test_lfu_with_the_budget_passes_the_policy_plan(cache, capsys):
+    check_policy_plan({"policy": "allkeys-lfu", "memory_mb": 1.0}, cache=cache)
+    assert "passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "plan, expected",
+    [
+        ({"policy": "noeviction", "memory_mb": 1.0}, "refuses every fill once full"),
+        ({"policy": "volatile-ttl", "memory_mb": 1.0}, "evicts the key closest to expiry"),
+        ({"policy": "allkeys-lru", "memory_mb": 1.0}, "the policy that counts reads"),
+        ({"policy": "allkeys-lfu", "memory_mb": 0.3}, "give it the whole budget"),
+        ({"policy": "allkeys-lfu", "memory_mb": 4}, "Stay within the budget"),
+        ({"policy": "lfu", "memory_mb": 1.0}, "is not one of the policies"),
+        (("allkeys-lfu", 1.0), "not a dict"),
+        (..., "no answer yet"),
+    ],
+    ids=["noeviction", "volatile-ttl", "lru", "too-little", "over-budget", "misspelt", "tuple", "unanswered"],
+)
+def test_wrong_policy_plans_fail_with_the_reason(plan, expected, cache):
+    with pytest.raises(CheckFailed) as failure:
+        check_policy_plan(plan, cache=cache)
+    assert expected in str(failure.value)
+
+
+def test_without_a_server_the_plan_is_judged_by_the_simulator(monkeypatch, capsys):
+    from cacheaside_lab.course.checks import lab16
+
+    monkeypatch.setattr(lab16, "find_redis_server", lambda: None)
+    check_policy_plan({"policy": "allkeys-lfu", "memory_mb": 1.0})
+    assert "simulates at" in capsys.readouterr().out
+    with pytest.raises(CheckFailed, match="cannot be simulated here"):
+        check_policy_plan({"policy": "volatile-ttl", "memory_mb": 1.0})
+    with pytest.raises(CheckFailed, match="LFU with the whole budget"):
+        check_policy_plan({"policy": "allkeys-lru", "memory_mb": 1.0})

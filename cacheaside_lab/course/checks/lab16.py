@@ -1,5 +1,6 @@
 """Checks for lab 16: size a cache for a workload shaped like a real cluster, choose its policy,
-break a sizing that counts value bytes only, and questions on the fleet data.
+break a sizing that counts value bytes only, choose a policy and memory checked on a real Redis, and
+questions on the fleet data.
 
 The workload is shaped like Twitter's cluster52 (Yang, Yue and Rashmi, OSDI 2020; the row is in
 :mod:`cacheaside_lab.data.fleet`): 91% gets, Zipf alpha 1.21 (the fleet's median), 273-byte values,
@@ -271,11 +272,82 @@ def check_breaks_naive_sizing(cluster_name, *, cache=None):
 
 # -- exercise 4 -------------------------------------------------------------------------------
 
+PLAN_CLUSTER = "cluster4"
+PLAN_KEYS = 5_000
+PLAN_REQUESTS = 6_000
+PLAN_TARGET = 0.8  # of the reads a cache could serve (all but each key's first request)
+PLAN_BUDGET_MB = 1.0
+POLICY_HINTS = {
+    "noeviction": "noeviction refuses every fill once full, and this workload's writes delete keys: the room a "
+                  "write frees goes to whatever misses next, usually a tail key, and the popular key's refill is "
+                  "refused from then on. Choose a policy that evicts.",
+    "volatile-ttl": "volatile-ttl evicts the key closest to expiry, here a 1-minute key whether it is hot or not (TTLs "
+                    "and popularity are unrelated in this workload). Choose a policy that follows the reads.",
+    "allkeys-lru": "LRU keeps what was read recently; under a steady popularity the policy that counts reads keeps "
+                   "the popular keys better.",
+    "allkeys-lfu": "LFU is the right idea; give it the whole budget.",
+}
+
+
+def plan_requests():
+    """The stream exercise 4 replays: shaped like cluster4 (short TTLs, 7% writes that delete)."""
+    return workload_for(PLAN_CLUSTER, keys=PLAN_KEYS).requests(count=PLAN_REQUESTS)
+
+
+@exercise("Exercise 4 · Choose the policy and the memory, checked on a real Redis")
+def check_policy_plan(plan, *, cache=None):
+    from ...experiments.eviction import POLICIES
+
+    tried = f"your plan for {PLAN_CLUSTER}'s stream: {short(plan)}"
+    if plan in (None, Ellipsis):
+        raise CheckFailed(tried, f"{NOT_ANSWERED}.", 'Set plan = {"policy": "...", "memory_mb": ...} and run this '
+                          "check again.")
+    expect(isinstance(plan, dict) and set(plan) == {"policy", "memory_mb"}, tried=tried,
+           wrong="the plan is not a dict with exactly the keys 'policy' and 'memory_mb'.",
+           hint='plan = {"policy": "allkeys-…", "memory_mb": 0.5}')
+    policy, memory = plan["policy"], plan["memory_mb"]
+    expect(policy in POLICIES, tried=tried, wrong=f"{policy!r} is not one of the policies {', '.join(POLICIES)}.",
+           hint="Spell it as Redis does, e.g. 'allkeys-lru'.")
+    expect(isinstance(memory, Real) and not isinstance(memory, bool) and 0 < memory <= PLAN_BUDGET_MB, tried=tried,
+           wrong=f"memory_mb is {memory!r}; the budget is more than 0 and at most {PLAN_BUDGET_MB} MB.",
+           hint=f"Stay within the budget: {PLAN_BUDGET_MB} MB for entries.")
+    requests = plan_requests()
+    if not redis_available():
+        return _simulated_policy_plan(requests, policy, float(memory), tried)
+    with _private_server() as client:
+        served = _replay(client, requests, policy, float(memory))
+    expect(served >= PLAN_TARGET, tried=tried + " (replayed on a real redis-server)",
+           wrong=f"{policy} with {memory:g} MB served {served:.3f} of the reads a cache could serve; the target is "
+                 f"{PLAN_TARGET}.", hint=POLICY_HINTS[policy])
+    return (f"{policy} with {memory:g} MB served {served:.3f} of the reads a cache could serve on a real redis-server "
+            f"(target {PLAN_TARGET}).")
+
+
+def _simulated_policy_plan(requests, policy: str, memory: float, tried: str) -> str:
+    from ...models.miss_ratio import memory_curve_for
+
+    simulated = {"allkeys-lfu": "LFU", "allkeys-lru": "LRU"}
+    expect(policy in simulated, tried=tried + " (no redis-server here: simulated)",
+           wrong=f"{policy} cannot be simulated here, and in the lecture's real-server run of this cluster it stayed below "
+                 "LRU and LFU at every size.",
+           hint=POLICY_HINTS[policy])
+    per_entry = entry_bytes(requests.value_size)
+    curve = memory_curve_for(requests, [memory, PLAN_BUDGET_MB], per_entry)
+    reached = float(curve.hit_ratio[simulated[policy]][0])
+    best = float(curve.hit_ratio["LFU"][1])
+    expect(reached >= best - 0.01, tried=tried + " (no redis-server here: simulated)",
+           wrong=f"{policy} with {memory:g} MB simulates at {reached:.3f}; LFU with the whole budget reaches {best:.3f}.",
+           hint=POLICY_HINTS[policy])
+    return f"{policy} with {memory:g} MB simulates at {reached:.3f} (no redis-server here: the simulator is the replay)."
+
+
+# -- exercise 5 -------------------------------------------------------------------------------
+
 SHARE_QUESTION = ("MEMORY USAGE says an entry whose value is 224 bytes costs 344 bytes. A cache sized as entries × "
                   "224 bytes holds what share of the entries it was sized for?")
 
 
-@exercise("Exercise 4 (question) · What a value-size sizing holds")
+@exercise("Exercise 5 (question) · What a value-size sizing holds")
 def check_share_held(answer, *, cache=None):
     return estimate(
         answer,
@@ -290,13 +362,13 @@ def check_share_held(answer, *, cache=None):
     )
 
 
-# -- exercise 5 -------------------------------------------------------------------------------
+# -- exercise 6 -------------------------------------------------------------------------------
 
 POLICY_QUESTION = ("cluster4's keys carry TTLs from 1 minute to a day, and a key's TTL has nothing to do with how often "
                    "it is read. Which maxmemory-policy is the wrong choice for its cache?")
 
 
-@exercise("Exercise 5 (question) · The policy that evicts by TTL")
+@exercise("Exercise 6 (question) · The policy that evicts by TTL")
 def check_policy_choice(answer, *, cache=None):
     fleet_cluster("cluster4")  # the row the question is about
     return choose(
@@ -315,6 +387,6 @@ def check_policy_choice(answer, *, cache=None):
                  "expiry time?",
         },
         why="volatile-ttl evicts the key closest to expiry, which for cluster4 is a 1-minute key whether it is hot "
-            "or not: in the lecture's run it was the lowest line at small memory. It suits a cache only when the "
-            "short-TTL keys are also the ones not worth keeping.",
+            "or not: in the lecture's run it stayed below both LRU and LFU at every size. It suits a cache only when "
+            "the short-TTL keys are also the ones not worth keeping.",
     )

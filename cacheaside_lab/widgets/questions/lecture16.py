@@ -41,8 +41,8 @@ QUESTIONS = {
                      "worth keeping; LRU keeps the ones read most recently, and a burst of one-off tail keys pushes "
                      "popular ones out. volatile-ttl evicts the key closest to expiry: with one TTL for all, that is "
                      "the oldest fill, popular or not. noeviction keeps whatever filled first and then refuses every "
-                     "new SET, so it does surprisingly well while popularity stays still and never adapts when it "
-                     "moves. In the run below: LFU highest, noeviction just under it, LRU and volatile-ttl a few points "
+                     "new SET, so it does surprisingly well while popularity stays still and nothing is deleted, and "
+                     "collapses when writes delete keys (the cluster-shaped run below). In the run below: LFU highest, noeviction just under it, LRU and volatile-ttl a few points "
                      "lower."),
     ),
     # before the noeviction run through CacheAside
