@@ -20,13 +20,13 @@ from numbers import Real
 
 import numpy as np
 
-from ...core.keys import root_namespace
 from ...data.fleet import cluster as fleet_cluster
 from ...data.fleet import workload_cluster
 from ...models.cluster_workload import workload_for
 from ...models.miss_ratio import lfu_hit_ratio, lru_hit_ratio
 from ...stores.redis_server import find_redis_server
 from .framework import NOT_ANSWERED, CheckFailed, attempt, exercise, expect, short
+from .setups import key_function
 from .understanding import choose, estimate
 
 LAB = "lab16"
@@ -48,6 +48,9 @@ HINT_PLAN = ("The hit ratio a cache of C entries gets is lfu_hit_ratio(popularit
              "entries into megabytes with bytes_per_entry.")
 
 
+product_key = key_function(LAB, "product", doc="Where lab 16 measures one entry's bytes: ``cacheaside-lab:lab16:product:42``.")
+
+
 def lab_workload(keys: int = KEYS):
     """The lab's workload: shaped like cluster52 (``workload_for``), ``keys`` keys."""
     return workload_for(CLUSTER, keys=keys)
@@ -67,7 +70,7 @@ def entry_bytes(value_size: float, server=None) -> int:
     to a real Redis) or, without one, the measurements above (interpolated)."""
     size = max(1, int(round(value_size)))
     if server is not None:
-        key = f"{root_namespace()}{LAB}-evict:9999"  # shaped like the replay's keys
+        key = product_key(9999)  # as long as the replay's keys, within a few bytes
         try:
             server.set(key, "x" * size, px=60_000)
             return int(server.memory_usage(key, samples=0))
