@@ -92,3 +92,56 @@ def test_the_largest_catalogue_allowed_runs(capsys):
     args[args.index("--duration") + 1] = "1"
     assert main([*args, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["workload"]["keys"] == 5_000_000
+
+
+# -- simulate --cluster NAME: a workload shaped like a row of Twitter's fleet table ---------------
+
+CLUSTER_ARGS = ["simulate", "--cluster", "short-TTL", "--keys", "2000", "--duration", "120", "--rate", "500"]
+
+
+def test_cluster_json_names_the_row_and_its_ttl_classes(capsys):
+    assert main([*CLUSTER_ARGS, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(CONTRACT) <= set(result)
+    assert result["cluster"] == "cluster4" and result["zipf"] == pytest.approx(1.1004)
+    assert result["read_rate"] == pytest.approx(465) and result["write_rate"] == pytest.approx(35)
+    assert [item["ttl_s"] for item in result["ttl_classes"]] == [60, 300, 3600, 600, 14400, 86400]
+    assert sum(item["reads"] for item in result["ttl_classes"]) == result["reads"]
+    assert "OSDI 2020" in result["source"]
+
+
+def test_cluster_by_number_or_name_is_the_same_run(capsys):
+    runs = []
+    for name in ("4", "cluster4", "short-TTL"):
+        args = list(CLUSTER_ARGS)
+        args[args.index("--cluster") + 1] = name
+        main([*args, "--json"])
+        runs.append(json.loads(capsys.readouterr().out) | {"elapsed_s": 0})
+    assert runs[0] == runs[1] == runs[2]
+
+
+def test_cluster_text_says_what_the_stream_cannot_reproduce(capsys):
+    assert main(CLUSTER_ARGS) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("cluster4: ") and "per TTL class" in out and "hit ratio" in out
+    assert "no bursts" in out and "popularity churn" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--cluster", "cluster99"], "unknown cluster 'cluster99'"),
+    (["--cluster", "busy"], "sample labels: read-heavy, write-heavy, short-TTL"),
+    (["--cluster", "5"], "cluster5 has no operations, no zipf_alpha, no ttl_mix in the table"),
+    (["--cluster", "43"], "cluster43 has no zipf_alpha"),
+    (["--cluster", "15"], "cluster15 lists no reads"),
+    (["--cluster", "4", "--ttl", "30"], "--ttl cannot be combined with --cluster"),
+    (["--cluster", "4", "--zipf", "1", "--write-rate", "3"], "--zipf, --write-rate cannot be combined with --cluster"),
+    (["--cluster", "4", "--rate", "10", "--read-rate", "5"], "not both"),
+    (["--cluster", "4", "--rate", "-1"], "rate must be greater than 0"),
+    (["--keys", "100"], "simulate needs --zipf, --read-rate, --write-rate, --ttl, --duration, --strategy"),
+    ([*ARGS[1:], "--rate", "10"], "--rate goes with --cluster"),
+])
+def test_cluster_errors_exit_2_with_one_clear_line(capsys, args, message):
+    assert main(["simulate", *args]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    assert captured.out == ""

@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import random
 import time
+
+import redis
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -63,11 +65,21 @@ from .validation import require_callable, require_choice, require_fraction
 
 WRITE_STRATEGIES = ("delete", "update", "ttl-only")
 
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Whether ``error`` is Redis refusing a write for lack of memory (``maxmemory`` reached under
+    ``noeviction``, or nothing left to evict under a ``volatile-*`` policy): the server is up and
+    answering, it only will not store more. Reads and DELs still work."""
+    return isinstance(error, redis.exceptions.OutOfMemoryError) or (
+        isinstance(error, redis.ResponseError) and "OOM command not allowed" in str(error)
+    )
+
 __all__ = [
     "CACHE_ERRORS",
     "MAX_TTL_SECONDS",
     "MISS",
     "WRITE_STRATEGIES",
+    "is_out_of_memory",
     "CacheAside",
     "CacheAsideStats",
     "CachePermissionError",
@@ -81,11 +93,20 @@ class CacheAsideStats(CacheStats):
     ``foreign`` counts reads that found something else there (not JSON, someone else's JSON,
     another protection's format). Each is also a miss, and its fill overwrites the value.
     ``negative_hits`` and ``negative_fills`` count the cached "not found" answers (``negative_ttl``).
+    ``refused_fills`` counts the SETs the server refused for lack of memory (a Redis at its
+    ``maxmemory`` under ``noeviction`` answers ``OOM command not allowed when used memory >
+    'maxmemory'``): a fill, a negative fill, or ``set()`` under ``write_strategy="update"``. The
+    answer still comes from the loader, so the read is correct, only not cached. Each refusal is
+    also a cache error: ``errors`` keeps counting every failed cache command or round trip (a
+    pipeline of fills that failed is one error, however many of its SETs were refused). Not to be
+    confused with the lease protection's ``protection.stats.refused_fills`` (fills the lease
+    refused because a delete voided it meanwhile): that one is the protection's, this the cache's.
     """
 
     foreign: int = 0
     negative_hits: int = 0  # hits on a cached "not found" (also counted in hits)
     negative_fills: int = 0  # "not found" entries stored (negative caching)
+    refused_fills: int = 0  # SETs refused by a full cache (OOM under noeviction); also in errors
 
 
 class CacheAside:
@@ -371,11 +392,18 @@ class CacheAside:
                 pipe.set(self.key(item_id), self.encode(value), px=self.ttl_ms())
             for item_id in absent:
                 pipe.set(self.key(item_id), encode_absent(), px=self.negative_ttl_ms())
-            pipe.execute()
+            # each SET's own answer: a full cache (noeviction) refuses some and stores others
+            replies = pipe.execute(raise_on_error=False)
         except CACHE_ERRORS as error:
             self.cache_error(error, self.key(next(iter(values))))
-        else:
-            self.stats.add(fills=len(present), negative_fills=len(absent))
+            return
+        failed = [reply for reply in replies if isinstance(reply, BaseException)]
+        if failed:
+            # one failed round trip is one error, as before; every refused SET is counted apart
+            self.cache_error(failed[0], self.key(next(iter(values))),
+                             refused=sum(is_out_of_memory(reply) for reply in failed))
+        stored = [not isinstance(reply, BaseException) for reply in replies]
+        self.stats.add(fills=sum(stored[: len(present)]), negative_fills=sum(stored[len(present):]))
 
     def negative_ttl_ms(self) -> int:
         """The expiry of a cached "not found", in milliseconds (``negative_ttl``, never jittered)."""
@@ -397,15 +425,20 @@ class CacheAside:
             self.stats.add(negative_fills=1)
         return True
 
-    def cache_error(self, error: BaseException, key: str) -> None:
+    def cache_error(self, error: BaseException, key: str, *, refused: int | None = None) -> None:
         """Count a failed cache command as an error, the cache-aside way (the caller falls back
         to the loader). A permission error is raised instead: an ACL that refuses our keys is a
         configuration mistake, and serving it as a miss would hide it behind database reads for
-        ever (``CachePermissionError`` names the key, the namespace and the fix)."""
+        ever (``CachePermissionError`` names the key, the namespace and the fix).
+
+        A write refused because the cache is full (:func:`is_out_of_memory`) is also counted in
+        ``stats.refused_fills``; ``refused`` overrides how many (a pipeline of several SETs)."""
         problem = permission_problem(error, key, self.namespace)
         if problem is not None:
             raise problem from error
-        self.stats.add(errors=1)
+        if refused is None:
+            refused = int(is_out_of_memory(error))
+        self.stats.add(errors=1, refused_fills=refused)
 
     # -- internals -------------------------------------------------------------------------
 
