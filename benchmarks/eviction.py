@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/eviction.py
 
-Three measurements for lecture 16 (real workloads, memory and eviction):
+Three measurements for lecture 12 (real workloads, memory and eviction):
 
 * the wall time of one ``experiments.eviction.play`` run per request, for 500-byte and 2.4 KB
   values (how long the lecture's sweeps of 4 policies × 3 memory sizes take);

@@ -10,7 +10,7 @@ that whole path for each one, without a browser, the way the kernel does it on a
 * notebook 06's expiry timeline: ``herd_model.expiry_timeline`` + ``draw_timeline`` + the PNG
   the inline backend sends (``interactive_output``), up to the slider maxima (5,000/s, 500 ms);
 * notebooks 02-03's race step-through: one step (a real command) + ``render_html``;
-* notebook 13's replayed dashboard: ``dashboard.render_html`` for one slider position.
+* notebook 14's replayed dashboard: ``dashboard.render_html`` for one slider position.
 
 The goal is a fraction of a second: a median under 0.5 s and no redraw of 1 s or more, for every
 widget. The browser's own time to show a PNG or some HTML is not included (milliseconds).

@@ -1,4 +1,4 @@
-"""Change-log invalidation and fan-out (lecture 14), and consistency measured in nines (lecture 13)."""
+"""Change-log invalidation and fan-out (lecture 15), and consistency measured in nines (lecture 14)."""
 
 from __future__ import annotations
 

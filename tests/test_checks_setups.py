@@ -52,8 +52,8 @@ def test_no_function_in_the_checks_or_races_is_over_60_lines(path):
     assert not long, f"{path.name}: split into one function per scenario: {long}"
 
 
-# lab05 checks a simulator, lab11 has two slices (info_key, stock_key), lab14 keys each region
-@pytest.mark.parametrize("module", [m for m in LAB_MODULES if m not in ("lab05", "lab11", "lab14")])
+# lab05 checks a simulator, lab11 has two slices (info_key, stock_key), lab15 keys each region
+@pytest.mark.parametrize("module", [m for m in LAB_MODULES if m not in ("lab05", "lab11", "lab15")])
 def test_each_lab_product_key_is_its_own_namespace(module):
     product_key = importlib.import_module(f"cacheaside_lab.course.checks.{module}").product_key
     assert product_key(42) == make_key(f"{module}:product", 42)
@@ -82,12 +82,12 @@ def test_empty_namespace_deletes_only_that_labs_keys(backend, cache):
 
 
 def test_fresh_catalogue_is_new_each_time_with_the_latency_asked_for(backend, cache):
-    cache.set(make_key("lab13:product", 3), "old")
-    same, db = setups.fresh_catalogue(cache, "lab13", latency_ms=5)
-    assert same is cache and cache.get(make_key("lab13:product", 3)) is None
+    cache.set(make_key("lab14:product", 3), "old")
+    same, db = setups.fresh_catalogue(cache, "lab14", latency_ms=5)
+    assert same is cache and cache.get(make_key("lab14:product", 3)) is None
     assert (db.count(), db.latency_ms, db.queries) == (100, 5, 0)
     db.update_product(1, stock=0)
-    again = setups.fresh_catalogue(cache, "lab13")[1]
+    again = setups.fresh_catalogue(cache, "lab14")[1]
     assert again is not db and again.current(1)["version"] == 0 and again.latency_ms == 0
 
 

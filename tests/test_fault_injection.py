@@ -1,4 +1,4 @@
-"""FaultyCache's latency spikes, client timeouts and virtual sleep (added for notebook 12)."""
+"""FaultyCache's latency spikes, client timeouts and virtual sleep (added for notebook 13)."""
 
 from __future__ import annotations
 

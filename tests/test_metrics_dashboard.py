@@ -1,4 +1,4 @@
-"""The operating metrics and the dashboard built on them (notebook 13)."""
+"""The operating metrics and the dashboard built on them (notebook 14)."""
 
 from __future__ import annotations
 

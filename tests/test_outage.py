@@ -1,4 +1,4 @@
-"""The outage experiments of notebook 12: correct answers, bounded costs, the DB's view."""
+"""The outage experiments of notebook 13: correct answers, bounded costs, the DB's view."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The pictures of lectures 13 and 14: drawn from a run's own record, titled, and refused without one."""
+"""The pictures of lectures 14 and 15: drawn from a run's own record, titled, and refused without one."""
 
 from __future__ import annotations
 

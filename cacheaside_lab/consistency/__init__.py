@@ -6,7 +6,7 @@
 * :mod:`.versions`: versioned entries with tombstones (Lua fill-if-newer) and ``read_at_least``
   for read-your-writes (lecture 03);
 * :mod:`.changelog`: change-log invalidation (a trigger-fed table tailed by an invalidator),
-  fan-out to several caches, bulk jobs (lecture 14; lab 14);
+  fan-out to several caches, bulk jobs (lecture 15; lab 15);
 * :mod:`.measure`: consistency in nines within M seconds with confidence intervals, read-your-writes
-  markers (lectures 13 and 14; lab 13).
+  markers (lectures 14 and 15; lab 14).
 """

@@ -1,4 +1,4 @@
-"""Invalidation driven by the database's change log, not by application code (lecture 14).
+"""Invalidation driven by the database's change log, not by application code (lecture 15).
 
 "Delete the key after the write" lives in application code, so it only happens where someone
 remembered to write it: not in the bulk job that runs raw SQL at night, not in the other service

@@ -1,4 +1,4 @@
-"""Measuring cache consistency the way production teams do (lectures 13 and 14).
+"""Measuring cache consistency the way production teams do (lectures 14 and 15).
 
 You cannot prove a cache consistent, but you can measure how often it is not. Meta's "cache made
 consistent" checker does it at scale: observe writes, come back to the cache a little later, and

@@ -3,7 +3,7 @@
 * :mod:`.checks`: ``framework`` (``CheckFailed``, ``@exercise``, ``attempt``, ``expect``), ``setups``
   (the lab keys, fresh namespaces, catalogues and race worlds every checker shares), ``guard``
   (checks verified in the kernel), ``understanding`` (graded choice and numeric questions) and one
-  ``labNN`` module per lab (labs 01 to 14);
+  ``labNN`` module per lab (labs 01 to 15);
 * :mod:`.grading`, :mod:`.grading_scan`, :mod:`.grading_lock`: ``cacheaside-lab check``: run a lab
   in a fresh kernel, refuse cells that tamper with checks, one grader per namespace at a time;
 * :mod:`.labgen`: generates ``labs/`` from ``solutions/`` (``python -m cacheaside_lab.course.labgen``,

@@ -13,10 +13,10 @@
   replicas cost a writer (lecture 10);
 * :mod:`.splitting`: split payloads (a stable slice and a volatile key, one MGET) and field planning
   (lecture 11 and lab 11);
-* :mod:`.outage`: faults, a real ``redis-server`` crash, the breaker, database capacity (lecture 12);
+* :mod:`.outage`: faults, a real ``redis-server`` crash, the breaker, database capacity (lecture 13);
 * :mod:`.metrics`: operating metrics from counters: hit/miss rate, fill latency, database
-  amplification (lecture 13);
-* :mod:`.dashboard`: replayed and live dashboards, pure frames and a thin widget (lecture 13).
+  amplification (lecture 14);
+* :mod:`.dashboard`: replayed and live dashboards, pure frames and a thin widget (lecture 14).
 
 Their formulas and pure simulations are in :mod:`cacheaside_lab.models`.
 """

@@ -1,4 +1,4 @@
-"""A small cache dashboard: the operating metrics, second by second (lecture 13).
+"""A small cache dashboard: the operating metrics, second by second (lecture 14).
 
 The pieces are pure functions, so they are tested without a browser, and the widgets only call
 them and draw:

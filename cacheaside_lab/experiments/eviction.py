@@ -1,6 +1,6 @@
 """Memory and eviction on a real Redis: a private ``redis-server`` with a small ``maxmemory``.
 
-API (names kept stable for the lecture and lab of "16 · Real workloads"):
+API (names kept stable for the lecture and lab of "12 · Real workloads"):
 
 * :data:`POLICIES`: the policies that matter to cache-aside: ``allkeys-lru``, ``allkeys-lfu``,
   ``volatile-ttl`` and ``noeviction`` (where SETs start failing);

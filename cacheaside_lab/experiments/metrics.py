@@ -1,4 +1,4 @@
-"""The four numbers to watch on a cache-aside system, computed from counters (lecture 13).
+"""The four numbers to watch on a cache-aside system, computed from counters (lecture 14).
 
 Hit rate alone hides the costs. The operating model the course teaches watches four things:
 

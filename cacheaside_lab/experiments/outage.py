@@ -1,4 +1,4 @@
-"""A cache outage in the middle of a workload, replayed in virtual time (notebook 12).
+"""A cache outage in the middle of a workload, replayed in virtual time (notebook 13).
 
 :func:`run_outage` sends a steady stream of product reads (and a few writes) through the real
 :class:`~cacheaside_lab.core.cache_aside.CacheAside`, on the real cache and the real SQLite

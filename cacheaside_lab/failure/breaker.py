@@ -16,7 +16,7 @@ A breaker remembers recent failures and short-circuits:
 So a dead cache costs ``failure_threshold`` timeouts to notice, then one probe per
 ``reset_timeout``, instead of one timeout per read. The price: while it is open, even a cache that
 has recovered is not used until the next probe, and invalidations sent during that time are
-skipped (the TTL is what eventually cleans up after them; notebook 12 shows both).
+skipped (the TTL is what eventually cleans up after them; notebook 13 shows both).
 
 :class:`GuardedCache` wraps a redis-py client so that every command goes through a breaker, and
 ``CacheAside(..., breaker=CircuitBreaker())`` uses one for you.

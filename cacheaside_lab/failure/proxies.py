@@ -87,7 +87,7 @@ class FaultyCache:
     longer (and then succeed). ``pattern=["timeout", "timeout", "ok"]`` replaces the random rolls
     with a fixed cycle of outcomes, one per command (``"ok"``, ``"error"``: refused at once,
     ``"timeout"``: waits ``timeout_ms``, then fails), so a check can replay exactly the fault
-    schedule a learner wrote (lab 12's flapping cache). ``client_timeout_ms`` is the client's own patience, like
+    schedule a learner wrote (lab 13's flapping cache). ``client_timeout_ms`` is the client's own patience, like
     redis-py's ``socket_timeout``: a command that would take longer gives up after that long with
     ``redis.TimeoutError``. ``sleep`` is how waiting happens: ``time.sleep`` by default, or a
     :class:`~cacheaside_lab.failure.clock.VirtualClock`'s ``sleep`` so that experiments cost no real time.

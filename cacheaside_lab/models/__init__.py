@@ -5,11 +5,11 @@
   04, 05, 08; labs 04 and 05);
 * :mod:`.herd`: the herd and XFetch simulations, expiry timelines for the widget, and the one home
   of the herd formula 1 + r·Δ (``unprotected_recomputes``) and the total-miss formula 1/(1 − h)
-  (``total_miss_multiplier``) (lectures 06, 07, 12);
+  (``total_miss_multiplier``) (lectures 06, 07, 13);
 * :mod:`.skew`: Redis Cluster's hash slots, each shard's share of a Zipf workload, hot-key
   replicas (lecture 10, lab 10);
 * :mod:`.workload`: the seeded request stream (Poisson kinds, Zipf products) and the virtual-time
-  event loop every experiment that replays traffic uses (lectures 06 to 12);
+  event loop every experiment that replays traffic uses (lectures 06 to 13);
 * :mod:`.simulator`: ``simulate(...)``, the vectorized workload simulator (Poisson, Zipf, TTL,
   jitter, write strategies, lost invalidations, warm start), ``replay`` for explicit requests and
   ``key_history`` (one key's entries, for its timeline) (lectures 04, 05, 11,

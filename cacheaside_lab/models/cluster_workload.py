@@ -1,6 +1,6 @@
 """Workloads shaped like a real cluster: the course's simulator fed from one row of Twitter's fleet.
 
-API (names kept stable for the lecture and lab of "16 · Real workloads"):
+API (names kept stable for the lecture and lab of "12 · Real workloads"):
 
 * :func:`workload_for` (``cluster, *, keys, duration, rate | read_rate, …``) → :class:`ClusterWorkload`;
 * :meth:`ClusterWorkload.simulate` → :class:`ClusterResult` (totals in ``.total``, a

@@ -71,7 +71,7 @@ def total_miss_multiplier(hit_ratio: float) -> float:
 
     With hit ratio ``h`` the database sees ``(1 − h)`` of the reads; with an empty (or absent)
     cache it sees all of them: 0.95 → 20×, 0.99 → 100×. The one home of the total-miss formula
-    (the total-miss and outage experiments, the dashboard's metrics, lectures 07, 12 and 13).
+    (the total-miss and outage experiments, the dashboard's metrics, lectures 07, 13 and 14).
     """
     require_fraction(
         "hit_ratio", hit_ratio, allow_one=False,

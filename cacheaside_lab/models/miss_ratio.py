@@ -1,6 +1,6 @@
 """Simulated miss-ratio curves: the hit ratio of an LRU or an LFU cache of each size, without a Redis.
 
-API (names kept stable for the lecture and lab of "16 · Real workloads"):
+API (names kept stable for the lecture and lab of "12 · Real workloads"):
 
 * :func:`lru_hit_ratio` (``popularity, sizes``): Che's approximation for LRU;
 * :func:`lfu_hit_ratio` (``popularity, sizes``): a perfect LFU (the ``sizes`` most popular keys);

@@ -31,11 +31,11 @@ printed numbers come from the same data and cannot disagree.
 * :mod:`.splitting`: the hit-ratio cap, the split page's keys and TTLs, its calls as a sequence
   diagram (lecture 11);
 * :mod:`.breaker`: the circuit breaker's state diagram and its run from ``breaker.transitions``
-  (lecture 12);
+  (lecture 13);
 * :mod:`.outage`: an outage's cost and database load, and the database addicted to its cache
-  (lecture 12);
-* :mod:`.dashboard`: the dashboard's frames, incidents shaded (lecture 13);
-* :mod:`.consistency`: nines within M with their intervals, one product's probe timeline (lecture 13),
-  read-your-writes with and without a marker (lecture 14);
-* :mod:`.fanout`: who deletes each cached copy, application code against the change log (lecture 14).
+  (lecture 13);
+* :mod:`.dashboard`: the dashboard's frames, incidents shaded (lecture 14);
+* :mod:`.consistency`: nines within M with their intervals, one product's probe timeline (lecture 14),
+  read-your-writes with and without a marker (lecture 15);
+* :mod:`.fanout`: who deletes each cached copy, application code against the change log (lecture 15).
 """

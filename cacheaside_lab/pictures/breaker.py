@@ -1,4 +1,4 @@
-"""The circuit breaker (lecture 12): its state machine, and one run drawn from its own record.
+"""The circuit breaker (lecture 13): its state machine, and one run drawn from its own record.
 
 * :func:`draw_breaker_states`: closed, open and half-open as boxes, every transition as an arrow
   labelled with its condition (the breaker's own ``failure_threshold`` and ``reset_timeout``)

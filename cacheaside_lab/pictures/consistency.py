@@ -1,4 +1,4 @@
-"""Consistency in nines within M seconds, drawn from a measurement's own record (lecture 13).
+"""Consistency in nines within M seconds, drawn from a measurement's own record (lecture 14).
 
 :func:`draw_nines` takes the :class:`~cacheaside_lab.consistency.measure.ConsistencyResult` of
 each invalidation path and plots, per delay M, the figure ``−log10(inconsistent share)`` with

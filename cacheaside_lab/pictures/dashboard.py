@@ -1,4 +1,4 @@
-"""The dashboard's frames as four stacked panels, with the incidents that moved them (lecture 13).
+"""The dashboard's frames as four stacked panels, with the incidents that moved them (lecture 14).
 
 :func:`draw_dashboard` takes the frames :func:`~cacheaside_lab.experiments.dashboard.replay_workload`
 (or a :class:`~cacheaside_lab.experiments.dashboard.LiveDashboard`) returned, one per interval,

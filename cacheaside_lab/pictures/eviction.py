@@ -1,4 +1,4 @@
-"""Pictures of lecture 16 (memory and eviction), each drawn from a run's own numbers.
+"""Pictures of lecture 12 (memory and eviction), each drawn from a run's own numbers.
 
 * :func:`draw_hit_ratio_vs_memory`: hit ratio against the cache's memory, one line per eviction
   policy (the curves a run on a private ``redis-server`` measured, or a simulated LRU/LFU

@@ -1,6 +1,6 @@
-"""Where a product change has to go, and who takes it there (lecture 14).
+"""Where a product change has to go, and who takes it there (lecture 15).
 
-:func:`draw_fanout` draws the two designs of lecture 14 one above the other, from the run's own
+:func:`draw_fanout` draws the two designs of lecture 15 one above the other, from the run's own
 record (the stale counts :meth:`~cacheaside_lab.consistency.changelog.FanOut.stale_entries`
 returned after each, the rows each writer changed, the invalidator's counts):
 

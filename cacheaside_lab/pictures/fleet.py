@@ -1,4 +1,4 @@
-"""Pictures of lecture 16 (real workloads): Twitter's cache fleet, drawn from the table's own rows.
+"""Pictures of lecture 12 (real workloads): Twitter's cache fleet, drawn from the table's own rows.
 
 Every function takes the :class:`~cacheaside_lab.data.fleet.Cluster` records
 (:func:`~cacheaside_lab.data.fleet.load_fleet`) and draws only what the rows say; a row the

@@ -1,4 +1,4 @@
-"""A cache outage replayed in virtual time (lecture 12), drawn from the runs' own per-second series.
+"""A cache outage replayed in virtual time (lecture 13), drawn from the runs' own per-second series.
 
 * :func:`draw_outage`: for one or more :class:`~cacheaside_lab.experiments.outage.OutageRun`, what a
   read cost (mean per second) and what the database saw (reads per second), outage shaded;

@@ -11,5 +11,5 @@
 The other widgets sit beside what they show: the race step-through in
 :mod:`cacheaside_lab.races.widget` (lecture 02), the expiry timeline in
 :mod:`cacheaside_lab.models.herd` (lecture 06) and the dashboard in
-:mod:`cacheaside_lab.experiments.dashboard` (lecture 13).
+:mod:`cacheaside_lab.experiments.dashboard` (lecture 14).
 """

@@ -1,73 +1,65 @@
-"""Lecture 12's questions: what a sick cache costs, what the breaker does, and what the database sees."""
+"""Lecture 12's questions: how common the course's assumptions are in Twitter's fleet, and what a
+cache that runs out of memory does under each eviction policy."""
 
 QUESTIONS = {
-    # before compare_faults' table of six ways a cache can be sick
-    "12.costliest_fault": dict(
-        prompt=("Reads go through cache-aside to a warm cache that is sick in one of these ways; the database "
-                "costs 10 ms a query. Which makes the average read slowest?"),
+    # before the count of clusters at 100:1 or more (the fleet section)
+    "12.read_heavy": dict(
+        prompt=("The course said cache-aside clearly pays at \"100:1 and up\". Of Twitter's 53 cache clusters "
+                "with an operation mix, how many serve 100 reads or more per write?"),
         choices=[
-            "the cache refuses every connection",
-            "one cache command in five fails with an error",
-            "the cache does not answer: every command waits 250 ms, then times out",
-            "one command in twenty takes 800 ms longer, then succeeds",
+            "almost all of them (about 50)",
+            "about three quarters (about 40)",
+            "about half (about 25)",
+            "a small minority (fewer than 11)",
         ],
-        answer="the cache does not answer: every command waits 250 ms, then times out",
-        explanation=("A refusal comes back at once, so the read costs about the database's 10 ms; errors cost that "
-                     "on one read in five. Silence costs the whole 250 ms timeout before the database is even asked: "
-                     "260 ms on every read. The spikes come second (48.5 ms on average: 800 ms on one read in twenty), "
-                     "with no error at all."),
+        answer="a small minority (fewer than 11)",
+        explanation=("8 of 53 for certain (15%), and at most 10: the 8 list no writes at all (their writes are "
+                     "below the table's 0.01 precision); two more list 1% writes (99:1 and 98:1), and the rounding "
+                     "allows either side of 100:1 for them. About half the fleet (24 of 53) is at 10:1 or more, and "
+                     "9 clusters are write-heavy. Twitter caches plenty of data that is written as often as it is "
+                     "read: 100:1 is where the pattern is easy, not where caches are."),
     ),
-    # before the 60-second run with a 15-second outage
-    "12.db_load": dict(
-        prompt=("100 reads a second, a warm cache with a hit ratio of about 0.98, so the database sees about 2 "
-                "reads a second. The cache stops answering. How many reads per second reach the database?"),
-        answer=100,
-        relative_tolerance=0.15,
-        unit="reads/s",
-        explanation=("Every read now misses, so the database gets all 100 a second: 2 × 1/(1 − 0.98) = 100, "
-                     "50 times its usual load. The run measured 103 a second (1,545 reads happened to arrive in those "
-                     "15 s: Poisson arrivals vary). Nothing in "
-                     "cache-aside limits this: the fallback that keeps answers correct is the database taking the "
-                     "whole read load."),
+    # before the alpha histogram
+    "12.alpha": dict(
+        prompt=("The course's workloads draw keys from a Zipf distribution with alpha = 1 (zipf=1). What is the "
+                "median fitted Zipf alpha of Twitter's clusters?"),
+        answer=1.21,
+        tolerance=0.15,
+        explanation=("1.21 over 51 clusters with a fitted alpha (three are N/A): real popularity is usually *more* "
+                     "skewed than the course's default, which makes a small cache more useful, not less. But the "
+                     "spread is wide, from 0 (six clusters, mostly of written-once keys, where no cache size gets a "
+                     "good hit ratio) to 2.68, so no single default stands for the fleet."),
     ),
-    # before the step-by-step breaker demo: what the breaker does while the cache is dead
-    "12.breaker": dict(
-        prompt=("A dead cache (it refuses everything), a breaker that opens after 3 failures in a row and waits "
-                "5 s, one read every second from t = 0. How many commands reach the cache in the 11 reads from "
-                "t = 0 to t = 10 s?"),
-        answer=4,
-        unit="commands",
-        explanation=("The GETs at t = 0, 1 and 2 s fail and open the breaker at t = 2 s. From then on reads go "
-                     "straight to the database without touching the network, until 5 s have passed: at t = 7 s one "
-                     "read is let through as a trial, fails, and opens the breaker for another 5 s. 3 + 1 = 4 "
-                     "commands instead of 11, and only 4 reads paid for a failure."),
+    # before the hit-ratio-against-memory run on the real redis-server
+    "12.policy": dict(
+        prompt=("A skewed workload (Zipf alpha 1.2 over 5,000 keys, every key with the same TTL) on a Redis "
+                "whose maxmemory leaves 0.25 MB for entries, about a third of what every key the stream asks for "
+                "would take. Which maxmemory-policy keeps the hit ratio highest?"),
+        choices=["allkeys-lru", "allkeys-lfu", "volatile-ttl", "noeviction"],
+        answer="allkeys-lfu",
+        explanation=("LFU keeps the keys read most often, which under a steady Zipf popularity are exactly the ones "
+                     "worth keeping; LRU keeps the ones read most recently, and a burst of one-off tail keys pushes "
+                     "popular ones out. volatile-ttl evicts the key closest to expiry: with one TTL for all, that is "
+                     "the oldest fill, popular or not. noeviction keeps whatever filled first and then refuses every "
+                     "new SET, so it does surprisingly well while popularity stays still and nothing is deleted, and "
+                     "collapses when writes delete keys (the cluster-shaped run below). In the run below: LFU highest, noeviction just under it, LRU and volatile-ttl a few points "
+                     "lower."),
     ),
-    # same demo: what the breaker does when the cache comes back
-    "12.breaker_closes": dict(
-        prompt="Same breaker, same reads; the cache recovers at t = 11 s. When is the cache used again?",
+    # before the noeviction run through CacheAside
+    "12.noeviction": dict(
+        prompt=("The Redis is full and its policy is noeviction. A cache-aside read misses, loads the row from the "
+                "database and SETs it. What does the reader get?"),
         choices=[
-            "at t = 11 s: the breaker sees the cache is back",
-            "at t = 12 s: the next trial, 5 s after the failed one at t = 7 s",
-            "at t = 16 s: 5 s after the cache recovered",
-            "never, until someone resets the breaker",
+            "an error: the SET fails with OOM, so the read fails",
+            "the row from the database; the refused SET is counted and nothing is cached",
+            "the row, and Redis evicts an old key to make room anyway",
+            "nothing: the layer returns None until memory frees up",
         ],
-        answer="at t = 12 s: the next trial, 5 s after the failed one at t = 7 s",
-        explanation=("An open breaker sends nothing, so it cannot see the recovery: only a trial can. The trial at "
-                     "t = 7 s failed and reopened it; the next is due at t = 12 s. Its GET (a miss) and SET both "
-                     "succeed, and the breaker closes. The price of a long reset_timeout is this delay: up to a whole "
-                     "reset_timeout of reads sent to the database after the cache is healthy again."),
-    ),
-    # before the run against a database that can serve 50 queries a second
-    "12.backlog": dict(
-        prompt=("During the 15-second outage the database is asked for about 103 reads a second but can serve "
-                "only 50; queries beyond that wait in line. How long (in seconds) does the slowest read wait, at "
-                "the end of the outage?"),
-        answer=16,
-        relative_tolerance=0.25,
-        unit="s",
-        explanation=("The line grows by 103 − 50 = 53 queries every second: about 800 queries after 15 s, which "
-                     "take 800/50 = 16 s to serve. The last read of the outage waits behind all of them (15.9 s in "
-                     "the run), and the line is still there when the empty cache comes back and adds its own "
-                     "misses."),
+        answer="the row from the database; the refused SET is counted and nothing is cached",
+        explanation=("With noeviction Redis refuses writes that need memory (\"OOM command not allowed\") but keeps "
+                     "serving reads. Cache-aside treats a failed fill like any cache error: the answer already came "
+                     "from the database, so it is returned, the refusal is counted, and the next read of that key "
+                     "misses again. Correct, but every new key now costs a database read for ever: a full "
+                     "noeviction cache is a database in disguise for everything outside it."),
     ),
 }

@@ -1,54 +1,73 @@
-"""Lecture 13's questions: what each of the four numbers shows, and what a lossy delete path measures."""
+"""Lecture 13's questions: what a sick cache costs, what the breaker does, and what the database sees."""
 
 QUESTIONS = {
-    # before the cell that runs a three-query fill and a herd of eight readers
-    "13.amplification": dict(
-        prompt=("A deploy makes every fill run three database queries instead of one (the product, "
-                "its reviews, its stock). What happens to the hit rate and to DB amplification?"),
+    # before compare_faults' table of six ways a cache can be sick
+    "13.costliest_fault": dict(
+        prompt=("Reads go through cache-aside to a warm cache that is sick in one of these ways; the database "
+                "costs 10 ms a query. Which makes the average read slowest?"),
         choices=[
-            "The hit rate drops, because each miss takes longer; amplification stays at 1.0.",
-            "The hit rate stays where it was; amplification goes from 1.0 to 3.0.",
-            "Both stay where they were: the cache answers the same share of reads.",
-            "The hit rate falls to about a third; amplification stays at 1.0.",
+            "the cache refuses every connection",
+            "one cache command in five fails with an error",
+            "the cache does not answer: every command waits 250 ms, then times out",
+            "one command in twenty takes 800 ms longer, then succeeds",
         ],
-        answer="The hit rate stays where it was; amplification goes from 1.0 to 3.0.",
-        explanation=("The hit rate only says whether the cache held the key; it cannot see what a miss "
-                     "cost. Amplification counts database queries per fill that was needed, so three "
-                     "queries per fill read 3.0. The replayed dashboard below shows the same deploy: "
-                     "amplification 3.00 at t = 30 s and 35 s while the hit rate reads 0.96 and 0.92: "
-                     "nothing in it says the database now does three times the work."),
+        answer="the cache does not answer: every command waits 250 ms, then times out",
+        explanation=("A refusal comes back at once, so the read costs about the database's 10 ms; errors cost that "
+                     "on one read in five. Silence costs the whole 250 ms timeout before the database is even asked: "
+                     "260 ms on every read. The spikes come second (48.5 ms on average: 800 ms on one read in twenty), "
+                     "with no error at all."),
     ),
-    # before the replayed dashboard's table
-    "13.slow_database": dict(
-        prompt=("At t = 45 s the database becomes eight times slower, for seven seconds, while the "
-                "cache stays healthy. Which of the dashboard's numbers shows it?"),
+    # before the 60-second run with a 15-second outage
+    "13.db_load": dict(
+        prompt=("100 reads a second, a warm cache with a hit ratio of about 0.98, so the database sees about 2 "
+                "reads a second. The cache stops answering. How many reads per second reach the database?"),
+        answer=100,
+        relative_tolerance=0.15,
+        unit="reads/s",
+        explanation=("Every read now misses, so the database gets all 100 a second: 2 × 1/(1 − 0.98) = 100, "
+                     "50 times its usual load. The run measured 103 a second (1,545 reads happened to arrive in those "
+                     "15 s: Poisson arrivals vary). Nothing in "
+                     "cache-aside limits this: the fallback that keeps answers correct is the database taking the "
+                     "whole read load."),
+    ),
+    # before the step-by-step breaker demo: what the breaker does while the cache is dead
+    "13.breaker": dict(
+        prompt=("A dead cache (it refuses everything), a breaker that opens after 3 failures in a row and waits "
+                "5 s, one read every second from t = 0. How many commands reach the cache in the 11 reads from "
+                "t = 0 to t = 10 s?"),
+        answer=4,
+        unit="commands",
+        explanation=("The GETs at t = 0, 1 and 2 s fail and open the breaker at t = 2 s. From then on reads go "
+                     "straight to the database without touching the network, until 5 s have passed: at t = 7 s one "
+                     "read is let through as a trial, fails, and opens the breaker for another 5 s. 3 + 1 = 4 "
+                     "commands instead of 11, and only 4 reads paid for a failure."),
+    ),
+    # same demo: what the breaker does when the cache comes back
+    "13.breaker_closes": dict(
+        prompt="Same breaker, same reads; the cache recovers at t = 11 s. When is the cache used again?",
         choices=[
-            "The hit rate: slow queries mean fewer hits.",
-            "DB queries per second: the database answers fewer of them.",
-            "Fill latency (p50 and p99): each miss takes longer to load.",
-            "DB amplification: each fill needs more queries.",
+            "at t = 11 s: the breaker sees the cache is back",
+            "at t = 12 s: the next trial, 5 s after the failed one at t = 7 s",
+            "at t = 16 s: 5 s after the cache recovered",
+            "never, until someone resets the breaker",
         ],
-        answer="Fill latency (p50 and p99): each miss takes longer to load.",
-        explanation=("A slower database changes neither whether the cache holds a key (hit rate), nor how "
-                     "many misses reach the database (queries per second), nor how many queries a fill "
-                     "runs (amplification). It changes how long each fill takes: in the table the median "
-                     "fill goes from about 7 ms at t = 40 s to 20 ms at t = 45 s and 59 ms at t = 50 s, "
-                     "while hit rate and amplification read as on any healthy second. Only fill latency "
-                     "warns you that a herd on a cold key would now wait eight times longer."),
+        answer="at t = 12 s: the next trial, 5 s after the failed one at t = 7 s",
+        explanation=("An open breaker sends nothing, so it cannot see the recovery: only a trial can. The trial at "
+                     "t = 7 s failed and reopened it; the next is due at t = 12 s. Its GET (a miss) and SET both "
+                     "succeed, and the breaker closes. The price of a long reset_timeout is this delay: up to a whole "
+                     "reset_timeout of reads sent to the database after the cache is healthy again."),
     ),
-    # before the consistency measurement
-    "13.lossy_nines": dict(
-        prompt=("The delete-on-write path loses 3% of its deletes (a process that dies between the "
-                "commit and the delete). Within 1 s of a write, how many nines of consistency will "
-                "the probe measure? (One inconsistent write in 100 is 2 nines, 3 in 100 about 1.5.)"),
-        answer=1.7,
-        tolerance=0.3,
-        unit="nines",
-        explanation=("The measurement below finds 29 of 1,539 writes inconsistent within 1 s: 1.9%, or "
-                     "1.7 nines, fewer than the 3% a lost delete would suggest (1.5 nines). 47 deletes "
-                     "were lost, but a lost delete leaves something stale only if the key was cached at "
-                     "that moment (about a third of reads miss in this workload), and the next write to "
-                     "the product, about 2 s later here, deletes what the lost one left. Plain "
-                     "delete-on-write, which loses nothing, shows 7 of 1,539 from the fill race alone."),
+    # before the run against a database that can serve 50 queries a second
+    "13.backlog": dict(
+        prompt=("During the 15-second outage the database is asked for about 103 reads a second but can serve "
+                "only 50; queries beyond that wait in line. How long (in seconds) does the slowest read wait, at "
+                "the end of the outage?"),
+        answer=16,
+        relative_tolerance=0.25,
+        unit="s",
+        explanation=("The line grows by 103 − 50 = 53 queries every second: about 800 queries after 15 s, which "
+                     "take 800/50 = 16 s to serve. The last read of the outage waits behind all of them (15.9 s in "
+                     "the run), and the line is still there when the empty cache comes back and adds its own "
+                     "misses."),
     ),
 }

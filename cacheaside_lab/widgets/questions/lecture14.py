@@ -1,52 +1,54 @@
-"""Lecture 14's questions: what application-code invalidation misses, retries, and read-your-writes' cost."""
+"""Lecture 14's questions: what each of the four numbers shows, and what a lossy delete path measures."""
 
 QUESTIONS = {
-    # before the cell that runs ten app writes and a bulk job with invalidation in application code
-    "14.bulk_job": dict(
-        prompt=("Products 1–100 are cached in two regions (eu, us) and on five listing pages of 20. The "
-                "EU application changes the price of products 41–50, deleting its own EU keys as the "
-                "pattern says; then a bulk job discounts products 1–40 with one SQL statement. How many "
-                "cached entries (product entries and listing pages) are stale afterwards?"),
-        answer=93,
-        tolerance=2,
-        unit="entries",
-        explanation=("40 in the EU (the bulk job's rows: no application code ran for them), 50 in the US "
-                     "(the EU app never deletes another region's keys), and 3 listing pages (the pages "
-                     "showing products 1–20, 21–40 and 41–60; nobody deletes a page when a product on it "
-                     "changes). Only the 10 EU entries the application knew about were deleted."),
-    ),
-    # before the cell that polls the change log while the cache is down
-    "14.retry": dict(
-        prompt=("Product 7 changes while the cache is down, and the invalidator polls the change log. "
-                "What happens to that change?"),
+    # before the cell that runs a three-query fill and a herd of eight readers
+    "14.amplification": dict(
+        prompt=("A deploy makes every fill run three database queries instead of one (the product, "
+                "its reviews, its stock). What happens to the hit rate and to DB amplification?"),
         choices=[
-            "It is lost: the DEL failed, so the entries stay stale until their TTL.",
-            "The invalidator keeps its position in the log and deletes the keys at a later poll.",
-            "The invalidator skips it; the next write to product 7 cleans up.",
-            "The database rolls the change back, because it could not be invalidated.",
+            "The hit rate drops, because each miss takes longer; amplification stays at 1.0.",
+            "The hit rate stays where it was; amplification goes from 1.0 to 3.0.",
+            "Both stay where they were: the cache answers the same share of reads.",
+            "The hit rate falls to about a third; amplification stays at 1.0.",
         ],
-        answer="The invalidator keeps its position in the log and deletes the keys at a later poll.",
-        explanation=("The invalidator moves its position only after every DEL succeeded, so a failed poll "
-                     "handles 0 changes and the change stays pending; the first poll after the cache is "
-                     "back handles it. A change may be handled twice that way, which is harmless for a "
-                     "delete: at-least-once delivery is what invalidation needs. The database never waits "
-                     "for the cache."),
+        answer="The hit rate stays where it was; amplification goes from 1.0 to 3.0.",
+        explanation=("The hit rate only says whether the cache held the key; it cannot see what a miss "
+                     "cost. Amplification counts database queries per fill that was needed, so three "
+                     "queries per fill read 3.0. The replayed dashboard below shows the same deploy: "
+                     "amplification 3.00 at t = 30 s and 35 s while the hit rate reads 0.96 and 0.92: "
+                     "nothing in it says the database now does three times the work."),
     ),
-    # before the read-your-writes cell
-    "14.marker_cost": dict(
-        prompt=("50 users each change a product and read it back 0.2 s later, while the change-log "
-                "invalidator runs once a second. A marker makes each writer's reads of the product they "
-                "changed go to the database for 2 s. What does the marker cost?"),
+    # before the replayed dashboard's table
+    "14.slow_database": dict(
+        prompt=("At t = 45 s the database becomes eight times slower, for seven seconds, while the "
+                "cache stays healthy. Which of the dashboard's numbers shows it?"),
         choices=[
-            "Every user's reads skip the cache for 2 s after any write: the hit rate collapses.",
-            "Only the writers' read-backs go to the database: about one extra database read per write.",
-            "Nothing: the marker makes the invalidator delete the key at once.",
-            "The writer's cache entry is rewritten with the new row, so no extra database reads.",
+            "The hit rate: slow queries mean fewer hits.",
+            "DB queries per second: the database answers fewer of them.",
+            "Fill latency (p50 and p99): each miss takes longer to load.",
+            "DB amplification: each fill needs more queries.",
         ],
-        answer="Only the writers' read-backs go to the database: about one extra database read per write.",
-        explanation=("The marker is per user and per product, so everybody else keeps reading the cache. "
-                     "Below, the read-backs cost 50 database reads with the marker against 8 without: 42 "
-                     "extra, one for each writer who would otherwise have seen their old value (42 of 50 "
-                     "did). The price is paid by writers only, for the 2 s the marker lives."),
+        answer="Fill latency (p50 and p99): each miss takes longer to load.",
+        explanation=("A slower database changes neither whether the cache holds a key (hit rate), nor how "
+                     "many misses reach the database (queries per second), nor how many queries a fill "
+                     "runs (amplification). It changes how long each fill takes: in the table the median "
+                     "fill goes from about 7 ms at t = 40 s to 20 ms at t = 45 s and 59 ms at t = 50 s, "
+                     "while hit rate and amplification read as on any healthy second. Only fill latency "
+                     "warns you that a herd on a cold key would now wait eight times longer."),
+    ),
+    # before the consistency measurement
+    "14.lossy_nines": dict(
+        prompt=("The delete-on-write path loses 3% of its deletes (a process that dies between the "
+                "commit and the delete). Within 1 s of a write, how many nines of consistency will "
+                "the probe measure? (One inconsistent write in 100 is 2 nines, 3 in 100 about 1.5.)"),
+        answer=1.7,
+        tolerance=0.3,
+        unit="nines",
+        explanation=("The measurement below finds 29 of 1,539 writes inconsistent within 1 s: 1.9%, or "
+                     "1.7 nines, fewer than the 3% a lost delete would suggest (1.5 nines). 47 deletes "
+                     "were lost, but a lost delete leaves something stale only if the key was cached at "
+                     "that moment (about a third of reads miss in this workload), and the next write to "
+                     "the product, about 2 s later here, deletes what the lost one left. Plain "
+                     "delete-on-write, which loses nothing, shows 7 of 1,539 from the fill race alone."),
     ),
 }
