@@ -11,6 +11,8 @@
   interleaving counted (lecture 09, lab 09);
 * :mod:`.hot_keys`: a near-cache sweep in virtual time, the pushed-invalidation probe, what
   replicas cost a writer (lecture 10);
+* :mod:`.eviction`: hit ratio against maxmemory per eviction policy on a private redis-server,
+  ``MEMORY USAGE`` per entry, CacheAside on a full noeviction cache (lecture 12, lab 12);
 * :mod:`.splitting`: split payloads (a stable slice and a volatile key, one MGET) and field planning
   (lecture 11 and lab 11);
 * :mod:`.outage`: faults, a real ``redis-server`` crash, the breaker, database capacity (lecture 13);

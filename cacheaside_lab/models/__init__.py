@@ -8,6 +8,10 @@
   (``total_miss_multiplier``) (lectures 06, 07, 13);
 * :mod:`.skew`: Redis Cluster's hash slots, each shard's share of a Zipf workload, hot-key
   replicas (lecture 10, lab 10);
+* :mod:`.cluster_workload`: the simulator fed from a row of Twitter's fleet table (its mix, skew and
+  TTL classes), ``SAMPLE`` clusters (lecture 12, ``cacheaside-lab simulate --cluster``);
+* :mod:`.miss_ratio`: LRU (Che's approximation) and LFU hit ratio against cache size, no Redis
+  (lecture 12, lab 12);
 * :mod:`.workload`: the seeded request stream (Poisson kinds, Zipf products) and the virtual-time
   event loop every experiment that replays traffic uses (lectures 06 to 13);
 * :mod:`.simulator`: ``simulate(...)``, the vectorized workload simulator (Poisson, Zipf, TTL,

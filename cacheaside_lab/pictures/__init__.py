@@ -28,6 +28,9 @@ printed numbers come from the same data and cannot disagree.
   (lecture 09);
 * :mod:`.hot_keys`: load per shard, a near cache's Redis load against its staleness, the push
   timeline (lecture 10);
+* :mod:`.fleet`: Twitter's fleet drawn from the table's rows: reads per write, TTL mixes, Zipf alphas
+  (lecture 12);
+* :mod:`.eviction`: hit ratio against memory per policy, refused fills, bytes per entry (lecture 12);
 * :mod:`.splitting`: the hit-ratio cap, the split page's keys and TTLs, its calls as a sequence
   diagram (lecture 11);
 * :mod:`.breaker`: the circuit breaker's state diagram and its run from ``breaker.transitions``
