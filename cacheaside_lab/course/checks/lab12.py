@@ -20,6 +20,7 @@ from numbers import Real
 
 import numpy as np
 
+from ...core.keys import glob_escape, root_namespace
 from ...data.fleet import cluster as fleet_cluster
 from ...data.fleet import workload_cluster
 from ...models.cluster_workload import workload_for
@@ -393,3 +394,158 @@ def check_policy_choice(answer, *, cache=None):
             "or not: in the lecture's run it stayed below both LRU and LFU at every size. It suits a cache only when "
             "the short-TTL keys are also the ones not worth keeping.",
     )
+
+
+# -- exercise 7 -------------------------------------------------------------------------------
+
+TTL_KEYS = 5_000
+TTL_DURATION = 7_200.0  # seconds simulated: two hours, longer than any budget below
+TTL_RATE = 100.0  # requests per second, reads and writes together
+TTL_LOST = 0.01  # share of the invalidating DELs that never arrive: what makes the TTL the staleness bound
+TTL_MEMORY_MB = PLAN_BUDGET_MB  # the replay on a real server: exercise 4's plan, allkeys-lfu with 1 MB
+TTL_CASES = (  # (cluster, staleness budget in seconds, hit-ratio target of all reads in the simulation)
+    ("cluster4", 1_800.0, 0.82),
+    ("cluster52", 600.0, 0.88),
+)
+HINT_TTLS = ("Return a dict {listed TTL: your TTL in seconds}, one entry per class in workload.classes "
+             "(item.ttl is the class's listed TTL), each no longer than the staleness budget and no longer than "
+             "the class's own listed TTL.")
+
+
+def ttl_workload(name: str):
+    """The workload exercise 7 gives ``choose_ttls``: shaped like ``name``, two hours at 100 requests/s."""
+    return workload_for(name, keys=TTL_KEYS, duration=TTL_DURATION, rate=TTL_RATE)
+
+
+def simulate_ttls(workload, ttls: dict) -> tuple[float, list]:
+    """Each class simulated with its chosen TTL and ``TTL_LOST`` of its invalidations lost:
+    (the hit ratio of all reads, [(class, result), …])."""
+    from dataclasses import replace
+
+    from ...models.simulator import simulate
+
+    results = [(item, simulate(replace(item.workload, ttl=min(float(ttls[item.ttl]), workload.duration),
+                                       lost_invalidations=TTL_LOST)))
+               for item in workload.classes]
+    reads = sum(result.reads for _item, result in results)
+    hits = sum(result.hits for _item, result in results)
+    return (hits / reads if reads else 0.0), results
+
+
+def _as_ttls(given, workload, tried: str) -> tuple[dict, bool]:
+    """The learner's answer as {listed TTL: chosen TTL}; True when it was one TTL for every class."""
+    listed = [item.ttl for item in workload.classes]
+    single = isinstance(given, Real) and not isinstance(given, bool)
+    if single:
+        given = {ttl: given for ttl in listed}
+    expect(isinstance(given, dict), tried=tried, wrong=f"it returned {short(given)}, not a dict of TTLs per class.",
+           hint=HINT_TTLS)
+    chosen = {}
+    for key, value in given.items():
+        matches = [ttl for ttl in listed if isinstance(key, Real) and not isinstance(key, bool) and key == ttl]
+        expect(bool(matches), tried=tried,
+               wrong=f"{short(key)} is not one of this workload's listed TTLs ({', '.join(f'{ttl:g}' for ttl in listed)}).",
+               hint="Key the dict by each class's listed TTL, item.ttl for item in workload.classes.")
+        expect(isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value) and value > 0,
+               tried=tried, wrong=f"the TTL for the {key:g} s class is {short(value)}, not a positive number of seconds.",
+               hint="Every cache-aside entry needs an expiry: a positive number of seconds per class.")
+        chosen[matches[0]] = float(value)
+    missing = [ttl for ttl in listed if ttl not in chosen]
+    expect(not missing, tried=tried,
+           wrong=f"no TTL for the classes listed at {', '.join(fleet_duration(ttl) for ttl in missing)}.",
+           hint="Give every class in workload.classes a TTL, even the small ones.")
+    return chosen, single
+
+
+def fleet_duration(seconds: float) -> str:
+    from ...data import fleet
+
+    return fleet.duration_text(seconds)
+
+
+@exercise("Exercise 7 (design) · TTLs per class under a staleness budget")
+def check_ttl_choice(choose_ttls, *, cache=None):
+    lines = []
+    plans = {}
+    for name, budget, target in TTL_CASES:
+        workload = ttl_workload(name)
+        tried = f"choose_ttls(ttl_workload({name!r}), staleness_budget_s={budget:g}, target={target})"
+        given = attempt(choose_ttls, workload, budget, target, tried=tried, hint=HINT_TTLS)
+        ttls, single = _as_ttls(given, workload, tried)
+        for item in workload.classes:
+            chosen = ttls[item.ttl]
+            expect(chosen <= budget + 1e-9, tried=tried,
+                   wrong=f"the {fleet_duration(item.ttl)} class gets {chosen:g} s, {chosen - budget:g} s above the "
+                         f"staleness budget of {budget:g} s: when its DEL is lost, an entry is served stale until it "
+                         f"expires, up to {chosen:g} s.",
+                   hint="The TTL is the only bound on how long a lost invalidation leaves an entry stale: cap every "
+                        "class at the budget, however long the production team's TTL was.")
+            expect(chosen <= item.ttl + 1e-9, tried=tried,
+                   wrong=(("one TTL for every class ignores the TTL classes: " if single else "")
+                          + f"the {fleet_duration(item.ttl)} class ({item.share:.0%} of the keys) gets {chosen:g} s, "
+                            f"{chosen / item.ttl:.3g}× the TTL its application sets, so its entries outlive the data "
+                            "they hold."),
+                   hint="A class's listed TTL is the longest its application allows (a 1-minute rate limit cannot "
+                        "be cached for 30 minutes): each class needs its own TTL, no longer than the budget or its own.")
+        reached, results = simulate_ttls(workload, ttls)
+        if reached < target:
+            slack = [f"{fleet_duration(item.ttl)} class at {ttls[item.ttl]:g} s (allowed {min(item.ttl, budget):g} s, "
+                     f"hit ratio {result.hit_ratio:.3f})"
+                     for item, result in results if ttls[item.ttl] < min(item.ttl, budget) - 1e-9]
+            raise CheckFailed(
+                tried,
+                f"the simulated hit ratio is {reached:.3f}, {target - reached:.3f} below the target {target}"
+                + (f"; shorter than allowed: {'; '.join(slack)}." if slack else "."),
+                "Every expiry is a miss the target pays for: a TTL shorter than the budget and the class allow buys "
+                "freshness the budget did not ask for. Give the classes that carry the reads the longest TTL allowed.")
+        worst = max(result.max_staleness_s for _item, result in results)
+        lines.append(f"{name}: hit ratio {reached:.3f} (target {target}), worst stale read {worst:.0f} s "
+                     f"(budget {budget:g} s, {TTL_LOST:.0%} of DELs lost)")
+        plans[name] = (ttls, budget)
+    ttls, budget = plans[PLAN_CLUSTER]
+    summary = "; ".join(lines) + ". " + _ttls_on_cache(cache, ttls, budget)
+    return summary + _ttls_replayed(ttls, budget)
+
+
+def _ttls_on_cache(cache, ttls: dict, budget: float) -> str:
+    """One entry per class written with its TTL on the course's cache, and its PTTL read back."""
+    from .setups import empty_namespace
+
+    cache = empty_namespace(cache, LAB)
+    keys = [product_key(index) for index in range(len(ttls))]
+    try:
+        for key, ttl in zip(keys, ttls.values()):
+            cache.set(key, "x", px=max(1, int(round(ttl * 1000))))
+        longest = max(int(cache.pttl(key)) for key in keys)
+    finally:
+        cache.delete(*keys)
+    expect(0 < longest <= budget * 1000, tried=f"{PLAN_CLUSTER}'s TTLs written to the cache",
+           wrong=f"the cache reports an entry expiring in {longest} ms, beyond the budget of {budget:g} s.",
+           hint="Pass each TTL to SET as PX in milliseconds (seconds × 1000).")
+    return f"On the cache, {PLAN_CLUSTER}'s longest entry expires in {longest / 1000:.0f} s (PTTL)."
+
+
+def _ttls_replayed(ttls: dict, budget: float) -> str:
+    """With a redis-server: exercise 4's stream with these TTLs, allkeys-lfu and 1 MB, then every
+    cached entry's PTTL."""
+    from dataclasses import replace
+
+    if not redis_available():
+        return " (no redis-server here: checked with the simulator and the cache only.)"
+    requests = plan_requests()
+    mapped = np.array([ttls[float(ttl)] for ttl in requests.ttl_of_key.tolist()])
+    requests = replace(requests, ttl_of_key=mapped)
+    with _private_server() as client:
+        served = _replay(client, requests, "allkeys-lfu", TTL_MEMORY_MB)
+        pattern = f"{glob_escape(root_namespace())}{LAB}-evict:*"
+        found = list(client.scan_iter(match=pattern, count=5000))
+        pipe = client.pipeline(transaction=False)
+        for key in found:
+            pipe.pttl(key)
+        longest = max((int(value) for value in pipe.execute()), default=0)
+    expect(longest <= budget * 1000, tried=f"{PLAN_CLUSTER}'s stream replayed with your TTLs on a real redis-server",
+           wrong=f"an entry expires in {longest} ms, beyond the budget of {budget:g} s.", hint=HINT_TTLS)
+    return (f" Replayed on a real redis-server ({PLAN_REQUESTS:,} requests, allkeys-lfu, {TTL_MEMORY_MB:g} MB): "
+            f"{len(found):,} entries cached, the longest expiring in {longest / 1000:.0f} s, and {served:.3f} of the "
+            "reads a cache could serve were hits (the run lasts under a second, so no TTL expires in it: the "
+            "simulation is where the TTLs cost hits).")
