@@ -1,4 +1,5 @@
-"""Lab 12's checks reject plausible wrong sizings, clusters that do not break the naive sizing and
+"""Lab 12's checks reject plausible wrong sizings, clusters that do not break the naive sizing, TTLs
+above the staleness budget, too short for the target or blind to the TTL classes, and
 wrong answers to its questions, each with a message that names the mistake."""
 
 from __future__ import annotations
@@ -10,16 +11,20 @@ from cacheaside_lab.course.checks import CheckFailed
 from cacheaside_lab.course.checks.lab12 import (
     MB,
     MEASURED_USAGE,
+    TTL_CASES,
     check_breaks_naive_sizing,
     check_plan_memory,
     check_policy_choice,
     check_policy_plan,
     check_precision,
     check_share_held,
+    check_ttl_choice,
     entry_bytes,
     lab_workload,
     naive_memory,
     reference_entries,
+    simulate_ttls,
+    ttl_workload,
 )
 from cacheaside_lab.data.fleet import cluster
 from cacheaside_lab.models.miss_ratio import lfu_hit_ratio, lru_hit_ratio
@@ -178,3 +183,79 @@ def test_without_a_server_the_plan_is_judged_by_the_simulator(monkeypatch, capsy
         check_policy_plan({"policy": "volatile-ttl", "memory_mb": 1.0})
     with pytest.raises(CheckFailed, match="LFU with the whole budget"):
         check_policy_plan({"policy": "allkeys-lru", "memory_mb": 1.0})
+
+
+# -- exercise 7: TTLs per class under a staleness budget ---------------------------------------
+
+def capped_ttls(workload, staleness_budget_s, target):
+    return {item.ttl: min(item.ttl, staleness_budget_s) for item in workload.classes}
+
+
+def test_ttls_capped_at_the_budget_and_the_class_pass(cache, capsys):
+    check_ttl_choice(capped_ttls, cache=cache)
+    out = capsys.readouterr().out
+    assert "passed" in out and "longest entry expires in 1800 s" in out
+
+
+def test_shorter_ttls_that_still_reach_the_target_pass(cache, capsys):
+    # not only the longest allowed TTLs: half the budget on cluster4 still reaches 0.82, but not on cluster52
+    def cluster4_half(workload, budget, target):
+        scale = 0.5 if workload.cluster == "cluster4" else 1.0
+        return {item.ttl: min(item.ttl, budget * scale) for item in workload.classes}
+
+    check_ttl_choice(cluster4_half, cache=cache)
+    assert "passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "choose_ttls, expected",
+    [
+        # the production team's TTLs, kept as they are: the 1 h class is above a 30-minute budget
+        (lambda w, b, t: {item.ttl: item.ttl for item in w.classes}, "1800 s above the staleness budget of 1800 s"),
+        # the budget's rule of thumb turned round (TTL = a tenth of the window): safe, and misses the target
+        (lambda w, b, t: {item.ttl: min(item.ttl, b / 10) for item in w.classes}, "0.031 below the target 0.82"),
+        # one TTL for every class: the 1-minute class cached for 30 minutes
+        (lambda w, b, t: b, "one TTL for every class ignores the TTL classes: the 1 min class"),
+        # one TTL short enough for every class: the shortest listed one
+        (lambda w, b, t: min(item.ttl for item in w.classes), "below the target"),
+        # half the budget everywhere: fine for cluster4, 0.005 short on cluster52
+        (lambda w, b, t: {item.ttl: min(item.ttl, b / 2) for item in w.classes}, "0.005 below the target 0.88"),
+        # milliseconds for seconds
+        (lambda w, b, t: {item.ttl: min(item.ttl, b) * 1000 for item in w.classes}, "above the staleness budget"),
+        # a class left out
+        (lambda w, b, t: {item.ttl: min(item.ttl, b) for item in w.classes[:-1]}, "no TTL for the classes listed at"),
+        (lambda w, b, t: {"60s": 60}, "not one of this workload's listed TTLs"),
+        (lambda w, b, t: [min(item.ttl, b) for item in w.classes], "not a dict of TTLs per class"),
+        (lambda w, b, t: {item.ttl: 0 for item in w.classes}, "not a positive number of seconds"),
+    ],
+    ids=["production-ttls", "a-tenth-of-the-budget", "one-ttl-the-budget", "one-ttl-the-shortest", "half-the-budget",
+         "milliseconds", "a-class-left-out", "string-keys", "a-list", "zero"],
+)
+def test_wrong_ttls_fail_with_a_pointed_message(choose_ttls, expected, cache):
+    with pytest.raises(CheckFailed) as failure:
+        check_ttl_choice(choose_ttls, cache=cache)
+    assert expected in str(failure.value)
+    assert str(failure.value).splitlines()[0].endswith("not passed yet")
+
+
+def test_a_short_ttl_failure_names_the_classes_left_short(cache):
+    with pytest.raises(CheckFailed) as failure:
+        check_ttl_choice(lambda w, b, t: {item.ttl: min(item.ttl, b / 10) for item in w.classes}, cache=cache)
+    assert "1 h class at 180 s (allowed 1800 s" in str(failure.value)
+
+
+def test_the_ttl_cases_are_reachable_and_the_budget_is_the_staleness_bound():
+    for name, budget, target in TTL_CASES:
+        workload = ttl_workload(name)
+        reached, results = simulate_ttls(workload, capped_ttls(workload, budget, target))
+        assert reached >= target
+        assert 0 < max(result.max_staleness_s for _item, result in results) <= budget
+
+
+def test_without_a_server_the_ttls_are_checked_by_the_simulator_and_the_cache(monkeypatch, cache, capsys):
+    from cacheaside_lab.course.checks import lab12
+
+    monkeypatch.setattr(lab12, "find_redis_server", lambda: None)
+    check_ttl_choice(capped_ttls, cache=cache)
+    out = capsys.readouterr().out
+    assert "no redis-server here" in out and "Replayed" not in out
