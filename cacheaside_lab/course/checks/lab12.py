@@ -1,6 +1,8 @@
 """Checks for lab 12: size a cache for a workload shaped like a real cluster, choose its policy,
-break a sizing that counts value bytes only, choose a policy and memory checked on a real Redis, and
-questions on the fleet data.
+break a sizing that counts value bytes only, choose a policy and memory checked on a real Redis,
+questions on the fleet data, and choose a TTL per TTL class under a staleness budget and a
+hit-ratio target (exercise 7: simulated with 1% of the DELs lost, written to the course's cache
+and read back with PTTL, and replayed on a private server).
 
 The workload is shaped like Twitter's cluster52 (Yang, Yue and Rashmi, OSDI 2020; the row is in
 :mod:`cacheaside_lab.data.fleet`): 91% gets, Zipf alpha 1.21 (the fleet's median), 273-byte values,
