@@ -271,7 +271,7 @@ def test_a_failing_loader_reaches_every_waiter_and_the_next_read_retries(backend
 
 def test_fenced_and_extended_locks_fill_normally(backend, db):
     async def test(client):
-        products = make(client, db, AsyncRedisLock(lock_ms=150, fenced=True, extend=True))
+        products = make(client, db, AsyncRedisLock(lock_ms=150, fenced=True, extend=True, wait_ms=5_000))
         db.latency_ms = 400  # longer than the lock: only the extensions (every 50 ms) keep it ours
         values = await herd(products, 11, size=5)
         return values, products.stats, products.protection.stats
