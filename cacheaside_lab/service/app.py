@@ -11,7 +11,7 @@ load generator reads:
   database is written first, then the write strategy is applied (``"delete"``, the default,
   invalidates the key; ``"update"`` writes the new row into the cache; ``"ttl-only"`` waits);
 * ``GET /stats``: database queries and writes, the layer's hits, misses and errors, the service's
-  own request counts (what :mod:`cacheaside_lab.service.loadgen` samples every second).
+  own request counts and the catalogue's size (what :mod:`cacheaside_lab.service.loadgen` samples).
 
 The caching layer is anything with async ``get(id)``, ``get_many(ids)`` and ``invalidate(id)``
 (and ``set(id, value)`` for the ``"update"`` strategy): an ``AsyncCacheAside``, a learner's own
@@ -198,6 +198,7 @@ def make_app(db, cache_layer=None, *, write_strategy: str | None = None, threads
         raise TypeError("write_strategy='update' needs a layer with an async set(id, value).")
     require_count("threads", threads, minimum=1, maximum=MAX_THREADS)
     counters = ServiceCounters()
+    catalogue = db.count()  # ids 1..catalogue exist; the load generator checks its ids against it
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -275,6 +276,7 @@ def make_app(db, cache_layer=None, *, write_strategy: str | None = None, threads
             "db_writes": db.writes,
             **layer_stats(layer),
             **counters.as_dict(),
+            "products": catalogue,
             "layer": getattr(layer, "name", type(layer).__name__),
             "write_strategy": strategy,
         }

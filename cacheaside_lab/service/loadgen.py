@@ -262,6 +262,12 @@ async def generate_load(
                 await sample_stats()
 
         before = await read_stats()  # the counters before the first request, at t = 0
+        catalogue = (before or {}).get("products")
+        if isinstance(catalogue, int) and catalogue < products:
+            raise ValueError(
+                f"the service has {catalogue} products, so products={products} would read ids it does not have "
+                f"as if they existed; pass products={catalogue} (and missing_share= for ids that do not exist)."
+            )
         start = loop.time()
         if before is not None:
             samples.append((0.0, before))
