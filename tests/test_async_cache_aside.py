@@ -365,3 +365,64 @@ def test_the_fake_async_client_shares_the_sync_clients_server(backend, cache):
 
     run(test)
     assert cache.get(f"{backend.namespace}shared") == "yes"
+
+
+def test_a_breaker_stops_asking_a_dead_cache(backend, db, tmp_path):
+    from cacheaside_lab.failure.breaker import CircuitBreaker
+    from cacheaside_lab.failure.clock import VirtualClock
+
+    clock = VirtualClock()
+    breaker = CircuitBreaker(failure_threshold=3, reset_timeout=5, clock=clock)
+    url = dead_url(backend, tmp_path)
+
+    async def test(client):
+        products = make(client, db, breaker=breaker)
+        values = [await products.get(item_id) for item_id in range(1, 11)]
+        return values, products.stats
+
+    try:
+        values, stats = run(test, url)
+    finally:
+        if backend.fake_server is not None:
+            backend.fake_server.connected = True
+    assert values == [db.current(item_id) for item_id in range(1, 11)]
+    assert stats.errors == 10  # every read was a miss answered by the loader
+    assert (breaker.failures, breaker.rejected, breaker.state) == (3, 7, "open")  # 7 never sent
+
+    clock.advance(5)  # the pause is over; the cache is back: one trial closes the breaker
+
+    async def recovered(client):
+        products = make(client, db, breaker=breaker)
+        await products.get(1)
+        await products.get_many([1, 2])
+        return await products.get(1), products.stats
+
+    value, stats = run(recovered)
+    assert value == db.current(1) and breaker.state == "closed"
+    assert stats.errors == 0 and stats.hits >= 2
+
+
+def test_a_breaker_must_be_a_circuit_breaker(backend, db):
+    async def test(client):
+        with pytest.raises(TypeError, match="breaker must be a CircuitBreaker"):
+            make(client, db, breaker="on")
+
+    run(test)
+
+
+@pytest.mark.parametrize("protection", ["lock", "lease"])
+def test_a_breaker_passes_the_protections_scripts_through(backend, db, protection):
+    from cacheaside_lab.failure.breaker import CircuitBreaker
+
+    breaker = CircuitBreaker(failure_threshold=3, reset_timeout=5)
+
+    async def test(client):
+        products = make(client, db, breaker=breaker, protection=protection)
+        values = await asyncio.gather(*(products.get(21) for _ in range(10)))
+        await products.invalidate(21)
+        return values, products.stats
+
+    values, stats = run(test)
+    assert values == [db.current(21)] * 10
+    assert stats.loader_calls == 1 and stats.errors == 0 and stats.invalidations == 1
+    assert breaker.failures == 0 and breaker.successes >= 3

@@ -43,6 +43,7 @@ from collections.abc import Callable, Iterable
 
 import redis
 
+from ..failure.breaker import BreakerOpen, CircuitBreaker
 from .cache_aside import WRITE_STRATEGIES, CacheAsideStats
 from .entries import (
     CACHE_ERRORS,
@@ -57,7 +58,7 @@ from .keys import normalize_id, normalize_namespace, require_prefix, root_namesp
 from .read_path import check_settings, expiry_ms, negative_expiry_ms, sort_batch
 from .validation import require_choice
 
-__all__ = ["AsyncCacheAside", "call_off_loop"]
+__all__ = ["AsyncCacheAside", "AsyncGuardedCache", "call_off_loop"]
 
 
 async def call_off_loop(function: Callable, *args, **kwargs):
@@ -92,7 +93,8 @@ class AsyncCacheAside:
     >>> await products.get(42)          # hit: one GET
     >>> await products.invalidate(42)   # after a write to the database
 
-    The arguments are :class:`~cacheaside_lab.core.cache_aside.CacheAside`'s (without ``breaker``);
+    The arguments are :class:`~cacheaside_lab.core.cache_aside.CacheAside`'s: ``breaker`` takes a
+    :class:`~cacheaside_lab.failure.breaker.CircuitBreaker` (see :class:`AsyncGuardedCache`), and
     ``protection`` takes ``"single-flight"``, ``"lock"``, ``"lease"``, or an instance from
     :mod:`cacheaside_lab.protections.async_protections`.
     """
@@ -111,6 +113,7 @@ class AsyncCacheAside:
         ttl_jitter: float = 0.0,
         seed: int | None = None,
         protection=None,
+        breaker=None,
         negative_ttl: float | None = None,
     ):
         from ..protections.async_protections import make_async_protection
@@ -134,6 +137,11 @@ class AsyncCacheAside:
                 "would block the event loop on every read). Use connect_async_cache() here, or "
                 "CacheAside for a sync client."
             )
+        if breaker is not None:
+            # Every cache command goes through the breaker: once the cache has failed enough
+            # times in a row, reads go straight to the loader without waiting on it.
+            client = AsyncGuardedCache(client, breaker)
+        self.breaker = breaker
         self.client = client
         self.loader = loader
         self.loader_many = loader_many
@@ -371,3 +379,80 @@ class AsyncCacheAside:
             f"<AsyncCacheAside {self._key_start}* ttl={self.ttl:g}s "
             f"write_strategy={self.write_strategy!r} {protection}{self.stats!r}>"
         )
+
+
+# Client methods that send nothing to the server: passed through unguarded (register_script only
+# computes a SHA1, and the EVALSHA it sends later goes through the guard; a pipeline sends
+# nothing until ``execute``, which is guarded).
+_LOCAL_METHODS = frozenset({"register_script", "pipeline"})
+
+
+class AsyncGuardedCache:
+    """An asyncio Redis client whose commands go through a circuit breaker (``breaker=``).
+
+    The same breaker as the sync form's :class:`~cacheaside_lab.failure.breaker.GuardedCache`: while
+    it is open a command raises :class:`~cacheaside_lab.failure.breaker.BreakerOpen` (a
+    ``redis.ConnectionError``, so the read answers from the loader) without touching the network;
+    otherwise the awaited command's failure or success is recorded. An error *answered* by the
+    server (``redis.ResponseError``: an ACL refusal, ``NOSCRIPT``) is not a failure: the cache is
+    up. A trial call that is cancelled never
+    reports back; the breaker gives such a lost trial up after one more ``reset_timeout``.
+    """
+
+    def __init__(self, client, breaker):
+        if not isinstance(breaker, CircuitBreaker):
+            raise TypeError(f"breaker must be a CircuitBreaker (got {type(breaker).__name__}).")
+        self._client = client
+        self.breaker = breaker
+
+    async def guarded(self, command, *args, **kwargs):
+        """Await ``command(*args, **kwargs)`` through the breaker."""
+        if not self.breaker.allow():
+            raise BreakerOpen(
+                f"circuit breaker open: the cache failed {self.breaker.failure_threshold} times in a "
+                "row; the read answers from the loader until the next trial call"
+            )
+        try:
+            result = await command(*args, **kwargs)
+        except redis.ResponseError:
+            # The server answered (a refused command, an ACL refusal, or NOSCRIPT: a script it
+            # has not loaded yet, which redis-py loads and retries). It is up, so this is no
+            # outage: counted as failures, fifty coroutines running a lock's script on a fresh
+            # server would open the breaker at once.
+            self.breaker.record_success()
+            raise
+        except CACHE_ERRORS:
+            self.breaker.record_failure()
+            raise
+        self.breaker.record_success()
+        return result
+
+    def pipeline(self, *args, **kwargs):
+        return _AsyncGuardedPipeline(self._client.pipeline(*args, **kwargs), self)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def __getattr__(self, name):
+        attribute = getattr(self._client, name)
+        if not callable(attribute) or name in _LOCAL_METHODS:
+            return attribute
+
+        async def command(*args, **kwargs):
+            return await self.guarded(attribute, *args, **kwargs)
+
+        return command
+
+    def __repr__(self) -> str:
+        return f"<AsyncGuardedCache {self.breaker!r}>"
+
+
+class _AsyncGuardedPipeline:
+    def __init__(self, pipe, guard: AsyncGuardedCache):
+        self._pipe, self._guard = pipe, guard
+
+    async def execute(self, *args, **kwargs):
+        return await self._guard.guarded(self._pipe.execute, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._pipe, name)  # queuing commands sends nothing
