@@ -12,9 +12,11 @@ import threading
 import httpx
 import pytest
 
+from cacheaside_lab.core.async_cache_aside import AsyncCacheAside
 from cacheaside_lab.core.cache_aside import CacheAside
 from cacheaside_lab.service.app import MAX_IDS_PER_LISTING, NoCache, SyncCacheAdapter, make_app
 from cacheaside_lab.service.runner import require_loopback, running_services, start_service, stop_all_services
+from cacheaside_lab.stores.backend import connect_async_cache, connect_cache
 from cacheaside_lab.stores.db import ProductDB
 
 
@@ -169,3 +171,41 @@ def test_loopback_names_are_accepted():
     assert require_loopback("localhost") == "127.0.0.1"
     assert require_loopback("127.0.0.1") == "127.0.0.1"
     assert require_loopback("[::1]") == "::1"
+
+
+def test_an_async_cache_aside_is_made_in_the_service_loop(backend, db):
+    made = []
+
+    def layer():  # called at startup, inside the service's event loop
+        made.append(AsyncCacheAside(connect_async_cache(), loader=db.get_product, loader_many=db.get_products,
+                                    prefix="service-test", ttl=60))
+        return made[-1]
+
+    app = make_app(db, layer)
+    assert app.state.layer is None  # not made yet
+    with start_service(app) as service, httpx.Client(base_url=service.url) as client:
+        reads = [client.get("/products/3").json() for _ in range(3)]
+        listing = client.get("/products", params={"ids": "3,4"}).json()
+        client.put("/products/3", json={"price": 1.5})
+        after = client.get("/products/3").json()
+        stats = client.get("/stats").json()
+    assert len(made) == 1 and reads[0] == reads[2] and sorted(listing["products"]) == ["3", "4"]
+    assert after["price"] == 1.5 and stats["write_strategy"] == "delete"
+    # misses: 3 cold, 4 in the listing (one loader_many query), 3 after the write deleted it
+    assert (stats["hits"], stats["misses"], stats["db_queries"]) == (3, 3, 3)
+
+
+def test_a_factory_that_makes_no_layer_stops_the_start_with_the_reason(db):
+    with pytest.raises(RuntimeError, match="stopped while starting"):
+        start_service(make_app(db, lambda: CacheAside(connect_cache(), loader=db.get_product, prefix="x", ttl=1)))
+    assert running_services() == []
+
+
+def test_the_service_still_answers_when_the_cache_is_down(db):
+    down = connect_cache("redis://127.0.0.1:9")  # nothing listens on the discard port
+    layer = SyncCacheAdapter(CacheAside(down, loader=db.get_product, prefix="service-test", ttl=60))
+    with start_service(make_app(db, layer)) as service:
+        response = httpx.get(f"{service.url}/products/2")
+        stats = httpx.get(f"{service.url}/stats").json()
+    assert response.status_code == 200 and response.json() == db.current(2)
+    assert stats["errors"] == 1 and stats["db_queries"] == 1  # a cache error is a miss that still answers

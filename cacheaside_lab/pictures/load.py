@@ -15,8 +15,19 @@ is read off one picture. Windows with no answers are gaps, not zeros.
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import FuncFormatter
 
 from .style import finish, new_figure
+
+# plain numbers on the log-scale latency axes ("200", not "2 x 10^2")
+PLAIN = FuncFormatter(lambda value, _position: f"{value:g}")
+
+
+def _log_latency(ax) -> None:
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(PLAIN)
+    ax.yaxis.set_minor_formatter(PLAIN)
+    ax.tick_params(axis="y", which="minor", labelsize=7)
 
 
 def _frames(run_or_frames, window_s: float = 1.0) -> list[dict]:
@@ -58,7 +69,7 @@ def draw_load(run_or_frames, *, db_ceiling: float | None = None, p99_target_ms: 
         latency.plot(times, _series(frames, name), marker="o", label=label)
     if p99_target_ms is not None:
         latency.axhline(p99_target_ms, color="black", linestyle="--", linewidth=1, label=f"p99 target {p99_target_ms:g} ms")
-    latency.set_yscale("log")
+    _log_latency(latency)
     latency.set_ylabel("latency (ms)\nfrom scheduled send", fontsize=8)
     database.plot(times, _series(frames, "db_queries_per_s"), marker="o", color="#9467bd", label="DB queries/s")
     if db_ceiling is not None:
@@ -86,7 +97,7 @@ def draw_load_comparison(runs: dict, *, db_ceiling: float | None = None, p99_tar
         latency.axhline(p99_target_ms, color="black", linestyle="--", linewidth=1, label=f"p99 target {p99_target_ms:g} ms")
     if db_ceiling is not None:
         database.axhline(db_ceiling, color="black", linestyle="--", linewidth=1, label=f"ceiling {db_ceiling:g}/s")
-    latency.set_yscale("log")
+    _log_latency(latency)
     latency.set_ylabel("p99 latency (ms)", fontsize=8)
     database.set_ylabel("DB queries/s", fontsize=8)
     database.set_ylim(bottom=0)

@@ -16,7 +16,10 @@ load generator reads:
 The caching layer is anything with async ``get(id)``, ``get_many(ids)`` and ``invalidate(id)``
 (and ``set(id, value)`` for the ``"update"`` strategy): an ``AsyncCacheAside``, a learner's own
 class, :class:`SyncCacheAdapter` around the sync ``CacheAside``, or :class:`NoCache` (every read
-is a database query: the baseline a cache is measured against).
+is a database query: the baseline a cache is measured against). An asyncio Redis client belongs
+to the event loop it first runs in, so a layer over one is passed as a function that makes it
+(``make_app(db, lambda: AsyncCacheAside(connect_async_cache(), ...))``): the service calls it in
+its own loop at startup and closes the client at shutdown.
 
 The database stays :class:`~cacheaside_lab.stores.db.ProductDB`, whose calls block (SQLite and
 the latency knob's ``sleep``). An event loop must never wait on a blocking call (every request in
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -40,7 +44,10 @@ MAX_IDS_PER_LISTING = 100  # a listing reads at most this many ids (a bounded re
 DEFAULT_THREADS = 16
 MAX_THREADS = 256
 
-__all__ = ["MAX_IDS_PER_LISTING", "WRITE_STRATEGIES", "NoCache", "ServiceCounters", "SyncCacheAdapter", "make_app"]
+__all__ = [
+    "MAX_IDS_PER_LISTING", "WRITE_STRATEGIES", "NoCache", "ServiceCounters", "SyncCacheAdapter",
+    "check_layer", "layer_stats", "make_app",
+]
 
 
 async def off_loop(function, *args, **kwargs):
@@ -170,21 +177,14 @@ def _parse_ids(text: str) -> list:
     return [int(part) for part in parts]
 
 
-def make_app(db, cache_layer=None, *, write_strategy: str | None = None, threads: int = DEFAULT_THREADS):
-    """The product API over ``db`` (a ProductDB) with ``cache_layer`` in front (``None``: :class:`NoCache`).
+def is_layer(candidate) -> bool:
+    """Whether ``candidate`` is a caching layer (has ``get``) rather than a function that makes one."""
+    return callable(getattr(candidate, "get", None))
 
-    ``write_strategy`` is what a PUT does to the cache after the database write; by default the
-    layer's own ``write_strategy`` if it has one, else ``"delete"``. ``threads`` bounds the pool
-    that every blocking call (database, sync cache) runs in. Returns the FastAPI app; its
-    ``app.state`` holds ``db``, ``layer``, ``counters`` and ``write_strategy``.
-    """
-    from fastapi import Body, FastAPI, HTTPException, Query
-    from fastapi.responses import JSONResponse
 
-    for method in ("get_product", "get_products", "update_product", "queries", "writes"):
-        if not hasattr(db, method):
-            raise TypeError(f"make_app needs a ProductDB as db (something with {method}); got {db!r}.")
-    layer = NoCache(db) if cache_layer is None else cache_layer
+def check_layer(layer, write_strategy: str | None = None):
+    """``(layer, strategy)`` once ``layer`` has async ``get``, ``get_many`` and ``invalidate`` (and
+    ``set`` for ``"update"``); ``strategy`` is ``write_strategy``, else the layer's own, else ``"delete"``."""
     for method in ("get", "get_many", "invalidate"):
         if not asyncio.iscoroutinefunction(getattr(layer, method, None)):
             raise TypeError(
@@ -196,6 +196,38 @@ def make_app(db, cache_layer=None, *, write_strategy: str | None = None, threads
     strategy = require_choice("write_strategy", strategy, WRITE_STRATEGIES)
     if strategy == "update" and not asyncio.iscoroutinefunction(getattr(layer, "set", None)):
         raise TypeError("write_strategy='update' needs a layer with an async set(id, value).")
+    return layer, strategy
+
+
+def make_app(db, cache_layer=None, *, write_strategy: str | None = None, threads: int = DEFAULT_THREADS):
+    """The product API over ``db`` (a ProductDB) with ``cache_layer`` in front (``None``: :class:`NoCache`).
+
+    ``cache_layer`` is a layer, or a function of no arguments that makes one: it is then called
+    when the service starts, inside the service's event loop, which an asyncio Redis client needs
+    (it belongs to the loop it first runs in), and the client it holds (``layer.client``) is
+    closed when the service stops. ``write_strategy`` is what a PUT does to the cache after the
+    database write; by default the layer's own ``write_strategy`` if it has one, else
+    ``"delete"``. ``threads`` bounds the pool that every blocking call (database, sync cache)
+    runs in. Returns the FastAPI app; its ``app.state`` holds ``db``, ``layer``, ``counters`` and
+    ``write_strategy`` (the last two once a factory's layer is made).
+    """
+    from fastapi import Body, FastAPI, HTTPException, Query
+    from fastapi.responses import JSONResponse
+
+    for method in ("get_product", "get_products", "update_product", "queries", "writes"):
+        if not hasattr(db, method):
+            raise TypeError(f"make_app needs a ProductDB as db (something with {method}); got {db!r}.")
+    if write_strategy is not None:
+        require_choice("write_strategy", write_strategy, WRITE_STRATEGIES)
+    factory = None
+    if cache_layer is None:
+        layer, strategy = check_layer(NoCache(db), write_strategy)
+    elif is_layer(cache_layer):
+        layer, strategy = check_layer(cache_layer, write_strategy)
+    elif callable(cache_layer):
+        factory, layer, strategy = cache_layer, None, write_strategy
+    else:
+        raise TypeError(f"cache_layer must be a caching layer, a function that makes one, or None (got {cache_layer!r}).")
     require_count("threads", threads, minimum=1, maximum=MAX_THREADS)
     counters = ServiceCounters()
     catalogue = db.count()  # ids 1..catalogue exist; the load generator checks its ids against it
@@ -204,9 +236,19 @@ def make_app(db, cache_layer=None, *, write_strategy: str | None = None, threads
     async def lifespan(app):
         pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="service-pool")
         asyncio.get_running_loop().set_default_executor(pool)
+        made = None
         try:
+            if factory is not None:  # made here, in the service's own event loop
+                made = factory()
+                if inspect.isawaitable(made):
+                    made = await made
+                app.state.layer, app.state.write_strategy = check_layer(made, write_strategy)
             yield
         finally:
+            client = getattr(made, "client", None)
+            if client is not None and asyncio.iscoroutinefunction(getattr(client, "aclose", None)):
+                with contextlib.suppress(Exception):
+                    await client.aclose()
             pool.shutdown(wait=True, cancel_futures=True)
 
     app = FastAPI(title="Cache-Aside Lab products", lifespan=lifespan)
@@ -226,7 +268,7 @@ def make_app(db, cache_layer=None, *, write_strategy: str | None = None, threads
     async def read_product(product_id: int):
         counters.add(requests=1, reads=1)
         try:
-            product = await layer.get(product_id)
+            product = await app.state.layer.get(product_id)
         except Exception as error:
             return server_error(error)
         return not_found(product_id) if product is None else product
@@ -239,7 +281,7 @@ def make_app(db, cache_layer=None, *, write_strategy: str | None = None, threads
         except (TypeError, ValueError) as error:
             raise HTTPException(status_code=422, detail=str(error)) from None
         try:
-            found = await layer.get_many(wanted)
+            found = await app.state.layer.get_many(wanted)
         except Exception as error:
             return server_error(error)
         products = {str(item_id): found.get(item_id) for item_id in wanted if found.get(item_id) is not None}
@@ -261,16 +303,17 @@ def make_app(db, cache_layer=None, *, write_strategy: str | None = None, threads
         except Exception as error:
             return server_error(error)
         try:
-            if strategy == "delete":
-                await layer.invalidate(product_id)
-            elif strategy == "update":
-                await layer.set(product_id, row)
+            if app.state.write_strategy == "delete":
+                await app.state.layer.invalidate(product_id)
+            elif app.state.write_strategy == "update":
+                await app.state.layer.set(product_id, row)
         except Exception as error:
             return server_error(error)
         return row
 
     @app.get("/stats")
     async def stats():
+        layer = app.state.layer
         return {
             "db_queries": db.queries,
             "db_writes": db.writes,
@@ -278,7 +321,7 @@ def make_app(db, cache_layer=None, *, write_strategy: str | None = None, threads
             **counters.as_dict(),
             "products": catalogue,
             "layer": getattr(layer, "name", type(layer).__name__),
-            "write_strategy": strategy,
+            "write_strategy": app.state.write_strategy,
         }
 
     return app
