@@ -426,3 +426,64 @@ def test_a_breaker_passes_the_protections_scripts_through(backend, db, protectio
     assert values == [db.current(21)] * 10
     assert stats.loader_calls == 1 and stats.errors == 0 and stats.invalidations == 1
     assert breaker.failures == 0 and breaker.successes >= 3
+
+
+def test_ids_are_normalised_to_one_key(backend, db):
+    async def test(client):
+        products = make(client, db)
+        values = [await products.get(item_id) for item_id in (42, 42.0, "42", " 42 ")]
+        return values, products.key(" 42 "), products.stats
+
+    values, key, stats = run(test)
+    assert values == [db.current(42)] * 4 and key.endswith("product:42")
+    assert db.queries == 1 and stats.hits == 3
+
+
+def test_jitter_only_shortens_the_ttl(backend, cache, db):
+    async def test(client):
+        products = make(client, db, ttl=100, ttl_jitter=0.5, seed=7)
+        for item_id in range(1, 41):
+            await products.get(item_id)
+        return [await client.pttl(products.key(item_id)) for item_id in range(1, 41)]
+
+    expiries = run(test)
+    assert all(49_000 <= pttl <= 100_000 for pttl in expiries)
+    assert max(expiries) - min(expiries) > 10_000  # spread out, not synchronized
+
+
+def test_an_acl_refusal_is_raised_not_served_as_a_miss(backend, db):
+    """Configuration, not an outage: CachePermissionError from the first read (as CacheAside)."""
+    import redis.asyncio as aioredis
+    import uuid
+
+    import fakeredis
+
+    from cacheaside_lab.core.entries import CachePermissionError
+
+    admin = backend.client()
+    name = f"h14-{uuid.uuid4().hex[:8]}"
+    admin.execute_command("ACL", "SETUSER", name, "reset", "on", ">secret", f"~{backend.namespace}someone-else:*", "+@all")
+
+    async def test():
+        if backend.fake_server is not None:
+            client = fakeredis.FakeAsyncRedis(
+                server=backend.fake_server, decode_responses=True, single_connection_client=True
+            )
+            await client.execute_command("AUTH", name, "secret")  # the one connection logs in
+        else:
+            path = admin.connection_pool.connection_kwargs["path"]
+            client = aioredis.Redis(unix_socket_path=path, username=name, password="secret", decode_responses=True)
+        try:
+            for protection in (None, "single-flight", "lock", "lease"):
+                products = make(client, db, protection=protection)
+                with pytest.raises(CachePermissionError, match="not an outage"):
+                    await products.get(1)
+                assert products.stats.errors == 0
+        finally:
+            await client.aclose()
+
+    try:
+        asyncio.run(test())
+    finally:
+        admin.execute_command("ACL", "DELUSER", name)
+        admin.close()

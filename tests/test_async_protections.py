@@ -320,3 +320,27 @@ def test_names_make_fresh_protections():
     assert make_async_protection("none") is None and make_async_protection(None) is None
     first, second = make_async_protection("lease"), make_async_protection("lease")
     assert first is not second
+
+
+def test_the_sync_and_async_forms_share_one_lease(backend, cache, db):
+    """A sync reader holds the key's lease; the async reader retries, then reads its fill."""
+    from cacheaside_lab.consistency.leases import Leases
+
+    sync = CacheAside(cache, db.get_product, prefix="product", ttl=300, protection="lease")
+    key = sync.key(13)
+    leases = Leases(cache)
+    value, token = leases.get_or_lease(key)
+    assert value is None and token is not None
+
+    async def test(client):
+        products = make(client, db, "lease")
+        reading = asyncio.create_task(products.get(13))
+        await asyncio.sleep(0.05)
+        assert not reading.done()  # retrying: the lease is somebody else's
+        assert leases.fill(key, token, encode_plain({"id": 13, "name": "filled by the sync form"}), 60_000)
+        return await reading, products.stats, products.protection.stats
+
+    value, stats, protection_stats = run(test)
+    assert value == {"id": 13, "name": "filled by the sync form"}
+    assert db.queries == 0 and stats.loader_calls == 0 and protection_stats.waits == 1
+    assert sync.get(13) == value and db.queries == 0  # and the sync form reads it as a hit
