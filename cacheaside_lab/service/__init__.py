@@ -8,7 +8,7 @@ meets a hot key.
 
 * :mod:`.app`: ``make_app(db, cache_layer)``, the product API (``GET /products/{id}``, the listing
   ``GET /products?ids=...``, ``PUT /products/{id}``, ``GET /stats``), with ``NoCache`` and
-  ``SyncCacheAdapter`` as layers;
+  ``SyncCacheAdapter`` as layers, or a function that makes an ``AsyncCacheAside`` in the service's loop;
 * :mod:`.runner`: ``start_service`` and its ``ServiceHandle``: uvicorn on a free 127.0.0.1 port in a
   background thread, stopped by ``stop()`` or a ``with`` block;
 * :mod:`.loadgen`: ``run_load`` / ``generate_load``: Poisson arrivals at a rate, Zipf ids, a share of

@@ -239,10 +239,14 @@ def make_app(db, cache_layer=None, *, write_strategy: str | None = None, threads
         made = None
         try:
             if factory is not None:  # made here, in the service's own event loop
-                made = factory()
-                if inspect.isawaitable(made):
-                    made = await made
-                app.state.layer, app.state.write_strategy = check_layer(made, write_strategy)
+                try:
+                    made = factory()
+                    if inspect.isawaitable(made):
+                        made = await made
+                    app.state.layer, app.state.write_strategy = check_layer(made, write_strategy)
+                except Exception as error:
+                    app.state.startup_error = error  # start_service raises with it
+                    raise
             yield
         finally:
             client = getattr(made, "client", None)
@@ -253,6 +257,7 @@ def make_app(db, cache_layer=None, *, write_strategy: str | None = None, threads
 
     app = FastAPI(title="Cache-Aside Lab products", lifespan=lifespan)
     app.state.db, app.state.layer, app.state.counters, app.state.write_strategy = db, layer, counters, strategy
+    app.state.startup_error = None
 
     def server_error(error):
         # The layer or the database failed: a 500 that says so, counted, and no traceback per

@@ -230,6 +230,7 @@ async def generate_load(
             kind = KINDS[plan.kinds[index]]
             item_id = int(plan.ids[index])
             sent[index] = now()
+            status[index] = FAILED  # until an answer says otherwise (a cancelled request stays FAILED)
             try:
                 if kind == "write":
                     response = await client.put(f"/products/{item_id}", json={"stock": index % 500})

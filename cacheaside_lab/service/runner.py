@@ -157,7 +157,8 @@ def start_service(app_or_factory, *, host: str = LOOPBACK, timeout_s: float = ST
     while True:
         if not thread.is_alive():
             handle.stopped = True
-            raise RuntimeError(f"the service on port {port} stopped while starting: {handle.error!r}")
+            reason = getattr(getattr(app, "state", None), "startup_error", None) or handle.error
+            raise RuntimeError(f"the service on port {port} stopped while starting: {reason!r}") from reason
         if server.started:
             try:
                 if httpx.get(f"{handle.url}/stats", timeout=1.0).status_code < 500:
