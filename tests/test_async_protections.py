@@ -344,3 +344,22 @@ def test_the_sync_and_async_forms_share_one_lease(backend, cache, db):
     assert value == {"id": 13, "name": "filled by the sync form"}
     assert db.queries == 0 and stats.loader_calls == 0 and protection_stats.waits == 1
     assert sync.get(13) == value and db.queries == 0  # and the sync form reads it as a hit
+
+
+@pytest.mark.parametrize("protection", ["lock", "lease"])
+def test_a_cancelled_filler_gives_its_lock_or_lease_back(backend, cache, db, protection):
+    """A request cancelled mid-fill (its client hung up) frees the key at once, not after
+    lock_ms / lease_ms: the next reader takes the fill over."""
+    db.latency_ms = 300
+
+    async def test(client):
+        products = make(client, db, protection)
+        filler = asyncio.create_task(products.get(14))
+        await asyncio.sleep(0.05)  # the filler holds the lock or lease and is loading
+        filler.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await filler
+        return products.key(14)
+
+    key = run(test)
+    assert cache.get(lock_key(key)) is None and cache.get(lease_key(key)) is None
