@@ -7,6 +7,7 @@ server. Each run here is a second or two of load on the loopback service.
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -83,8 +84,11 @@ def test_a_slow_server_does_not_slow_the_arrivals_down(db):
         run = run_load(service.url, rate=60, duration_s=1.0, max_in_flight=200, timeout_s=5.0, products=200, seed=2)
     summary = summarize(run)
     assert summary["dropped"] == 0 and summary["sent"] == summary["scheduled"] == len(run)
-    # every request left on its schedule, although the server was far behind
-    assert summary["max_send_lag_ms"] < 150
+    # every request left on its schedule although the server was far behind: the sending was
+    # over (1 s of schedule) long before the answers were (about 60 requests at 25 per second)
+    lag_ms = 1000 * (run.sent - run.scheduled)
+    assert np.median(lag_ms) < 50 and np.nanmax(run.sent) < 1.0 + 0.3
+    assert np.nanmax(run.done) > 1.8
     assert summary["peak_in_flight"] > 20
     # the backlog grows, so the later an arrival the longer it waited
     latency = run.latency_ms
@@ -159,3 +163,18 @@ def test_a_cache_cuts_the_database_load_under_the_same_load(cache):
     # a ratio against the uncached baseline measured in the same test, not an absolute rate
     assert summaries["cache"]["db_queries_per_s"] < 0.5 * summaries["none"]["db_queries_per_s"]
     assert summaries["cache"]["errors"] == summaries["none"]["errors"] == 0
+
+
+def test_the_generator_can_run_in_its_own_process(db):
+    with start_service(make_app(db)) as service:
+        here = run_load(service.url, rate=100, duration_s=0.5, products=200, write_share=0.2, seed=11)
+        there = run_load(service.url, rate=100, duration_s=0.5, products=200, write_share=0.2, seed=11, in_subprocess=True)
+        with pytest.raises(RuntimeError, match="the service has 200 products"):
+            run_load(service.url, rate=10, duration_s=0.2, products=1000, in_subprocess=True)
+        with pytest.raises(TypeError, match="unknown settings colour"):
+            run_load(service.url, rate=10, duration_s=0.2, colour="red", in_subprocess=True)
+    assert np.array_equal(here.scheduled, there.scheduled) and np.array_equal(here.ids, there.ids)
+    summary = summarize(there)
+    assert summary["sent"] == summary["answered"] == len(there) and summary["errors"] == 0
+    assert summary["db_queries"] == np.sum(there.kinds == KINDS.index("read"))
+    assert not [thread for thread in threading.enumerate() if thread.name == "load-generator"]

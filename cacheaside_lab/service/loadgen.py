@@ -25,8 +25,9 @@ What a request is:
 * ``listing`` (share ``listing_share``): ``GET /products?ids=...`` of ``listing_size`` Zipf ids.
 
 :func:`generate_load` is the async function; :func:`run_load` runs it from ordinary code (a
-notebook cell, a test) in a thread with its own event loop and returns the same
-:class:`LoadRun`, which :mod:`cacheaside_lab.service.report` summarises.
+notebook cell, a test) in a thread with its own event loop, or in a child process
+(``in_subprocess=True``, so the client does not share a GIL with an in-process service), and
+returns the same :class:`LoadRun`, which :mod:`cacheaside_lab.service.report` summarises.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ MAX_IN_FLIGHT = 1000
 DROPPED = -1  # status of an arrival not sent because max_in_flight requests were in flight
 FAILED = 0  # status of a request that got no HTTP answer (timeout, connection error)
 
-__all__ = ["DROPPED", "FAILED", "KINDS", "LoadPlan", "LoadRun", "generate_load", "plan_load", "run_load"]
+__all__ = ["DROPPED", "FAILED", "KINDS", "LoadPlan", "LoadRun", "generate_load", "main", "plan_load", "run_load"]
 
 
 @dataclass
@@ -299,11 +300,21 @@ async def generate_load(
                    samples=samples, max_in_flight=max_in_flight, peak_in_flight=peak, wall_s=wall, settings=settings)
 
 
-def run_load(url: str, **settings) -> LoadRun:
-    """:func:`generate_load` from ordinary code: run in a fresh thread with its own event loop
-    (a notebook's loop is already running, so ``asyncio.run`` cannot be called there), and
-    return its :class:`LoadRun`. Takes the same keyword arguments."""
+def run_load(url: str, *, in_subprocess: bool = False, **settings) -> LoadRun:
+    """:func:`generate_load` from ordinary code, returning its :class:`LoadRun`; the same keywords.
+
+    By default the generator runs in a fresh thread of this process with its own event loop (a
+    notebook's loop is already running, so ``asyncio.run`` cannot be called there). With
+    ``in_subprocess=True`` it runs in a child Python process instead (killed by its PID if it
+    outlives its bound), so the client's work does not compete with an in-process service for
+    this process's GIL: on a small machine the service then gets a whole core. The schedule is
+    the same either way (it is drawn from ``seed``)."""
     _base_url(url)  # refuse a non-loopback URL before starting anything
+    if not isinstance(in_subprocess, bool):
+        raise TypeError(f"in_subprocess must be True or False (got {in_subprocess!r}).")
+    limit = MAX_DURATION_S + 60
+    if in_subprocess:
+        return _run_in_subprocess(url, settings, limit)
     outcome: dict = {}
 
     def work():
@@ -314,10 +325,73 @@ def run_load(url: str, **settings) -> LoadRun:
 
     thread = threading.Thread(target=work, name="load-generator", daemon=True)
     thread.start()
-    limit = MAX_DURATION_S + 60
     thread.join(limit)
     if thread.is_alive():
         raise RuntimeError(f"the load generator did not finish within {limit:g} s.")
     if "error" in outcome:
         raise outcome["error"]
     return outcome["run"]
+
+
+def _record(run: LoadRun) -> dict:
+    """What a child process hands back: the measured arrays and samples (the plan is re-drawn)."""
+    def listed(values):
+        return [None if np.isnan(value) else float(value) for value in values]
+
+    return {"sent": listed(run.sent), "done": listed(run.done), "status": run.status.tolist(),
+            "samples": run.samples, "peak_in_flight": run.peak_in_flight, "wall_s": run.wall_s}
+
+
+def _run_in_subprocess(url: str, settings: dict, limit: float) -> LoadRun:
+    import inspect
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    known = set(inspect.signature(generate_load).parameters) - {"url"}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise TypeError(f"run_load got unknown settings {', '.join(unknown)}; it takes {', '.join(sorted(known))}.")
+    environment = dict(os.environ)
+    package_root = str(Path(__file__).resolve().parents[2])  # so the child imports this same package
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, environment.get("PYTHONPATH")]))
+    try:
+        finished = subprocess.run(
+            [sys.executable, "-m", "cacheaside_lab.service.loadgen", json.dumps({"url": url, **settings})],
+            capture_output=True, text=True, timeout=limit, env=environment,
+        )
+    except subprocess.TimeoutExpired:  # subprocess.run has killed the child by then
+        raise RuntimeError(f"the load generator's process did not finish within {limit:g} s.") from None
+    if finished.returncode != 0:
+        lines = finished.stderr.strip().splitlines()
+        raise RuntimeError(f"the load generator's process failed: {lines[-1] if lines else finished.returncode}")
+    record = json.loads(finished.stdout)
+    defaults = {name: parameter.default for name, parameter in inspect.signature(generate_load).parameters.items()
+                if parameter.default is not inspect.Parameter.empty}
+    chosen = {**defaults, **settings}
+    plan_settings = set(inspect.signature(plan_load).parameters)
+    plan = plan_load(**{name: value for name, value in chosen.items() if name in plan_settings})
+    as_array = lambda values: np.array([np.nan if value is None else value for value in values], dtype=float)  # noqa: E731
+    return LoadRun(url=_base_url(url), plan=plan, scheduled=plan.times.copy(), sent=as_array(record["sent"]),
+                   done=as_array(record["done"]), status=np.array(record["status"], dtype=int),
+                   samples=[tuple(sample) for sample in record["samples"]], max_in_flight=chosen["max_in_flight"],
+                   peak_in_flight=record["peak_in_flight"], wall_s=record["wall_s"],
+                   settings={name: chosen[name] for name in chosen if name in plan_settings or name == "timeout_s"})
+
+
+def main(argv=None) -> int:
+    """The child process of ``run_load(in_subprocess=True)``: settings as JSON in, the record as JSON out."""
+    import json
+    import sys
+
+    arguments = json.loads((sys.argv[1:] if argv is None else argv)[0])
+    url = arguments.pop("url")
+    run = asyncio.run(generate_load(url, **arguments))
+    print(json.dumps(_record(run)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
