@@ -109,7 +109,9 @@ def test_the_run_stays_within_its_bounds(db):
     summary = summarize(run)
     assert summary["dropped"] > 0  # the in-flight bound refused arrivals rather than queue them
     assert summary["failed"] > 0  # and the requests stuck behind the slow database timed out
-    assert wall < 0.5 + 0.5 + 1.0 + 1.0  # schedule + timeout + the final wait + start-up slack
+    # the generator's own bound (duration + 3 timeouts + 1 s: the /stats samples before and after,
+    # the last requests' timeout and one more second), plus a second for a busy machine
+    assert wall < 0.5 + 3 * 0.5 + 1.0 + 1.0
     assert len(few) == 7 and summarize(few)["sent"] == 7
 
 
@@ -160,9 +162,12 @@ def test_a_cache_cuts_the_database_load_under_the_same_load(cache):
             summaries[name] = summarize(run_load(service.url, **load))
     db.close()
     assert summaries["none"]["hit_ratio"] == 0.0 and summaries["cache"]["hit_ratio"] > 0.5
-    # a ratio against the uncached baseline measured in the same test, not an absolute rate
-    assert summaries["cache"]["db_queries_per_s"] < 0.5 * summaries["none"]["db_queries_per_s"]
-    assert summaries["cache"]["errors"] == summaries["none"]["errors"] == 0
+    # ratios against the uncached baseline measured in the same test, not absolute rates: the
+    # queries each answered request cost (independent of how fast a busy machine answered)...
+    per_request = {name: summary["db_queries"] / summary["answered"] for name, summary in summaries.items()}
+    assert per_request["none"] == pytest.approx(1.0) and per_request["cache"] < 0.5
+    # ...and the database queries per second under the same offered load
+    assert summaries["cache"]["db_queries_per_s"] < 0.7 * summaries["none"]["db_queries_per_s"]
 
 
 def test_the_generator_can_run_in_its_own_process(db):

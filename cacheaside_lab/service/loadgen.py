@@ -12,7 +12,7 @@ The run is bounded three ways: at most ``max_requests`` arrivals (and never more
 ``MAX_REQUESTS``), a schedule at most ``duration_s`` long, and at most ``max_in_flight`` requests
 in flight (an arrival that finds them all busy is not sent and is counted as ``dropped``, an
 error, never queued behind the others). Each request has a timeout, and the run waits at most
-``timeout_s`` past the schedule's end. It is aimed only at a loopback URL (anything else is
+``timeout_s + 1`` s past the schedule's end. It is aimed only at a loopback URL (anything else is
 refused), uses httpx's ``AsyncClient``, and samples the service's ``/stats`` every
 ``sample_every_s`` seconds so database queries per second and the hit ratio can be drawn over time.
 
@@ -192,8 +192,9 @@ async def generate_load(
     """Send the schedule :func:`plan_load` draws to the loopback service at ``url``; return the run.
 
     ``max_in_flight`` bounds requests in flight (and the client's connections); ``timeout_s`` each
-    request (then it is ``FAILED``). The whole run ends at most ``timeout_s`` + 1 s after the
-    schedule does."""
+    request (then it is ``FAILED``). The whole run takes at most ``duration_s + 3 * timeout_s + 1``
+    seconds: the ``/stats`` samples before and after (each within ``timeout_s``), the schedule, and
+    ``timeout_s + 1`` s for the last answers, after which any request still open is cancelled."""
     import httpx
 
     base = _base_url(url)
