@@ -183,3 +183,28 @@ def test_the_generator_can_run_in_its_own_process(db):
     assert summary["sent"] == summary["answered"] == len(there) and summary["errors"] == 0
     assert summary["db_queries"] == np.sum(there.kinds == KINDS.index("read"))
     assert not [thread for thread in threading.enumerate() if thread.name == "load-generator"]
+
+
+def test_events_run_on_time_while_the_schedule_goes_on(db):
+    seen = []
+
+    def slow_event():
+        time.sleep(0.3)  # a blocking event (a restart) must not hold the arrivals back
+        seen.append("slow")
+
+    def broken():
+        raise RuntimeError("restart failed")
+
+    with start_service(make_app(db)) as service:
+        run = run_load(service.url, rate=100, duration_s=1.0, products=200, seed=12,
+                       events={0.2: ("restart", slow_event), 0.5: broken})
+        with pytest.raises(ValueError, match="from 0 up to duration_s"):
+            run_load(service.url, rate=10, duration_s=1.0, events={2.0: slow_event})
+        with pytest.raises(TypeError, match="in this process"):
+            run_load(service.url, rate=10, duration_s=1.0, events={0.1: slow_event}, in_subprocess=True)
+    assert seen == ["slow"]
+    restart, failed = run.events
+    assert restart["name"] == "restart" and abs(restart["t"] - 0.2) < 0.15 and restart["seconds"] >= 0.3
+    assert failed["name"] == "broken" and failed["error"] == "RuntimeError: restart failed"
+    during = (run.scheduled > 0.25) & (run.scheduled < 0.45)
+    assert np.nanmedian(1000 * (run.sent[during] - run.scheduled[during])) < 50  # sent on time meanwhile

@@ -56,9 +56,13 @@ def test_a_real_run_is_drawn_from_its_record():
     with start_service(make_app(db)) as service:
         run = run_load(service.url, rate=80, duration_s=1.0, products=50, seed=1)
     db.close()
+    run.events = [{"t": 0.4, "name": "restart", "seconds": 0.1, "error": None}]
     figure = draw_load(run)
     drawn = figure.axes[0].get_lines()[0].get_ydata()
     assert list(drawn) == [frame["arrivals_per_s"] for frame in per_second(run)]
+    for ax in figure.axes:  # the event is marked on every panel, where it happened
+        assert [line.get_xdata()[0] for line in ax.get_lines() if line.get_linestyle() == ":"] == [0.4]
+    assert [text.get_text() for text in figure.axes[0].texts] == ["restart"]
     plt.close(figure)
 
 

@@ -5,7 +5,8 @@
 the time axis, so a bump in one can be matched to the others: requests per second (arrivals, and
 answers without error: the gap is the backlog or the errors), p50 and p99 latency of the requests
 that *arrived* in each second (log scale: a herd moves it tenfold), database queries per second
-against an optional ceiling, and the cache hit ratio.
+against an optional ceiling, and the cache hit ratio. Events the run triggered (a cache restart,
+a burst of writes) are dotted red lines across all four, named at the top.
 
 :func:`draw_load_comparison` puts several runs (no cache, a cache, a learner's layer) on the same
 axes, p99 latency above and database queries per second below, so "the cache holds the target"
@@ -49,11 +50,22 @@ def _times(frames) -> np.ndarray:
     return np.array([float(frame["t"]) + float(frame.get("seconds", 1.0)) / 2 for frame in frames])
 
 
+def _mark_events(axes, events) -> None:
+    """A dotted red line on every panel where each event began, named on the top panel."""
+    for event in events or []:
+        for ax in axes:
+            ax.axvline(float(event["t"]), color="#d62728", linestyle=":", linewidth=1.2)
+        axes[0].annotate(str(event["name"]), xy=(float(event["t"]), 1.01), xycoords=("data", "axes fraction"),
+                         fontsize=7, color="#d62728", va="bottom")
+
+
 def draw_load(run_or_frames, *, db_ceiling: float | None = None, p99_target_ms: float | None = None,
-              window_s: float = 1.0, title: str = "The service under load, second by second"):
+              window_s: float = 1.0, events: list | None = None, title: str = "The service under load, second by second"):
     """Four panels of one run over time; ``db_ceiling`` (queries/s) and ``p99_target_ms`` are drawn
-    as dashed lines when given (a requirements card's targets)."""
+    as dashed lines when given (a requirements card's targets), and the run's ``events`` (a
+    restart, a burst of writes; taken from the run unless given) as dotted red lines."""
     frames = _frames(run_or_frames, window_s)
+    events = getattr(run_or_frames, "events", None) if events is None else events
     times = _times(frames)
     figure, axes = new_figure(title, xlabel="arrival time (s)", ylabel="", size=(7.0, 7.5), nrows=4, sharex=True)
     requests, latency, database, ratio = axes
@@ -79,6 +91,7 @@ def draw_load(run_or_frames, *, db_ceiling: float | None = None, p99_target_ms: 
     ratio.plot(times, _series(frames, "hit_ratio"), marker="o", color="#2ca02c", label="hit ratio")
     ratio.set_ylim(0, 1.05)
     ratio.set_ylabel("hit ratio", fontsize=8)
+    _mark_events(axes, events)
     return finish(figure, legend=True)
 
 

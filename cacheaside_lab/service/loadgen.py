@@ -89,6 +89,7 @@ class LoadRun:
     peak_in_flight: int = 0
     wall_s: float = 0.0
     settings: dict = field(default_factory=dict)
+    events: list = field(default_factory=list)  # [{"t", "name", "seconds", "error"}] of what ran during the run
 
     @property
     def kinds(self) -> np.ndarray:
@@ -160,6 +161,23 @@ def plan_load(
     return LoadPlan(times=times, kinds=kinds, ids=ids, listings=listings, rate=float(rate), duration_s=float(duration_s))
 
 
+def _check_events(events, duration_s) -> list[tuple[float, str, object]]:
+    """``[(seconds, name, function)]`` from ``{seconds: function or (name, function)}``, in time order."""
+    if events is None:
+        return []
+    if not isinstance(events, dict):
+        raise TypeError(f"events must be a dict {{seconds: function}} (got {type(events).__name__}).")
+    planned = []
+    for when, what in events.items():
+        if isinstance(when, bool) or not isinstance(when, (int, float)) or not 0 <= when < duration_s:
+            raise ValueError(f"an event's time must be a number of seconds from 0 up to duration_s={duration_s:g} (got {when!r}).")
+        name, function = what if isinstance(what, tuple) and len(what) == 2 else (getattr(what, "__name__", "event"), what)
+        if not callable(function):
+            raise TypeError(f"the event at {when} s must be a function to call (got {function!r}).")
+        planned.append((float(when), str(name), function))
+    return sorted(planned, key=lambda event: event[0])
+
+
 def _base_url(url: str) -> str:
     import httpx
 
@@ -188,16 +206,23 @@ async def generate_load(
     listing_share: float = 0.0,
     listing_size: int = 10,
     seed: int = 0,
+    events: dict | None = None,
 ) -> LoadRun:
     """Send the schedule :func:`plan_load` draws to the loopback service at ``url``; return the run.
 
     ``max_in_flight`` bounds requests in flight (and the client's connections); ``timeout_s`` each
     request (then it is ``FAILED``). The whole run takes at most ``duration_s + 3 * timeout_s + 1``
     seconds: the ``/stats`` samples before and after (each within ``timeout_s``), the schedule, and
-    ``timeout_s + 1`` s for the last answers, after which any request still open is cancelled."""
+    ``timeout_s + 1`` s for the last answers, after which any request still open is cancelled.
+
+    ``events`` is ``{seconds: function}`` (or ``{seconds: (name, function)}``): each function is
+    called with no arguments at that time of the run, in a worker thread so the schedule goes on
+    meanwhile (a cache restart, a burst of writes to the database); ``run.events`` records when
+    each ran, for how long, and its error if it raised."""
     import httpx
 
     base = _base_url(url)
+    planned_events = _check_events(events, duration_s)
     require_count("max_in_flight", max_in_flight, minimum=1, maximum=MAX_IN_FLIGHT)
     require_positive("timeout_s", timeout_s, unit="s")
     require_positive("sample_every_s", sample_every_s, unit="s")
@@ -275,6 +300,19 @@ async def generate_load(
         if before is not None:
             samples.append((0.0, before))
         sampling = asyncio.create_task(sampler())
+        happened: list[dict] = []
+
+        async def happen(when: float, name: str, function) -> None:
+            await asyncio.sleep(max(0.0, when - now()))
+            began = now()
+            error = None
+            try:
+                await asyncio.to_thread(function)
+            except Exception as failure:  # recorded, so the run and its record still finish
+                error = f"{type(failure).__name__}: {failure}"
+            happened.append({"t": began, "name": name, "seconds": now() - began, "error": error})
+
+        happening = [asyncio.create_task(happen(when, name, function)) for when, name, function in planned_events]
         tasks = []
         for index in range(count):
             delay = plan.times[index] - now()
@@ -290,6 +328,11 @@ async def generate_load(
         for task in tasks:
             task.cancel()  # only ones past their own timeout can still be here
         await asyncio.gather(*tasks, return_exceptions=True)
+        if happening:
+            await asyncio.wait(happening, timeout=timeout_s + 1.0)
+            for task in happening:
+                task.cancel()
+            await asyncio.gather(*happening, return_exceptions=True)
         sampling.cancel()
         await asyncio.gather(sampling, return_exceptions=True)
         await sample_stats()  # the counters after the last answer
@@ -298,7 +341,8 @@ async def generate_load(
                     zipf=zipf, write_share=write_share, missing_share=missing_share, listing_share=listing_share,
                     listing_size=listing_size, seed=seed)
     return LoadRun(url=base, plan=plan, scheduled=plan.times.copy(), sent=sent, done=done, status=status,
-                   samples=samples, max_in_flight=max_in_flight, peak_in_flight=peak, wall_s=wall, settings=settings)
+                   samples=samples, max_in_flight=max_in_flight, peak_in_flight=peak, wall_s=wall, settings=settings,
+                   events=sorted(happened, key=lambda event: event["t"]))
 
 
 def run_load(url: str, *, in_subprocess: bool = False, **settings) -> LoadRun:
@@ -351,7 +395,9 @@ def _run_in_subprocess(url: str, settings: dict, limit: float) -> LoadRun:
     import sys
     from pathlib import Path
 
-    known = set(inspect.signature(generate_load).parameters) - {"url"}
+    if settings.get("events"):
+        raise TypeError("events run in this process; pass them without in_subprocess=True.")
+    known = set(inspect.signature(generate_load).parameters) - {"url", "events"}
     unknown = sorted(set(settings) - known)
     if unknown:
         raise TypeError(f"run_load got unknown settings {', '.join(unknown)}; it takes {', '.join(sorted(known))}.")
