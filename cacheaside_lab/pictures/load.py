@@ -20,14 +20,16 @@ from matplotlib.ticker import FuncFormatter
 
 from .style import finish, new_figure
 
-# plain numbers on the log-scale latency axes ("200", not "2 x 10^2")
+# plain numbers on the log-scale latency axes ("200", not "2 x 10^2"); of the minor ticks only
+# the 2s and 5s (20, 50, 200, ...) are labelled, so the labels do not run into each other
 PLAIN = FuncFormatter(lambda value, _position: f"{value:g}")
+SOME = FuncFormatter(lambda value, _position: f"{value:g}" if f"{value:e}"[0] in "25" else "")
 
 
 def _log_latency(ax) -> None:
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(PLAIN)
-    ax.yaxis.set_minor_formatter(PLAIN)
+    ax.yaxis.set_minor_formatter(SOME)
     ax.tick_params(axis="y", which="minor", labelsize=7)
 
 
