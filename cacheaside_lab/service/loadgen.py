@@ -47,6 +47,7 @@ MAX_RATE = 5000.0  # requests per second
 MAX_DURATION_S = 300.0
 MAX_REQUESTS = 200_000
 MAX_IN_FLIGHT = 1000
+MAX_PRODUCTS = 1_000_000  # the catalogue sizes the course uses are far smaller
 DROPPED = -1  # status of an arrival not sent because max_in_flight requests were in flight
 FAILED = 0  # status of a request that got no HTTP answer (timeout, connection error)
 
@@ -133,7 +134,7 @@ def plan_load(
     if duration_s > MAX_DURATION_S:
         raise ValueError(f"duration_s must be at most {MAX_DURATION_S:g} s (got {duration_s!r}).")
     require_count("max_requests", max_requests, minimum=1, maximum=MAX_REQUESTS)
-    require_count("products", products, minimum=1)
+    require_count("products", products, minimum=1, maximum=MAX_PRODUCTS)
     for name, share in (("write_share", write_share), ("missing_share", missing_share), ("listing_share", listing_share)):
         require_fraction(name, share)
     if write_share + missing_share + listing_share > 1:
@@ -155,7 +156,8 @@ def plan_load(
     ids = rng.choice(products, size=count, p=weights) + 1
     missing = kinds == KINDS.index("missing")
     # ids past the catalogue, all different (a flood of random ids walks past a cache)
-    ids[missing] = products + 1 + rng.permutation(max(100 * products, int(missing.sum())))[: int(missing.sum())]
+    flood = int(missing.sum())
+    ids[missing] = products + 1 + rng.choice(max(100 * products, flood), size=flood, replace=False)
     listings = [list(map(int, rng.choice(products, size=listing_size, p=weights) + 1))
                 for _ in range(int(np.sum(kinds == KINDS.index("listing"))))]
     return LoadPlan(times=times, kinds=kinds, ids=ids, listings=listings, rate=float(rate), duration_s=float(duration_s))
