@@ -56,12 +56,12 @@ from .entries import (
     encode_absent,
     encode_plain,
     permission_problem,
-    require_ttl,
 )
 from .keys import normalize_id, normalize_namespace, require_prefix, root_namespace
 from ..protections import make_protection
+from .read_path import check_settings, expiry_ms, negative_expiry_ms, sort_batch
 from .stats import CacheStats
-from .validation import require_callable, require_choice, require_fraction
+from .validation import require_choice
 
 WRITE_STRATEGIES = ("delete", "update", "ttl-only")
 
@@ -135,36 +135,14 @@ class CacheAside:
         breaker=None,
         negative_ttl: float | None = None,
     ):
-        require_callable("loader", loader)
-        if loader_many is not None:
-            require_callable("loader_many", loader_many)
-        if writer is not None:
-            require_callable("writer", writer)
-        require_ttl(
-            "ttl",
-            ttl,
-            why="Every cache-aside entry needs an expiry: it is the backstop that bounds how "
-            "long a missed invalidation can serve stale data.",
+        check_settings(
+            loader=loader,
+            loader_many=loader_many,
+            writer=writer,
+            ttl=ttl,
+            ttl_jitter=ttl_jitter,
+            negative_ttl=negative_ttl,
         )
-        require_fraction(
-            "ttl_jitter",
-            ttl_jitter,
-            allow_one=False,
-            why="It is the largest share by which a TTL may be shortened at random, "
-            "e.g. 0.1 spreads expiries over the last 10% of the TTL.",
-        )
-        if negative_ttl is not None:
-            require_ttl(
-                "negative_ttl",
-                negative_ttl,
-                why="It is how long a cached 'not found' answers for an id the database does not "
-                "have; pass None (the default) to cache nothing for missing ids.",
-            )
-            if negative_ttl > ttl:
-                raise ValueError(
-                    f"negative_ttl must be at most ttl ({ttl!r} s; got {negative_ttl!r}): a cached 'not "
-                    "found' is stale as soon as the row is inserted, so it should live shorter than a value."
-                )
         if breaker is not None:
             # Every cache command goes through the breaker: once the cache has failed enough
             # times in a row, reads go straight to the loader without waiting on it (breaker.py).
@@ -207,10 +185,7 @@ class CacheAside:
         Jitter only ever *shortens* the TTL, so ``ttl`` stays the upper bound on how long an
         entry can live, and therefore on how stale it can get.
         """
-        ttl = self.ttl
-        if self.ttl_jitter:
-            ttl *= 1 - self.ttl_jitter * self._rng.random()
-        return max(1, round(ttl * 1000))
+        return expiry_ms(self.ttl, self.ttl_jitter, self._rng)
 
     @staticmethod
     def encode(value) -> str:
@@ -284,17 +259,7 @@ class CacheAside:
             # one value is not text, and it spoiled the whole MGET: read them one by one
             values = {item_id: self.get(item_id) for item_id in ids}
             return {item_id: values[normal[item_id]] for item_id in asked}
-        found, missing, foreign, absent = {}, [], 0, 0
-        for item_id, raw in zip(ids, cached):
-            value = MISS if raw is None else decode_plain(raw)
-            if value is MISS:
-                missing.append(item_id)
-                foreign += raw is not None
-            elif value is NOT_FOUND:
-                found[item_id] = None
-                absent += 1
-            else:
-                found[item_id] = value
+        found, missing, foreign, absent = sort_batch(ids, cached)
         self.stats.add(hits=len(found), misses=len(missing), foreign=foreign, negative_hits=absent)
         if missing:
             started = time.perf_counter()
@@ -407,9 +372,7 @@ class CacheAside:
 
     def negative_ttl_ms(self) -> int:
         """The expiry of a cached "not found", in milliseconds (``negative_ttl``, never jittered)."""
-        if self.negative_ttl is None:
-            raise ValueError("this CacheAside caches nothing for missing ids; pass negative_ttl= to enable it.")
-        return max(1, round(self.negative_ttl * 1000))
+        return negative_expiry_ms(self.negative_ttl)
 
     def store_absent(self, key: str, px: int | None = None) -> bool:
         """SET a "not found" entry: for ``negative_ttl`` by default, or ``px`` ms (a protection

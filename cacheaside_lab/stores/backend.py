@@ -237,3 +237,51 @@ def describe_backend(client) -> str:
 
 def is_fake(client) -> bool:
     return isinstance(client, fakeredis.FakeRedis)
+
+
+def connect_async_cache(
+    url: str | None = None,
+    *,
+    decode_responses: bool = True,
+    socket_timeout: float = DEFAULT_SOCKET_TIMEOUT_S,
+    pool_size: int = POOL_SIZE,
+    pool_wait_s: float = POOL_WAIT_S,
+):
+    """Return an asyncio client (``redis.asyncio``) for the course's cache, for ``AsyncCacheAside``.
+
+    The same choice as :func:`connect_cache`: ``url``, else ``$CACHEASIDE_REDIS_URL``, else
+    fakeredis's async client on the *same* shared in-process server, so a sync client and an async
+    one see the same keys. ``pool_size`` connections at most; a coroutine that finds them all busy
+    waits up to ``pool_wait_s`` seconds, then gets a ``redis.ConnectionError`` (a cache error: the
+    read answers from the loader).
+
+    An asyncio client belongs to the event loop it first runs in: make it inside the coroutine
+    (or the service's startup) that uses it, and ``await client.aclose()`` when done.
+    """
+    import redis.asyncio as aioredis
+    from redis.asyncio.retry import Retry as AsyncRetry
+
+    url = url if url is not None else redis_url_from_env()
+    size, wait = _pool_size(pool_size), _pool_wait(pool_wait_s)
+    require_positive("socket_timeout", socket_timeout, unit="seconds")
+    if url is None:
+        return fakeredis.FakeAsyncRedis(
+            server=_SHARED_FAKE_SERVER, decode_responses=decode_responses, max_connections=size
+        )
+    if not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(
+            f"a Redis URL must start with redis://, rediss:// or unix:// (got {redact_secrets(url)!r}); "
+            f"leave it out (and unset {REDIS_URL_ENV}) to use the in-process fakeredis."
+        )
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=size,
+        timeout=wait,
+        decode_responses=decode_responses,
+        socket_timeout=socket_timeout,
+        socket_connect_timeout=socket_timeout,
+        retry=AsyncRetry(NoBackoff(), 1),  # as connect_cache: one retry heals a restarted server
+    )
+    client = aioredis.Redis(connection_pool=pool)
+    client.auto_close_connection_pool = True  # aclose() closes the pool too
+    return client
