@@ -5,6 +5,10 @@
   and the hooks protections build on;
 * :mod:`.entries`: what a stored value looks like (plain JSON, an envelope, or "not found"), the
   miss and not-found sentinels and the cache errors the layer treats as "the cache is unavailable";
+* :mod:`.async_cache_aside`: :class:`~.async_cache_aside.AsyncCacheAside`, the same contract for
+  asyncio services (``redis.asyncio``; blocking loaders run off the event loop), and
+  ``AsyncGuardedCache`` for ``breaker=``;
+* :mod:`.read_path`: what the sync and async forms share (settings checks, expiries, sorting an MGET);
 * :mod:`.near_cache`: :class:`~.near_cache.NearCache`, a bounded in-process cache (cachetools) in
   front of a CacheAside for hot keys, invalidated by its TTL or pushed by Redis (``tracking=True``);
 * :mod:`.hot_keys`: :class:`~.hot_keys.HotKeyReplicas`, N copies of a hot key that spread its reads;

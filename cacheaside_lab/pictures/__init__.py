@@ -31,6 +31,8 @@ printed numbers come from the same data and cannot disagree.
 * :mod:`.fleet`: Twitter's fleet drawn from the table's rows: reads per write, TTL mixes, Zipf alphas
   (lecture 12);
 * :mod:`.eviction`: hit ratio against memory per policy, refused fills, bytes per entry (lecture 12);
+* :mod:`.load`: a load run over time (arrivals, p50/p99, database queries per second against a
+  ceiling, hit ratio, events marked) and several runs compared (the service, ``cacheaside_lab.service``);
 * :mod:`.splitting`: the hit-ratio cap, the split page's keys and TTLs, its calls as a sequence
   diagram (lecture 11);
 * :mod:`.breaker`: the circuit breaker's state diagram and its run from ``breaker.transitions``

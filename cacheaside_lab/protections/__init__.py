@@ -20,8 +20,14 @@ Pass a name (a fresh protection with default settings) or an instance for other 
 :func:`warm` are the two remedies for synchronized expiry and cold starts; they combine with any
 of the above.
 
+Every protection that makes readers wait hands the one loader's "not found" to them (lecture 08),
+and the lock counts the fills that outlived it and can be fenced or extended (lecture 09).
+:mod:`.async_protections` holds the asyncio forms for ``AsyncCacheAside``: ``AsyncSingleFlight``
+(one load per key per event loop), ``AsyncRedisLock`` and ``AsyncLease`` (the same keys and Lua
+scripts as the sync forms).
+
 Used by lecture 06 and lab 06 (the thundering herd), lecture 07 and lab 07 (warming and jitter after a
-total miss), and by ``cacheaside-lab herd``.
+total miss), lectures 08 and 09, and by ``cacheaside-lab herd``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The two stores the course reads and writes: the cache (Redis) and the database (SQLite).
 
 * :mod:`.backend`: ``connect_cache()``: one shared in-process fakeredis, or ``$CACHEASIDE_REDIS_URL``
-  through a connection pool; ``describe_backend`` for the first cell of each notebook;
+  through a connection pool (``connect_async_cache()`` for ``redis.asyncio``); ``describe_backend``
+  for the first cell of each notebook;
 * :mod:`.redis_server`: :class:`RedisServer`, a throwaway ``redis-server`` on a Unix socket or
   127.0.0.1, stopped by PID (notebooks 06 and 11 crash and restart one);
 * :mod:`.db`: :class:`ProductDB`, the seeded SQLite catalogue that is the source of truth (latency,
