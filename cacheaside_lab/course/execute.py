@@ -8,6 +8,14 @@ depend on a learner's server), run from the notebook's own folder.
 
 ``python -m cacheaside_lab.course.execute notebooks solutions`` (or ``make notebooks``).
 
+Every client here is a :class:`SteadyClient`: nbclient waits for a cell's ``execute_reply`` with
+one poll as long as the cell's whole timeout, and under heavy load that poll can miss the
+socket's wake-up, so a reply that arrived within a second sat unread until the timeout ran out
+(pyzmq's asyncio poll looks at the socket again only then). The full suite stalled ~10 minutes
+on that, its 600 s timeout. Here every wait on the kernel's channels is cut into polls of at most
+:data:`POLL_SLICE_S`, each ending in a fresh look at the socket, so a missed wake-up costs a
+second, and a cell that really hangs fails at a bounded timeout naming the notebook and cell.
+
 :func:`run_bounded` is the grader's runner (``cacheaside-lab check``): learner code may loop
 forever, swallow every interrupt or kill its own kernel, and the run must still end on time with
 every cell's outcome known. nbclient alone re-interrupts a cell that ignores interrupts for
@@ -29,17 +37,55 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from ..stores.backend import REDIS_URL_ENV
 from ..core.keys import NAMESPACE_ENV
 
-TIMEOUT_S = 600
+# seconds a cell may run in execute_notebook (a lecture runs in < 10 s; the slack is for a loaded machine)
+TIMEOUT_S = 120
+# the longest single wait on a kernel channel: a missed socket wake-up costs at most this much
+POLL_SLICE_S = 1.0
 # how long a cell may keep running after its timeout's interrupt before its kernel is killed
 INTERRUPT_GRACE_S = 5
 # how long a killed kernel's run may take to notice and clean up before it is abandoned
 KILL_WAIT_S = 15
 _WATCH_EVERY_S = 0.2
+# what kind of early end a BoundedRun had: out of time (the watchdog stopped it), or a kernel that died
+STOP_TIME_LIMIT = "time-limit"
+STOP_CRASHED = "crashed"
+
+
+def sliced_get_msg(get_msg, slice_s: float = POLL_SLICE_S):
+    """``get_msg(timeout)`` of a kernel channel, waiting in polls of at most ``slice_s`` seconds.
+
+    Same contract (a message, or ``queue.Empty`` once ``timeout`` has passed; ``None`` waits for
+    ever), but a message that reached the socket without waking its poll is found at the end
+    of the current slice instead of at the end of the whole timeout.
+    """
+    from queue import Empty
+
+    async def get(timeout: float | None = None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:  # bounded by ``deadline`` (or by the message, when waiting for ever)
+            left = slice_s if deadline is None else min(slice_s, max(0.0, deadline - time.monotonic()))
+            try:
+                return await get_msg(timeout=left)
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    return get
+
+
+class SteadyClient(NotebookClient):
+    """A NotebookClient whose waits on the shell and IOPub channels are sliced (see the module doc)."""
+
+    async def async_start_new_kernel_client(self):
+        client = await super().async_start_new_kernel_client()
+        for channel in (client.shell_channel, client.iopub_channel):
+            channel.get_msg = sliced_get_msg(channel.get_msg)
+        return client
 
 
 def kernel_env(redis_url: str | None = None, namespace: str | None = None) -> dict:
@@ -66,6 +112,7 @@ class BoundedRun:
     replies: dict[int, str] = field(default_factory=dict)  # cell index -> "ok" / "error" / "aborted"
     stopped: str | None = None  # why the run ended before the last cell, in words
     stopped_cell: int | None = None  # the cell that was running then (None: between cells)
+    stop_kind: str | None = None  # STOP_TIME_LIMIT or STOP_CRASHED when the run ended early
 
 
 def run_bounded(
@@ -107,7 +154,7 @@ async def _run_bounded(notebook, cwd, env, cell_timeout, limit, interrupt_grace)
         run.replies[cell_index] = content.get("status", "none")
         running.update(cell=None)
 
-    client = NotebookClient(
+    client = SteadyClient(
         notebook,
         timeout=max(1, round(cell_timeout)),
         interrupt_on_timeout=True,
@@ -138,7 +185,7 @@ async def _run_bounded(notebook, cwd, env, cell_timeout, limit, interrupt_grace)
             )
             break
     if reason is not None:
-        run.stopped, run.stopped_cell = reason, running["cell"]
+        run.stopped, run.stopped_cell, run.stop_kind = reason, running["cell"], STOP_TIME_LIMIT
         _kill_kernel(client)
         done, _ = await asyncio.wait({task}, timeout=KILL_WAIT_S)
         if not done:  # nbclient did not notice the dead kernel: stop waiting for it
@@ -151,9 +198,11 @@ async def _run_bounded(notebook, cwd, env, cell_timeout, limit, interrupt_grace)
                 "the kernel died (os._exit, sys.exit from a thread, a crash, or out of memory)",
                 running["cell"],
             )
+            run.stop_kind = STOP_CRASHED
         elif error is not None and not isinstance(error, DeadKernelError):
             run.stopped = run.stopped or f"the kernel could not run the notebook ({type(error).__name__}: {error})"
             run.stopped_cell = run.stopped_cell if run.stopped_cell is not None else running["cell"]
+            run.stop_kind = run.stop_kind or STOP_CRASHED
     return run
 
 
@@ -183,18 +232,41 @@ def execute_notebook(
 
     ``timeout`` bounds each cell (seconds); with ``interrupt_on_timeout`` a cell that runs over is
     interrupted (it shows a KeyboardInterrupt error) and the run goes on, instead of stopping.
+    Otherwise a cell that runs over, or a kernel that dies, raises :class:`NotebookRunError`
+    naming the notebook and the cell.
     """
+    path = Path(path)
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(
+    running = {"cell": None}
+    client = SteadyClient(
         notebook,
         timeout=timeout,
         interrupt_on_timeout=interrupt_on_timeout,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
         allow_errors=allow_errors,
+        on_cell_execute=lambda cell, cell_index: running.update(cell=cell_index),
     )
-    client.execute(env=kernel_env(redis_url))
+    try:
+        client.execute(env=kernel_env(redis_url))
+    except CellTimeoutError:
+        raise NotebookRunError(path, running["cell"], notebook, f"did not finish within {timeout} s") from None
+    except DeadKernelError:
+        raise NotebookRunError(path, running["cell"], notebook, "killed its kernel (or the kernel crashed)") from None
     return notebook
+
+
+class NotebookRunError(RuntimeError):
+    """A notebook's cell ran past its timeout or its kernel died: which notebook, which cell, what."""
+
+    def __init__(self, path: Path, cell: int | None, notebook, what: str):
+        where = "before its first cell" if cell is None else f"cell {cell}"
+        first = ""
+        if cell is not None:
+            lines = notebook.cells[cell].source.strip().splitlines()
+            first = f" (it starts: {lines[0][:80]!r})" if lines else ""
+        super().__init__(f"{path}: {where}{first} {what}")
+        self.path, self.cell = path, cell
 
 
 def main(argv=None) -> int:

@@ -62,6 +62,7 @@ CHECK_TAG = "check"
 DEFAULT_TIMEOUT_S = 120
 DEFAULT_NOTEBOOK_TIMEOUT_S = 900
 PRIVATE_NAMESPACE_STEM = "cacheaside-lab-grading-"
+INTERRUPTED = "was interrupted"  # in the message of a check that ran past --timeout (grading_class reads it)
 NO_REFERENCE_NOTE = (
     "the course's own copy of this lab was not found (no labs/ beside a solutions/ folder above the "
     "notebook), so edited check cells cannot be detected; give the course folder with --course-dir"
@@ -89,6 +90,7 @@ class LabGrade:
     stopped: str | None = None  # why the run ended early (kernel killed or dead), if it did
     refused: list[str] = field(default_factory=list)  # code that redefines or patches the checks
     notes: list[str] = field(default_factory=list)  # what the grade could not verify, and why
+    stop_kind: str | None = None  # "time-limit" or "crashed" when the run ended early (execute.STOP_*)
 
     @property
     def passed(self) -> int:
@@ -109,6 +111,7 @@ class LabGrade:
             "exercises": [asdict(result) for result in self.exercises],
             "other_errors": self.other_errors,
             "stopped": self.stopped,
+            "stop_kind": self.stop_kind,
             "refused": self.refused,
             "notes": self.notes,
         }
@@ -209,7 +212,7 @@ def verdict(
             message = f"not graded: {evalue.strip()}"
         elif error.get("ename") == "KeyboardInterrupt":
             limit = f" within {timeout} s" if timeout else ""
-            message = f"the check did not finish{limit} and was interrupted: an endless loop, or a wait that never ends?"
+            message = f"the check did not finish{limit} and {INTERRUPTED}: an endless loop, or a wait that never ends?"
         else:
             message = (
                 f"the check cell raised {error.get('ename')}: {evalue.strip()}\n"
@@ -286,7 +289,11 @@ def grade_notebook(
                 -1,
             )
         )
-    return LabGrade(name, results, other_errors, stopped=run.stopped if run is not None else None)
+    return LabGrade(
+        name, results, other_errors,
+        stopped=run.stopped if run is not None else None,
+        stop_kind=run.stop_kind if run is not None else None,
+    )
 
 
 def refused_grade(lab, name: str, findings, reference=None) -> LabGrade:
