@@ -99,7 +99,10 @@ def test_the_table_has_a_row_per_learner_and_a_column_per_lab(graded):
     lines = text.splitlines()
     header = next(line for line in lines if line.startswith("learner"))
     assert header.split() == ["learner", "lab", "01", "lab", "02", "lab", "99"]
-    rows = {line.split()[0]: line for line in lines[lines.index(header) + 1 :] if line.strip()}
+    start = lines.index(header) + 1
+    table = lines[start : lines.index("", start)]  # the table ends at the first blank line
+    rows = {line.split()[0]: line for line in table}
+    assert len(rows) == 7
     assert rows["alice"].split()[1:] == ["passed", f"{CHECKS_IN_LAB_01}/{CHECKS_IN_LAB_01}", "passed",
                                          f"{by_key(graded)[('alice', '02')].total}/{by_key(graded)[('alice', '02')].total}", "-"]
     assert rows["bob"].split()[1:] == ["failed", f"0/{CHECKS_IN_LAB_01}", "-", "-"]
