@@ -116,7 +116,7 @@ def test_grading_against_a_real_redis(capsys):
     "make, message",
     [
         (lambda d: d / "missing_lab.ipynb", "no such file"),
-        (lambda d: d, "is a folder"),
+        (lambda d: d, "no lab submissions found"),  # a folder is a class (issue 18): an empty one has none
         (lambda d: (d / "notes.txt").write_text("hi") and d / "notes.txt", "is not a notebook (.ipynb)"),
         (lambda d: (d / "broken.ipynb").write_text('{"cells": [') and d / "broken.ipynb", "is not a valid Jupyter notebook"),
         (lambda d: (d / "odd.ipynb").write_text('{"cells": 3}') and d / "odd.ipynb", "is not a valid Jupyter notebook"),
