@@ -56,10 +56,11 @@ def _require_async(function, tried: str, what: str) -> None:
         )
 
 
-async def call(function, *args, tried: str, hint: str, deadline_s: float = CALL_DEADLINE_S):
-    """Await the learner's ``function(*args)`` within ``deadline_s``; anything it raises (or a
-    deadline it misses) becomes feedback."""
+async def call(function, *args, tried: str, hint: str, deadline_s: float | None = None):
+    """Await the learner's ``function(*args)`` within ``deadline_s`` (``CALL_DEADLINE_S``); anything
+    it raises (or a deadline it misses) becomes feedback."""
     name = getattr(function, "__name__", "your function")
+    deadline_s = CALL_DEADLINE_S if deadline_s is None else deadline_s
     try:
         result = function(*args)
         if not inspect.isawaitable(result):
@@ -282,12 +283,12 @@ async def _keys_fly_separately(flights):
     expect(answers == [{"id": 1}, {"id": 2}] * 10, tried=tried,
            wrong="callers of one key got the other key's value.",
            hint="Key the in-flight dict by the key you were given: one flight per key, not one for everything.")
-    expect(loads.calls == 2, tried=tried, wrong=f"load() ran {loads.calls} times for two keys (one each expected).",
-           hint=HINT_FLIGHT)
-    expect(loads.most_at_once == 2, tried=tried,
+    expect(loads.most_at_once >= 2, tried=tried,
            wrong="the load of product:2 waited for the load of product:1 to finish: the two keys were loaded one after the other.",
            hint="Do not hold one lock around every load: a flight makes callers of the *same* key wait, and "
                 "lets different keys load at the same time.")
+    expect(loads.calls == 2, tried=tried, wrong=f"load() ran {loads.calls} times for two keys (one each expected).",
+           hint=HINT_FLIGHT)
 
 
 async def _a_finished_flight_is_not_a_cache(flights):
@@ -310,11 +311,17 @@ async def _a_failed_load_reaches_every_waiter_and_is_retried(flights):
     expect(all(isinstance(outcome, LookupError) for outcome in outcomes) and loads.calls == 1, tried=tried,
            wrong=f"the 5 callers got {short([type(o).__name__ for o in outcomes])} from {loads.calls} load(s).",
            hint="Every waiter awaits the same task, so every one of them gets its exception, raised.")
-    again = await call(flights.get, "product:9", loads.of({"id": 9}), tried=tried, hint=HINT_FLIGHT)
+    retry_hint = ("Remove the flight when it ends, failed or not (try/finally, or task.add_done_callback), "
+                  "so the next caller tries again instead of getting the old error.")
+    try:
+        again = await asyncio.wait_for(flights.get("product:9", loads.of({"id": 9})), CALL_DEADLINE_S)
+    except Exception as error:  # noqa: BLE001 - the old error, served again, is the mistake this scenario finds
+        again = error
     expect(again == {"id": 9} and loads.calls == 2, tried=tried,
-           wrong=f"after the failed load the next caller got {short(again)} without a new load.",
-           hint="Remove the flight when it ends, failed or not (try/finally, or task.add_done_callback), "
-                "so the next caller tries again instead of getting the old error.")
+           wrong=(f"after the failed load the next caller got {type(again).__name__}: {again} without a new load."
+                  if isinstance(again, BaseException) else
+                  f"after the failed load the next caller got {short(again)} ({loads.calls - 1} new loads)."),
+           hint=retry_hint)
 
 
 # -- exercise 3 (design): one load across four workers ---------------------------------------------
