@@ -51,6 +51,7 @@ __all__ = [
     "blocking_loader_stall",
     "closed_loop_load",
     "distinct_reads",
+    "first_reads",
     "flights_across_loops",
     "replay_requests",
     "run_in_fresh_loop",
@@ -384,6 +385,29 @@ def distinct_reads(run) -> int:
     return int(len(np.unique(run.ids[run.kinds == KINDS.index("read")])))
 
 
+def first_reads(run, window_s: float = 0.25) -> list[dict]:
+    """Window by window of a load run's schedule (by arrival time): how many reads arrived, and how
+    many of them were the first read of their product in the run. On a cold cache with
+    single-flight those are exactly the misses that load, so ``1 - first_reads / reads`` is the
+    best hit ratio the window can have, whatever the machine's speed."""
+    from ..service.loadgen import KINDS
+
+    require_positive("window_s", window_s, unit="s")
+    reads = run.kinds == KINDS.index("read")
+    seen: set = set()
+    windows = []
+    edges = np.arange(0.0, run.plan.duration_s + 1e-9, window_s)
+    for left in edges[edges < run.plan.duration_s]:
+        inside = reads & (run.scheduled >= left) & (run.scheduled < left + window_s)
+        new = 0
+        for item_id in run.ids[inside].tolist():
+            if item_id not in seen:
+                seen.add(item_id)
+                new += 1
+        windows.append({"t": float(left), "reads": int(inside.sum()), "first_reads": new})
+    return windows
+
+
 @dataclass
 class ClosedLoopRun:
     """``clients`` clients, each sending its next request when the last one is answered."""
@@ -410,9 +434,13 @@ def closed_loop_load(url: str, *, clients: int = 8, duration_s: float = 1.0, pro
     import httpx
 
     from ..models.closed_forms import zipf_weights
-    from ..service.loadgen import _base_url
+    from ..service.runner import require_loopback
 
-    base = _base_url(url)
+    if not isinstance(url, str) or not url.startswith("http://"):
+        raise ValueError(f"url must be the loopback service's http:// URL, e.g. service.url (got {url!r}).")
+    parsed = httpx.URL(url)
+    require_loopback(parsed.host)
+    base = str(parsed).rstrip("/")
     require_count("clients", clients, minimum=1, maximum=200)
     require_positive("duration_s", duration_s, unit="s")
     if duration_s > 60:

@@ -55,7 +55,7 @@ def draw_flights(runs: dict, *, title: str = "Who loads a cold key: one bar per 
 def draw_stall(runs: dict, *, title: str = "While one miss loads: when each request arrived and was answered"):
     """``{label: StallRun}``: a row per request, arrival to answer, over the shaded load."""
     runs = _runs(runs, "draw_stall", "loads")
-    figure, axes = new_figure(title, xlabel="time (ms)", ylabel="request (miss on top, then hits in arrival order)",
+    figure, axes = new_figure(title, xlabel="time (ms)", ylabel="request, in arrival order",
                               size=(7.0, 5.0), ncols=len(runs), sharey=True, squeeze=False)
     for ax, (label, run) in zip(axes[0], runs.items()):
         for number, (start, end) in enumerate(run.loads):
@@ -71,8 +71,8 @@ def draw_stall(runs: dict, *, title: str = "While one miss loads: when each requ
         ax.set_yticks(range(len(run.log)))
         ax.set_yticklabels([entry["kind"] if entry["kind"] == "miss" else f"hit {entry['id']}" for entry in run.log],
                            fontsize=6)
-    first = axes[0, 0]
-    first.plot([], [], "o-", color=HIT_COLOUR, markersize=3, label="hit: arrived … answered (x)")
-    first.plot([], [], "o-", color=MISS_COLOUR, markersize=3, label="the miss")
-    first.legend(frameon=False, fontsize=7, loc="lower right")
+    last = axes[0, -1]  # the legend goes where the off-the-loop panel has room (below its diagonal)
+    last.plot([], [], "o-", color=HIT_COLOUR, markersize=3, label="a hit: arrived (o), answered (x)")
+    last.plot([], [], "o-", color=MISS_COLOUR, markersize=3, label="the miss")
+    last.legend(frameon=False, fontsize=7, loc="lower left")
     return finish(figure)
