@@ -303,7 +303,7 @@ def test_patterns_that_show_no_stall_fail_with_a_pointed_message(cache, pattern,
 
 
 def test_a_hit_during_a_miss_shows_the_stall_and_the_fix(cache, capsys):
-    check_stall_pattern([(0, 50), (20, 3), (40, 4)], cache=cache)
+    check_stall_pattern([(0, 50), (100, 3), (120, 4)], cache=cache)
     out = capsys.readouterr().out
     assert "2 of 2 hits waited" in out and "0 of 2 waited" in out
 

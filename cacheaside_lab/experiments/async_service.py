@@ -279,11 +279,18 @@ class StallRun:
 
 
 def replay_requests(cache, db: ProductDB, loader, plan, *, warm_ids=(), load_ms: float = 200.0,
-                    prefix: str = STALL_PREFIX, timeout_s: float = RUN_TIMEOUT_S) -> StallRun:
+                    prefix: str = STALL_PREFIX, timeout_s: float = RUN_TIMEOUT_S,
+                    after_first_load: bool = False) -> StallRun:
     """Play ``plan`` (``[(at_ms, product_id), ...]``) through one event loop, open loop: each read
     is started at its time through an ``AsyncCacheAside`` over ``loader`` (an ``async def`` taking
     a product id), whatever the others are doing. ``warm_ids`` are in the cache before the first
-    request; the database's latency is ``load_ms`` for the run. ``cache`` (sync) empties ``prefix``."""
+    request; the database's latency is ``load_ms`` for the run. ``cache`` (sync) empties ``prefix``.
+
+    With ``after_first_load=True`` the first request is sent at 0 and the others' times count from
+    the moment the first load *started* (after its GET's round trip, however long a busy machine
+    makes that), so "these requests arrive while that load runs" holds on every machine. A request
+    whose time has passed when the loop can next send it (the loop was blocked) is sent at once and
+    keeps its time as its arrival: open-loop users do not wait for the loop to be free."""
     import inspect
 
     if not inspect.iscoroutinefunction(loader):
@@ -299,6 +306,7 @@ def replay_requests(cache, db: ProductDB, loader, plan, *, warm_ids=(), load_ms:
     clear_course_keys(cache, f"{prefix}:")
     log: list = []
     loads: list = []
+    loads_begun: list = []
     start = time.perf_counter()
 
     def ms() -> float:
@@ -306,6 +314,7 @@ def replay_requests(cache, db: ProductDB, loader, plan, *, warm_ids=(), load_ms:
 
     async def timed_loader(item_id):
         began = ms()
+        loads_begun.append(began)
         try:
             return await loader(item_id)
         finally:
@@ -317,6 +326,13 @@ def replay_requests(cache, db: ProductDB, loader, plan, *, warm_ids=(), load_ms:
         await layer.get(item_id)
         entry["answered_ms"] = ms()
         log.append(entry)
+
+    async def first_load_started(first_task) -> float:
+        """When the first load began (ms), polling until it has, or the first request is over."""
+        deadline = time.perf_counter() + timeout_s
+        while not (loads_begun or first_task.done()) and time.perf_counter() < deadline:
+            await asyncio.sleep(0.001)
+        return loads_begun[0] if loads_begun else ms()
 
     async def main():
         nonlocal start
@@ -330,7 +346,11 @@ def replay_requests(cache, db: ProductDB, loader, plan, *, warm_ids=(), load_ms:
             try:
                 start = time.perf_counter()
                 tasks = []
-                for scheduled, item_id in plan:  # open loop: each request at its time
+                origin = 0.0
+                for number, (scheduled, item_id) in enumerate(plan):  # open loop: each request at its time
+                    if after_first_load and number == 1:
+                        origin = await first_load_started(tasks[0])
+                    scheduled += origin if number else 0.0
                     delay = scheduled - ms()
                     if delay > 0:
                         await asyncio.sleep(delay / 1000)
@@ -360,7 +380,7 @@ def blocking_loader_stall(
 ) -> StallRun:
     """A miss for ``miss_id`` at t = 0 whose load takes ``load_ms`` (the database's latency for the
     run), and ``hits`` reads of warm products (ids 1, 2, ...) arriving every ``hit_every_ms`` from
-    ``first_hit_ms``, all in one event loop, through an ``AsyncCacheAside`` over ``loader``.
+    ``first_hit_ms`` after the load began, all in one event loop, through an ``AsyncCacheAside`` over ``loader``.
 
     ``loader`` is an ``async def`` taking a product id: one that calls ``db.get_product`` directly
     holds the loop's only thread for the whole query; one that awaits
@@ -371,7 +391,8 @@ def blocking_loader_stall(
     if miss_id <= hits:
         raise ValueError(f"miss_id must be past the warm ids 1..{hits} (got {miss_id}).")
     plan = [(0.0, miss_id)] + [(first_hit_ms + k * hit_every_ms, k + 1) for k in range(hits)]
-    return replay_requests(cache, db, loader, plan, warm_ids=range(1, hits + 1), load_ms=load_ms, prefix=prefix)
+    return replay_requests(cache, db, loader, plan, warm_ids=range(1, hits + 1), load_ms=load_ms, prefix=prefix,
+                           after_first_load=True)
 
 
 # -- the service: open loop against closed loop --------------------------------------------------

@@ -29,6 +29,7 @@ LAB = "lab16"
 TTL_SECONDS = 300
 CALL_DEADLINE_S = 5.0  # one call of the learner's coroutine
 SLOW_QUERY_MS = 200  # the database's latency where the check needs a miss to take a while
+STALL_QUERY_MS = 400  # exercise 1: long enough that a hit sent during it is answered first, even on a busy machine
 WORKERS = 4
 WORKER_REQUESTS = 20
 SLOWEST_LOAD_MS = 500  # exercise 3: the slowest load the service has seen
@@ -179,33 +180,56 @@ async def _dead_cache(client, get_product, db):
            hint="After a failed GET, load the row from the database and return it; do not retry the dead cache.")
 
 
+class _WatchedDB:
+    """The catalogue, with the start and the end of each ``get_product`` query noted (from any thread)."""
+
+    def __init__(self, db):
+        import threading
+
+        self._db = db
+        self.started, self.finished = threading.Event(), threading.Event()
+
+    def get_product(self, product_id):
+        self.started.set()
+        try:
+            return self._db.get_product(product_id)
+        finally:
+            self.finished.set()
+
+    def __getattr__(self, name):
+        return getattr(self._db, name)
+
+
 async def _does_not_block_the_loop(client, get_product, cache, db):
-    tried = (f"a miss for product 50 (the database takes {SLOW_QUERY_MS} ms), and 20 ms later a read of product 3, "
-             "which is already cached, in the same event loop")
+    tried = (f"a miss for product 50 (the database takes {STALL_QUERY_MS} ms) and, once its query has started, a read "
+             "of product 3, which is already cached, in the same event loop")
     cache.set(product_key(3), json.dumps(db.current(3)), ex=TTL_SECONDS)
-    answered = []
-
-    async def read(item_id):
-        value = await call(get_product, client, db, item_id, tried=tried, hint=HINT_PATH)
-        answered.append(item_id)
-        return value
-
+    watched = _WatchedDB(db)
+    blocked = ("the check's own coroutine could not run again until the miss's whole query had finished: the query "
+               "held the event loop, so no other request (not even a hit) could run meanwhile.")
+    hint = ("db.get_product blocks (SQLite, and a sleep for the latency). Call it with "
+            "await asyncio.to_thread(db.get_product, product_id), which runs it in a worker thread.")
     latency = db.latency_ms
-    db.latency_ms = SLOW_QUERY_MS
+    db.latency_ms = STALL_QUERY_MS
     try:
-        miss = asyncio.ensure_future(read(50))
-        await asyncio.sleep(0.02)
-        hit = asyncio.ensure_future(read(3))
-        values = await asyncio.gather(miss, hit)
+        miss = asyncio.ensure_future(call(get_product, client, watched, 50, tried=tried, hint=HINT_PATH))
+        for _ in range(int(CALL_DEADLINE_S * 1000)):  # until the query has started (or the miss is over)
+            if watched.started.is_set() or miss.done():
+                break
+            await asyncio.sleep(0.001)
+        if watched.finished.is_set():
+            await miss
+            raise CheckFailed(tried, blocked, hint)
+        expect(watched.started.is_set(), tried=tried, wrong="the miss for product 50 never queried the database.",
+               hint=HINT_PATH)
+        hit = await call(get_product, client, watched, 3, tried=tried, hint=HINT_PATH)
+        hit_before_the_query_ended = not watched.finished.is_set()
+        value = await miss
     finally:
         db.latency_ms = latency
-    expect(values == [db.current(50), db.current(3)], tried=tried,
-           wrong=f"the two reads returned {short(values)}.", hint=HINT_PATH)
-    expect(answered == [3, 50], tried=tried,
-           wrong=("the hit for product 3 was answered only after the miss's 200 ms query had finished: the query "
-                  "held the event loop, so no other request could run meanwhile."),
-           hint="db.get_product blocks (SQLite, and a sleep for the latency). Call it with "
-                "await asyncio.to_thread(db.get_product, product_id), which runs it in a worker thread.")
+    expect(value == db.current(50) and hit == db.current(3), tried=tried,
+           wrong=f"the two reads returned {short(value)} and {short(hit)}.", hint=HINT_PATH)
+    expect(hit_before_the_query_ended, tried=tried, wrong=blocked, hint=hint)
 
 
 # -- exercise 2: single-flight in one event loop -------------------------------------------------
