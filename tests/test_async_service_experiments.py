@@ -145,3 +145,23 @@ def test_closed_loop_is_loopback_only_and_bounded():
         closed_loop_load("http://10.1.2.3:80")
     with pytest.raises(ValueError, match="at most 60"):
         closed_loop_load("http://127.0.0.1:9", duration_s=600)
+
+
+def test_first_reads_counts_each_products_first_read_per_window():
+    from cacheaside_lab.experiments.async_service import first_reads
+    from cacheaside_lab.service.loadgen import KINDS
+
+    plan = plan_load(rate=120, duration_s=1.0, products=30, write_share=0.1, seed=4)
+
+    class Run:
+        pass
+
+    run = Run()
+    run.plan, run.ids, run.kinds, run.scheduled = plan, plan.ids, plan.kinds, plan.times
+    windows = first_reads(run, window_s=0.25)
+    reads = plan.kinds == KINDS.index("read")
+    assert [w["t"] for w in windows] == [0.0, 0.25, 0.5, 0.75]
+    assert sum(w["reads"] for w in windows) == reads.sum()
+    assert sum(w["first_reads"] for w in windows) == len(set(plan.ids[reads].tolist())) == distinct_reads(run)
+    assert all(0 < w["first_reads"] <= w["reads"] for w in windows[:1])
+    assert windows[-1]["first_reads"] < windows[-1]["reads"]  # by the end most reads repeat a product

@@ -46,8 +46,10 @@ def test_draw_stall_draws_a_row_per_request_over_the_load():
     left, right = figure.axes
     assert "3 of 3" in left.get_title() and "0 of 3" in right.get_title()
     assert [label.get_text() for label in left.get_yticklabels()] == ["miss", "hit 1", "hit 2", "hit 3"]
-    spans = [line for line in left.get_lines() if len(line.get_xdata()) == 2]
-    assert [list(line.get_xdata()) for line in spans[1:]] == [[10.0, 201.0], [20.0, 201.0], [30.0, 201.0]]
+    hit_lines = [line for line in left.get_lines() if line.get_linestyle() == "-" and len(line.get_xdata()) == 9]
+    xs = list(hit_lines[0].get_xdata())  # three requests, each arrival then answer, NaN between
+    assert xs[0::3] == [10.0, 20.0, 30.0] and xs[1::3] == [201.0, 201.0, 201.0]
+    assert list(hit_lines[0].get_ydata())[0::3] == [1, 2, 3]
     assert len(left.patches) == 1  # the shaded load
     plt.close(figure)
 

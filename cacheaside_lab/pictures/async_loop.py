@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .style import finish, new_figure
 
 LOAD_COLOUR = "tab:red"
@@ -60,11 +62,18 @@ def draw_stall(runs: dict, *, title: str = "While one miss loads: when each requ
     for ax, (label, run) in zip(axes[0], runs.items()):
         for number, (start, end) in enumerate(run.loads):
             ax.axvspan(start, end, color=LOAD_COLOUR, alpha=0.12, label="a miss's load" if number == 0 else None)
-        for row, entry in enumerate(run.log):
-            colour = MISS_COLOUR if entry["kind"] == "miss" else HIT_COLOUR
-            ax.plot([entry["scheduled_ms"], entry["answered_ms"]], [row, row], color=colour, linewidth=1.5)
-            ax.plot(entry["scheduled_ms"], row, "o", color=colour, markersize=3)
-            ax.plot(entry["answered_ms"], row, "x", color=colour, markersize=4)
+        for kind, colour in (("miss", MISS_COLOUR), ("hit", HIT_COLOUR)):
+            rows = [row for row, entry in enumerate(run.log) if entry["kind"] == kind]
+            if not rows:
+                continue
+            arrived = np.array([run.log[row]["scheduled_ms"] for row in rows])
+            answered = np.array([run.log[row]["answered_ms"] for row in rows])
+            # one line per request, drawn as one artist: NaN between requests breaks the line
+            xs = np.column_stack([arrived, answered, np.full(len(rows), np.nan)]).ravel()
+            ys = np.column_stack([rows, rows, np.full(len(rows), np.nan)]).ravel()
+            ax.plot(xs, ys, color=colour, linewidth=1.5)
+            ax.plot(arrived, rows, "o", color=colour, markersize=3)
+            ax.plot(answered, rows, "x", color=colour, markersize=4)
         ax.set_title(f"{label}\nhits answered after the load: {run.hits_waited} of {run.hits_during_load}",
                      fontsize=9)
         ax.set_ylim(len(run.log) - 0.5, -0.5)
