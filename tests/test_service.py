@@ -209,3 +209,20 @@ def test_the_service_still_answers_when_the_cache_is_down(db):
         stats = httpx.get(f"{service.url}/stats").json()
     assert response.status_code == 200 and response.json() == db.current(2)
     assert stats["errors"] == 1 and stats["db_queries"] == 1  # a cache error is a miss that still answers
+
+
+def test_the_service_answers_without_waiting_for_delayed_acks(db):
+    # uvicorn writes a response in two parts (headers, then body). With Nagle's algorithm on, the
+    # body waits for the client's delayed ACK of the headers (about 40 ms on Linux) on every
+    # keep-alive request, so a cache hit would look like a database query. asyncio turns Nagle
+    # off only on sockets whose proto is TCP; the runner's listening socket must say so.
+    import socket
+
+    with start_service(make_app(db, NoCache(db))) as service:
+        with httpx.Client(base_url=service.url, trust_env=False) as client:
+            assert client.get("/products/1").status_code == 200  # a kept-alive connection
+            connections = list(service._server.server_state.connections)
+            assert connections, "uvicorn reports no open connection for the kept-alive client"
+            for connection in connections:
+                accepted = connection.transport.get_extra_info("socket")
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
