@@ -175,11 +175,15 @@ def execute_notebook(
     path: Path,
     *,
     redis_url: str | None = None,
+    namespace: str | None = None,
     allow_errors: bool = False,
     timeout: int = TIMEOUT_S,
     interrupt_on_timeout: bool = False,
 ) -> nbformat.NotebookNode:
     """Run ``path`` top to bottom in a fresh kernel and return the executed notebook.
+
+    ``redis_url`` and ``namespace`` become the kernel's ``CACHEASIDE_REDIS_URL`` and
+    ``CACHEASIDE_NAMESPACE`` (a workshop learner's pair runs it as that learner).
 
     ``timeout`` bounds each cell (seconds); with ``interrupt_on_timeout`` a cell that runs over is
     interrupted (it shows a KeyboardInterrupt error) and the run goes on, instead of stopping.
@@ -193,7 +197,7 @@ def execute_notebook(
         resources={"metadata": {"path": str(path.parent)}},
         allow_errors=allow_errors,
     )
-    client.execute(env=kernel_env(redis_url))
+    client.execute(env=kernel_env(redis_url, namespace))
     return notebook
 
 
