@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -458,20 +459,27 @@ def comparable(text: str) -> list[str]:
     return [line for line in lines if not any(word in line for word in BACKEND_WORDS)]
 
 
+def learner_session(hub: Hub, name: str) -> SimpleNamespace:
+    """Log in, start the server, open a kernel and run lecture 01's code cells in it, in order."""
+    client, token = log_in(hub, name)
+    start_server(hub, client, name)
+    kernel = Kernel(hub, client, token, name)
+    lecture = read(hub.homes / name / LECTURE)  # the learner's own copy, which the hub made
+    outputs = []
+    for cell in code_cells(lecture):
+        printed, errors = kernel.run(cell.source)
+        assert not errors, f"{name}'s kernel failed lecture 01's cell {cell.source[:60]!r}: {errors}"
+        outputs.append((cell, printed))
+    return SimpleNamespace(client=client, token=token, kernel=kernel, outputs=outputs)
+
+
 @pytest.fixture(scope="module")
 def learners(hub):
-    """alice and bob logged in, their servers started, lecture 01 run in a kernel of each."""
-    for name in ("alice", "bob"):
-        client, token = log_in(hub, name)
-        start_server(hub, client, name)
-        kernel = Kernel(hub, client, token, name)
-        lecture = read(hub.homes / name / LECTURE)  # the learner's own copy, which the hub made
-        outputs = []
-        for cell in code_cells(lecture):
-            printed, errors = kernel.run(cell.source)
-            assert not errors, f"{name}'s kernel failed lecture 01's cell {cell.source[:60]!r}: {errors}"
-            outputs.append((cell, printed))
-        hub.sessions[name] = SimpleNamespace(client=client, token=token, kernel=kernel, outputs=outputs)
+    """alice and bob at the same time: logged in, their servers started, lecture 01 run in a kernel of each."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {name: pool.submit(learner_session, hub, name) for name in ("alice", "bob")}
+        for name, future in futures.items():
+            hub.sessions[name] = future.result(timeout=SERVER_START_S + 30 * CELL_S)
     yield hub.sessions
     for session in hub.sessions.values():
         session.kernel.close()
