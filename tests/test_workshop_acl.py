@@ -125,7 +125,7 @@ def test_another_learners_key_is_refused_for_read_write_delete_and_scripts(admin
         with pytest.raises(AccessRefused) as refused:
             attempt()
         message = str(refused.value)
-        assert f"{command} on {theirs!r}" in message and "'cacheaside-lab-alice:'" in message, message
+        assert f"{command} on {theirs!r}" in message and "namespace 'cacheaside-lab-alice:'" in message, message
         assert "bob's" not in message
     # a script that names the key only in its body is refused inside Lua, never answered
     with pytest.raises(AccessRefused, match="inside a Lua script"):

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.hot_keys import COPY_MARK, MAX_COPIES
-from ..core.keys import make_key
+from ..core.keys import DEFAULT_NAMESPACE, make_key
 from ..core.validation import require_count
 from .closed_forms import zipf_weights
 
@@ -121,9 +121,15 @@ HOT_KEY_HEADERS = ["keys", "zipf", "shards", "copies of #1", "hottest key", "bus
 
 
 def product_names(keys: int, prefix: str = "product") -> list[str]:
-    """The cache keys of products ``1 … keys``: ``cacheaside-lab:product:1`` …"""
+    """The cache keys of products ``1 … keys``: ``cacheaside-lab:product:1`` …
+
+    Always in the default namespace, whatever ``CACHEASIDE_NAMESPACE`` says: a cluster hashes the
+    whole key, so a workshop learner's own namespace (``cacheaside-lab-alice:``) would move
+    products to other shards and the lecture's printed shards would not be the learner's. The
+    skew itself (how much the busiest shard carries) is the same in any namespace.
+    """
     require_count("keys", keys, minimum=1, maximum=MAX_KEYS)
-    return [make_key(prefix, item) for item in range(1, keys + 1)]
+    return [make_key(prefix, item, namespace=DEFAULT_NAMESPACE) for item in range(1, keys + 1)]
 
 
 @functools.lru_cache(maxsize=8)

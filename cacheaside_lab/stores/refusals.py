@@ -25,6 +25,9 @@ SCRIPT_DENIED = "The user executing the script can't"
 # Commands whose second word is a subcommand (``CLIENT LIST``, ``SCRIPT FLUSH``, ``CONFIG GET``).
 _CONTAINERS = {"ACL", "CLIENT", "CONFIG", "SCRIPT", "MEMORY", "OBJECT", "COMMAND", "DEBUG", "CLUSTER", "XINFO", "FUNCTION"}
 MAX_SHOWN = 3
+# A workshop learner's user is this prefix + their name, and may use exactly the namespace
+# "<user>:" (cacheaside_lab.workshop.acl makes them so, and imports this prefix from here).
+WORKSHOP_USER_PREFIX = "cacheaside-lab-"
 
 
 class AccessRefused(redis.exceptions.NoPermissionError):
@@ -67,12 +70,13 @@ def explain(error: BaseException, args, *, user: str | None, namespace: str | No
     """An :class:`AccessRefused` explaining ``error``, Redis's refusal of the command ``args``."""
     namespace = namespace or root_namespace()
     user = user or "default"
+    allowed = f"{user}:" if user.startswith(WORKSHOP_USER_PREFIX) else None
     command = command_name(args)
     if command in ("EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO"):
         named = [_text(a) for a in args[3:3 + _numkeys(args)]]
     else:
         named = [_text(a) for a in args[1:]]
-    outside = tuple(a for a in named if ":" in a and not a.startswith(namespace))
+    outside = tuple(a for a in named if ":" in a and not a.startswith(allowed or namespace))
     reply = _text(error)
     if "to run the" in reply or "no permissions to run" in reply:
         message = (
@@ -88,12 +92,18 @@ def explain(error: BaseException, args, *, user: str | None, namespace: str | No
     else:
         shown = ", ".join(repr(a) for a in outside[:MAX_SHOWN]) + (" …" if len(outside) > MAX_SHOWN else "")
         where = " inside a Lua script" if SCRIPT_DENIED in reply else ""
+        if allowed is None:
+            may = "only the keys its ACL allows (ACL WHOAMI, then ACL GETUSER <user>, shows its key patterns)"
+        else:
+            may = f"only keys under its namespace {allowed!r}"
         message = (
-            f"Redis refused user {user!r} {command}{where} on {shown or 'a key'} outside its namespace: it may "
-            f"use only keys under {namespace!r} (CACHEASIDE_NAMESPACE). The command read and changed nothing; "
-            f"another learner's keys are theirs alone. Build keys with make_key(...) or your CacheAside so "
-            f"they land under {namespace!r}."
+            f"Redis refused user {user!r} {command}{where} on {shown or 'a key'}: it may use {may}. The "
+            "command read and changed nothing; another learner's keys are theirs alone."
         )
+        if allowed is not None and allowed != namespace:
+            message += f" The course is set to namespace {namespace!r}: set CACHEASIDE_NAMESPACE={allowed}."
+        else:
+            message += f" Build keys with make_key(...) or your CacheAside so they land under {namespace!r}."
     message += f" (Redis said: {reply})"
     return AccessRefused(message, command=command, outside=outside, user=user, namespace=namespace)
 

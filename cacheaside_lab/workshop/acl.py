@@ -45,9 +45,11 @@ from ..core.keys import NAMESPACE_ENV, glob_escape, normalize_namespace
 from ..core.validation import require_count, require_text
 from ..stores.backend import REDIS_URL_ENV
 from ..stores.redact import redact_url
+from ..stores.refusals import WORKSHOP_USER_PREFIX
 
-# Every user this module creates starts with this; the learner's namespace is the same word + ":".
-USER_PREFIX = "cacheaside-lab-"
+# Every user this module creates starts with this; the learner's namespace is the same word + ":"
+# (stores/refusals.py reads it from a refused user's name to say which namespace it may use).
+USER_PREFIX = WORKSHOP_USER_PREFIX
 MAX_LEARNERS = 1000
 MAX_LEARNER_CHARS = 48  # "cacheaside-lab-" + 48 characters + ":" fits a 64-character namespace
 PASSWORD_BYTES = 24  # secrets.token_urlsafe(24): 32 URL-safe characters, 192 random bits
