@@ -126,15 +126,19 @@ def test_rehearsal_config_binds_loopback_and_admits_the_learners_in_the_file(reh
     assert c.JupyterHub.authenticator_class == "shared-password" and c.JupyterHub.spawner_class == "simple"
     assert c.JupyterHub.db_url == f"sqlite:///{tmp_path / 'state' / 'jupyterhub.sqlite'}"
     assert Path(c.Spawner.cmd[0]).parent == Path(sys.executable).parent  # the course's own environment
+    assert c.JupyterHub.cleanup_servers is True  # stopping a rehearsal stops every learner's server
 
 
 def test_class_mode_uses_jupyterhubs_production_pieces(rehearsal_env):
     c = Config()
-    env = {**rehearsal_env, "CACHEASIDE_HUB_MODE": "class", "CACHEASIDE_HUB_IP": "0.0.0.0"}
+    env = {**rehearsal_env, "CACHEASIDE_HUB_MODE": "class", "CACHEASIDE_HUB_IP": "0.0.0.0",
+           "CACHEASIDE_HUB_ADMINS": "teacher, ta"}
     env.pop("CACHEASIDE_HUB_PASSWORD")
     cacheaside_hub.configure(c, env)
     assert c.JupyterHub.authenticator_class == "pam" and c.JupyterHub.spawner_class == "localprocess"
     assert c.JupyterHub.bind_url == "http://0.0.0.0:8000" and c.JupyterHub.hub_ip == "127.0.0.1"
+    assert c.Authenticator.admin_users == {"teacher", "ta"}
+    assert c.JupyterHub.cleanup_servers is False  # a restart (to admit a late learner) keeps every server
 
 
 @pytest.mark.parametrize(

@@ -57,6 +57,7 @@ SETTINGS = {
     "CACHEASIDE_HUB_COURSE_FOLDERS": "notebooks,labs,docs,solutions",
     "CACHEASIDE_HUB_HOMES": None,  # rehearsal: the folder holding each learner's home (default: STATE/homes)
     "CACHEASIDE_HUB_PASSWORD": None,  # rehearsal: the shared password (8 characters or more)
+    "CACHEASIDE_HUB_ADMINS": "",  # class: comma-separated hub admins (the instructor's own login)
 }
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -269,7 +270,9 @@ def configure(c, environ=None) -> dict:
     c.ConfigurableHTTPProxy.pid_file = str(state / "jupyterhub-proxy.pid")
     c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
     c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
-    c.JupyterHub.cleanup_servers = True  # stopping the hub stops the learners' servers
+    # class: restarting the hub (to admit a learner provisioned late, say) keeps every learner's
+    # server running, and the new hub finds them again; rehearsal: stopping the hub stops them all
+    c.JupyterHub.cleanup_servers = mode == "rehearsal"
     c.JupyterHub.cleanup_proxy = True
 
     # who may log in: the learners in the file (read again at every server start)
@@ -298,9 +301,12 @@ def configure(c, environ=None) -> dict:
             c.Spawner.args = ["--allow-root"]
     else:
         homes = None
+        admins = {name.strip() for name in setting(environ, "CACHEASIDE_HUB_ADMINS").split(",") if name.strip()}
+        c.Authenticator.admin_users = admins  # may stop servers at /hub/admin; a learner only if in the file too
         c.JupyterHub.authenticator_class = "pam"
         c.JupyterHub.spawner_class = "localprocess"
     return {
         "mode": mode, "credentials": path, "learners": sorted(learners), "bind_url": c.JupyterHub.bind_url,
         "state": state, "course": course, "folders": folders, "homes": homes,
+        "admins": sorted(c.Authenticator.admin_users) if mode == "class" else [],
     }
