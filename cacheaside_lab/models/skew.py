@@ -148,7 +148,7 @@ def hot_key_load(keys: int = 10_000, zipf: float = 1.0, shards: int = 8, *, copi
     require_count("copies", copies, minimum=1, maximum=MAX_COPIES)
     weights = zipf_weights(keys, zipf)
     slots = _product_slots(keys, prefix)
-    hot = make_key(prefix, 1)
+    hot = product_names(1, prefix)[0]  # in the default namespace, as every product here
     if copies > 1:
         hot_slots = key_slots([f"{hot}{COPY_MARK}{copy}" for copy in range(copies)])
         slots = np.concatenate([hot_slots, slots[1:]])

@@ -25,6 +25,7 @@ SCRIPT_DENIED = "The user executing the script can't"
 # Commands whose second word is a subcommand (``CLIENT LIST``, ``SCRIPT FLUSH``, ``CONFIG GET``).
 _CONTAINERS = {"ACL", "CLIENT", "CONFIG", "SCRIPT", "MEMORY", "OBJECT", "COMMAND", "DEBUG", "CLUSTER", "XINFO", "FUNCTION"}
 MAX_SHOWN = 3
+_ALL_ARGS_ARE_KEYS = {"DEL", "UNLINK", "EXISTS", "MGET", "TOUCH", "WATCH"}
 # A workshop learner's user is this prefix + their name, and may use exactly the namespace
 # "<user>:" (cacheaside_lab.workshop.acl makes them so, and imports this prefix from here).
 WORKSHOP_USER_PREFIX = "cacheaside-lab-"
@@ -74,8 +75,10 @@ def explain(error: BaseException, args, *, user: str | None, namespace: str | No
     command = command_name(args)
     if command in ("EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO"):
         named = [_text(a) for a in args[3:3 + _numkeys(args)]]
-    else:
+    elif command in _ALL_ARGS_ARE_KEYS:
         named = [_text(a) for a in args[1:]]
+    else:  # the key is the first argument; the rest may be values, never quoted back
+        named = [_text(a) for a in args[1:2]]
     outside = tuple(a for a in named if ":" in a and not a.startswith(allowed or namespace))
     reply = _text(error)
     if "to run the" in reply or "no permissions to run" in reply:
