@@ -160,3 +160,18 @@ def test_clean_as_a_learner_outside_its_namespace_is_refused_plainly(capsys, ser
     assert "namespace 'cacheaside-lab-jo:'" in err and "CACHEASIDE_NAMESPACE=cacheaside-lab-jo:" in err
     assert len(err.strip().splitlines()) == 1 and jo["CACHEASIDE_REDIS_URL"].split("@")[0].split(":")[-1] not in err
     assert admin.get("cacheaside-lab-kim:product:1") == "kim's"
+
+
+def test_doctor_tells_a_learner_with_the_wrong_namespace_which_one_to_set(capsys, server, admin, monkeypatch):
+    code, out, _ = run(capsys, "workshop", "provision", "--redis-url", server.url, "--learners", "lee", "--show-passwords", "--json")
+    lee = json.loads(out)["learners"][0]
+    monkeypatch.delenv("CACHEASIDE_NAMESPACE", raising=False)  # forgot it: the default cacheaside-lab:
+    code, out, _ = run(capsys, "doctor", "--redis-url", lee["CACHEASIDE_REDIS_URL"], "--json")
+    info = json.loads(out)
+    assert code == 1 and info["status"] == "denied by ACL" and info["redis_answers"]
+    assert any("CACHEASIDE_NAMESPACE=cacheaside-lab-lee:" in step for step in info["denied"]), info["denied"]
+    assert lee["CACHEASIDE_REDIS_URL"].split("@")[0].rsplit(":", 1)[1] not in out  # never the password
+    monkeypatch.setenv("CACHEASIDE_NAMESPACE", lee["CACHEASIDE_NAMESPACE"])
+    code, out, _ = run(capsys, "doctor", "--redis-url", lee["CACHEASIDE_REDIS_URL"], "--json")
+    info = json.loads(out)
+    assert info["status"] == "ok" and info["lua"] and any(item.startswith("INFO") for item in info["skipped"])
