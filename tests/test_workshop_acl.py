@@ -242,3 +242,28 @@ def test_credentials_file_is_private_and_round_trips(tmp_path):
     os.chmod(tmp_path / "other.json", 0o600)
     with pytest.raises(ValueError, match="not a cacheaside-lab credentials file"):
         read_credentials(tmp_path / "other.json")
+
+
+def test_a_learners_near_cache_gets_its_invalidations_and_only_key_names_leak(admin, two):
+    """Lecture 15's listener runs under a learner (CLIENT ID, not CLIENT LIST). Redis 7.0 does not
+    check BCAST prefixes against key patterns: a learner tracking another's prefix is told which
+    key *names* changed (as SCAN shows names); the values stay refused."""
+    import time
+
+    from cacheaside_lab.stores.tracking import InvalidationListener
+
+    alice, bob = two
+    client = connect_cache(alice.redis_url)
+    seen = []
+    with InvalidationListener(client, [f"{alice.namespace}near:", f"{bob.namespace}"], seen.append):
+        client.set(f"{alice.namespace}near:1", "x")
+        admin.set(f"{bob.namespace}product:3", "bob's value")
+        deadline = time.monotonic() + 5
+        while len(seen) < 2 and time.monotonic() < deadline:  # bounded wait for two pushes
+            time.sleep(0.01)
+    pushed = [key for keys in seen for key in keys]
+    assert f"{alice.namespace}near:1" in pushed and f"{bob.namespace}product:3" in pushed
+    assert "bob's value" not in repr(seen)
+    with pytest.raises(AccessRefused):
+        client.get(f"{bob.namespace}product:3")
+    client.close()
