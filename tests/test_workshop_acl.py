@@ -267,3 +267,25 @@ def test_a_learners_near_cache_gets_its_invalidations_and_only_key_names_leak(ad
     with pytest.raises(AccessRefused):
         client.get(f"{bob.namespace}product:3")
     client.close()
+
+
+def test_every_lua_script_of_the_package_names_its_keys_in_KEYS():
+    """An ACL checks the keys a script *declares* before it runs (and every key it touches while it
+    runs): a script that builds a key inside Lua would be refused mid-way, or could be pointed at
+    another learner's key. So every redis.call's key is KEYS[n], never a string made in Lua."""
+    import importlib
+    import pkgutil
+    import re
+
+    import cacheaside_lab
+    from cacheaside_lab.core.scripts import LuaScript
+
+    scripts = {}
+    for info in pkgutil.walk_packages(cacheaside_lab.__path__, "cacheaside_lab."):
+        module = importlib.import_module(info.name)
+        scripts.update({f"{info.name}.{name}": value for name, value in vars(module).items() if isinstance(value, LuaScript)})
+    assert len(scripts) >= 3, sorted(scripts)
+    for name, script in scripts.items():
+        calls = re.findall(r"redis\.call\(\s*'[A-Za-z]+'\s*,\s*([^,)]+)", script.source)
+        assert calls, f"{name} calls no command?"
+        assert all(re.fullmatch(r"KEYS\[\d+\]", key.strip()) for key in calls), f"{name} touches a key not in KEYS: {calls}"
