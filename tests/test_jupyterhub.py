@@ -580,3 +580,10 @@ def test_a_learner_taken_out_of_the_file_is_refused_a_server_with_the_reason(hub
         assert not servers, f"carol has a server: {servers}"
     finally:
         client.close()
+
+
+def test_the_hub_recognised_every_setting_of_the_config(hub, learners):
+    log = hub.log_path.read_text(errors="replace")
+    assert "cacheaside-lab hub: rehearsal mode at http://127.0.0.1:" in log
+    unknown = [line for line in log.splitlines() if "not recognized" in line]
+    assert not unknown, f"the hub ignored settings of the config: {unknown}"
