@@ -42,7 +42,6 @@ from traitlets.config import Config, PyFileConfigLoader  # noqa: E402
 
 from cacheaside_lab.workshop.acl import LearnerAccess, provision, write_credentials  # noqa: E402
 from cacheaside_lab.stores.redis_server import RedisServer, find_redis_server, free_loopback_port  # noqa: E402
-from conftest import NO_REDIS_MESSAGE, running_in_ci  # noqa: E402
 from notebook_files import CHECK_MARK, code_cells, load_sanitizers, read, sanitize  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,6 +54,9 @@ CHP_VERSION = "4.6.3"  # the same pin as .ci/run
 NO_PROXY_MESSAGE = (
     "configurable-http-proxy is not installed, so the JupyterHub test is skipped; enable it with "
     f"apt-get install nodejs npm && npm install -g configurable-http-proxy@{CHP_VERSION}"
+)
+NO_REDIS_MESSAGE = (
+    "redis-server is not installed, so the JupyterHub test is skipped; install it (apt-get install redis-server)"
 )
 LECTURE = "notebooks/01_the_pattern.ipynb"
 PASSWORD = "rehearsal-" + uuid.uuid4().hex[:12]
@@ -266,6 +268,10 @@ class Hub:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no hub log)"
+
+
+def running_in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"  # as tests/conftest.py decides it
 
 
 def proxy_or_skip() -> str:
