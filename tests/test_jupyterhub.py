@@ -205,6 +205,11 @@ def test_the_hook_never_copies_over_the_learners_own_work(rehearsal_env, tmp_pat
     (home / "labs" / "labs.txt").write_text("bob's answers\n")
     c.Spawner.pre_spawn_hook(fake_spawner("bob", home))
     assert (home / "labs" / "labs.txt").read_text() == "bob's answers\n"
+    # a link the learner made where a course folder goes is left alone, never written through
+    shutil.rmtree(home / "docs")
+    (home / "docs").symlink_to(tmp_path / "elsewhere")
+    c.Spawner.pre_spawn_hook(fake_spawner("bob", home))
+    assert not (tmp_path / "elsewhere").exists()
 
 
 def test_a_learner_missing_from_the_file_is_refused_a_server_with_the_reason(rehearsal_env, tmp_path):

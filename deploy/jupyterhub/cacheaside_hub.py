@@ -155,7 +155,7 @@ def copy_course(course: Path, home: Path, folders, *, owner: tuple[int, int] | N
     copied = []
     for name in folders:
         source, target = course / name, home / name
-        if target.exists() or not source.is_dir():
+        if target.exists() or target.is_symlink() or not source.is_dir():  # never write through a learner's link
             continue
         shutil.copytree(source, target, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "fresh", "backup", "__pycache__"))
         if owner is not None:
