@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test labs notebooks redis doctor bench lock clean help
+.PHONY: lab test labs notebooks redis hub doctor bench lock clean help
 
 help:
 	@echo "make lab        set up .venv and open the course in JupyterLab"
@@ -15,6 +15,7 @@ help:
 	@echo "make labs       regenerate labs/ from solutions/ (keeps labs you changed; FORCE=1 replaces them after a backup)"
 	@echo "make notebooks  re-execute notebooks/ and solutions/ in place (refreshes committed outputs)"
 	@echo "make redis      run a private redis-server and print the CACHEASIDE_REDIS_URL to use"
+	@echo "make hub        run the workshop's JupyterHub (CACHEASIDE_WORKSHOP_CREDENTIALS=creds.json; docs/workshop.md)"
 	@echo "make doctor     check Python, packages, the cache backend and the widgets extension"
 	@echo "make bench      run benchmarks/ and write benchmarks/RESULTS.md"
 	@echo "make lock       re-pin requirements.lock from the current .venv"
@@ -23,7 +24,7 @@ $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Cache-Aside Lab needs Python 3.11 or newer; found " + sys.version.split()[0] + ". Set PYTHON=/path/to/python3.11")'
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test,bench,workshop]'
 	touch $(STAMP)
 
 # The launcher stops JupyterLab, its kernels and any redis-server a notebook started on Ctrl-C,
@@ -46,6 +47,14 @@ notebooks: $(STAMP)
 # stopped (server and temporary folder) by Ctrl-C, SIGTERM or SIGHUP
 redis: $(STAMP)
 	exec $(BIN)/cacheaside-lab redis
+
+# The workshop hub (docs/workshop.md): one JupyterHub that starts each learner's JupyterLab with
+# their own Redis user. Needs CACHEASIDE_WORKSHOP_CREDENTIALS (cacheaside-lab workshop provision
+# --out) and configurable-http-proxy (npm); its database and cookie secret go in .hub/.
+HUB_STATE ?= $(CURDIR)/.hub
+hub: $(STAMP)
+	mkdir -p "$(HUB_STATE)"
+	CACHEASIDE_HUB_STATE="$(HUB_STATE)" exec $(BIN)/jupyterhub -f deploy/jupyterhub/jupyterhub_config.py
 
 doctor: $(STAMP)
 	$(BIN)/cacheaside-lab doctor

@@ -23,7 +23,7 @@ TODAY = {
     "simulate",
 }
 SUBPACKAGES = {"cli", "consistency", "core", "course", "experiments", "failure", "models", "protections",
-               "data", "pictures", "races", "service", "stores", "widgets"}
+               "data", "pictures", "races", "service", "stores", "widgets", "workshop"}
 
 
 def test_every_public_name_of_today_is_still_importable_from_the_package():

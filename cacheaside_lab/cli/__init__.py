@@ -16,7 +16,7 @@ import redis
 from ..stores.redact import redact_secrets
 from ..stores.redis_server import RedisServerUnavailable
 
-COMMANDS = ("doctor", "redis", "clean", "race", "simulate", "herd", "fleet", "check")
+COMMANDS = ("doctor", "redis", "clean", "race", "simulate", "herd", "fleet", "check", "workshop")
 
 # Bad arguments, and a cache that does not answer: one line each, no traceback.
 USER_ERRORS = (ValueError, TypeError, LookupError, RedisServerUnavailable, redis.RedisError)

@@ -370,6 +370,7 @@ class AsyncCacheAside:
         error instead, since an ACL refusing our keys is configuration, not an outage."""
         problem = permission_problem(error, key, self.namespace)
         if problem is not None:
+            self.stats.add(denied=1)  # counted, and raised: an ACL refusal is never a silent miss
             raise problem from error
         self.stats.add(errors=1)
 

@@ -107,6 +107,10 @@ class CacheAsideStats(CacheStats):
     negative_hits: int = 0  # hits on a cached "not found" (also counted in hits)
     negative_fills: int = 0  # "not found" entries stored (negative caching)
     refused_fills: int = 0  # SETs refused by a full cache (OOM under noeviction); also in errors
+    # commands Redis refused under an ACL (NOPERM: a key outside the user's namespace, a command it
+    # may not run). Each is raised as CachePermissionError, never served as a miss, so it is not
+    # in errors (not an outage); this counts them for a dashboard that catches the exception.
+    denied: int = 0
 
 
 class CacheAside:
@@ -398,6 +402,7 @@ class CacheAside:
         ``stats.refused_fills``; ``refused`` overrides how many (a pipeline of several SETs)."""
         problem = permission_problem(error, key, self.namespace)
         if problem is not None:
+            self.stats.add(denied=1)
             raise problem from error
         if refused is None:
             refused = int(is_out_of_memory(error))

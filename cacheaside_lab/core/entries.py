@@ -176,7 +176,7 @@ def permission_problem(error: BaseException, key: str, namespace: str) -> CacheP
         return None
     return CachePermissionError(
         f"Redis refused access to {key!r} ({error}). This is configuration, not an outage, so it "
-        f"is not served as a miss. The keys are in namespace {namespace!r}: either set "
+        f"is not served as a miss (stats.denied counts it). The keys are in namespace {namespace!r}: either set "
         "CACHEASIDE_NAMESPACE to the namespace your Redis user may use (ACL WHOAMI, then ACL "
         "GETUSER <user> shows its key patterns), or have that user granted this namespace "
         "('~<namespace>*') and the commands GET, SET, MGET, DEL, EVAL and EVALSHA."

@@ -19,7 +19,7 @@ import redis
 from redis.exceptions import NoPermissionError
 
 from ..stores.backend import REDIS_URL_ENV, connect_cache, describe_backend, is_fake, redis_url_from_env
-from ..core.keys import root_namespace
+from ..core.keys import course_pattern, root_namespace
 from ..stores.redact import redact_secrets, redact_url
 from ..stores.redis_server import find_redis_server
 
@@ -39,7 +39,7 @@ def package_version(name: str) -> str | None:
 
 # The only commands the doctor sends. None of them is INFO-only, KEYS, CONFIG or FLUSH*: a learner
 # on a shared server usually may not run those, and the doctor must still give a true answer.
-PROBE_COMMANDS = ("PING", "SET", "GET", "DEL", "EVAL")
+PROBE_COMMANDS = ("PING", "SET", "GET", "DEL", "EVAL", "EVALSHA", "SCRIPT LOAD", "SCAN")
 
 
 def _failure(error: Exception) -> str:
@@ -70,6 +70,8 @@ def check_cache(url: str | None = None) -> dict:
         ("PING", lambda: client.ping()),
         ("SET/GET/DEL of a JSON value under the namespace", lambda: _json_round_trip(client, probe)),
         ("EVAL (Lua scripts)", lambda: _lua_round_trip(client, probe)),
+        ("EVALSHA/SCRIPT LOAD (the course's registered scripts)", lambda: _registered_script(client, probe)),
+        (f"SCAN MATCH {root_namespace()}* (clean and the lab checks)", lambda: _scan_namespace(client)),
     )
     try:
         for name, step in steps:
@@ -83,7 +85,7 @@ def check_cache(url: str | None = None) -> dict:
             result["redis_answers"] = True
             if name.startswith("SET"):
                 result["json_round_trip"] = bool(outcome)
-            elif name.startswith("EVAL"):
+            elif name.startswith("EVAL ("):
                 result["lua"] = bool(outcome)
         result["server_version"] = _server_version(client, result["skipped"])
         result["status"] = "denied by ACL" if result["denied"] else "ok"
@@ -114,6 +116,19 @@ def _lua_round_trip(client, key: str) -> bool:
         client.delete(key)
 
 
+def _registered_script(client, key: str) -> bool:
+    # how LuaScript runs every script: EVALSHA, and SCRIPT LOAD when the server does not know it
+    script = client.register_script("return redis.call('EXISTS', KEYS[1])")
+    return script(keys=[key]) in (0, 1)
+
+
+def _scan_namespace(client) -> bool:
+    # only our namespace: SCAN walks the whole keyspace, but MATCH keeps other keys' names out
+    for _key in client.scan_iter(match=course_pattern(), count=100):
+        break
+    return True
+
+
 def _server_version(client, skipped: list) -> str:
     if is_fake(client):
         return f"fakeredis {package_version('fakeredis')}"
@@ -133,7 +148,7 @@ def _cache_problem(cache: dict, url: str | None) -> str | None:
     if status == "denied by ACL":
         return (
             f"the cache answers, but its ACL denies this user what the course needs: "
-            f"{'; '.join(cache['denied'])}. The course runs GET, SET, DEL, EVAL, SCAN and MGET on "
+            f"{'; '.join(cache['denied'])}. The course runs GET, SET, DEL, MGET, EVAL, EVALSHA, SCRIPT LOAD and SCAN on "
             f"keys under its namespace {root_namespace()!r}: ask for those commands on "
             f"'~{root_namespace()}*', or set CACHEASIDE_NAMESPACE to the namespace you were given"
         )

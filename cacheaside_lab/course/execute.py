@@ -224,11 +224,15 @@ def execute_notebook(
     path: Path,
     *,
     redis_url: str | None = None,
+    namespace: str | None = None,
     allow_errors: bool = False,
     timeout: int = TIMEOUT_S,
     interrupt_on_timeout: bool = False,
 ) -> nbformat.NotebookNode:
     """Run ``path`` top to bottom in a fresh kernel and return the executed notebook.
+
+    ``redis_url`` and ``namespace`` become the kernel's ``CACHEASIDE_REDIS_URL`` and
+    ``CACHEASIDE_NAMESPACE`` (a workshop learner's pair runs it as that learner).
 
     ``timeout`` bounds each cell (seconds); with ``interrupt_on_timeout`` a cell that runs over is
     interrupted (it shows a KeyboardInterrupt error) and the run goes on, instead of stopping.
@@ -248,7 +252,7 @@ def execute_notebook(
         on_cell_execute=lambda cell, cell_index: running.update(cell=cell_index),
     )
     try:
-        client.execute(env=kernel_env(redis_url))
+        client.execute(env=kernel_env(redis_url, namespace))
     except CellTimeoutError:
         raise NotebookRunError(path, running["cell"], notebook, f"did not finish within {timeout} s") from None
     except DeadKernelError:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.hot_keys import COPY_MARK, MAX_COPIES
-from ..core.keys import make_key
+from ..core.keys import DEFAULT_NAMESPACE, make_key
 from ..core.validation import require_count
 from .closed_forms import zipf_weights
 
@@ -121,9 +121,15 @@ HOT_KEY_HEADERS = ["keys", "zipf", "shards", "copies of #1", "hottest key", "bus
 
 
 def product_names(keys: int, prefix: str = "product") -> list[str]:
-    """The cache keys of products ``1 … keys``: ``cacheaside-lab:product:1`` …"""
+    """The cache keys of products ``1 … keys``: ``cacheaside-lab:product:1`` …
+
+    Always in the default namespace, whatever ``CACHEASIDE_NAMESPACE`` says: a cluster hashes the
+    whole key, so a workshop learner's own namespace (``cacheaside-lab-alice:``) would move
+    products to other shards and the lecture's printed shards would not be the learner's. The
+    skew itself (how much the busiest shard carries) is the same in any namespace.
+    """
     require_count("keys", keys, minimum=1, maximum=MAX_KEYS)
-    return [make_key(prefix, item) for item in range(1, keys + 1)]
+    return [make_key(prefix, item, namespace=DEFAULT_NAMESPACE) for item in range(1, keys + 1)]
 
 
 @functools.lru_cache(maxsize=8)
@@ -142,7 +148,7 @@ def hot_key_load(keys: int = 10_000, zipf: float = 1.0, shards: int = 8, *, copi
     require_count("copies", copies, minimum=1, maximum=MAX_COPIES)
     weights = zipf_weights(keys, zipf)
     slots = _product_slots(keys, prefix)
-    hot = make_key(prefix, 1)
+    hot = product_names(1, prefix)[0]  # in the default namespace, as every product here
     if copies > 1:
         hot_slots = key_slots([f"{hot}{COPY_MARK}{copy}" for copy in range(copies)])
         slots = np.concatenate([hot_slots, slots[1:]])

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import threading
 from queue import Empty, LifoQueue
 
@@ -32,6 +33,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from .redact import redact_secrets
+from .refusals import explain, is_refusal
 from ..core.validation import require_count, require_positive
 
 REDIS_URL_ENV = "CACHEASIDE_REDIS_URL"
@@ -137,6 +139,43 @@ class HintingSSLConnection(redis.SSLConnection):
             raise type(error)(f"{error} (TLS handshake with {where}): {TLS_HINT}.") from error
 
 
+class CourseRedis(redis.Redis):
+    """A redis-py client whose ACL refusals say what was refused and what is allowed.
+
+    A ``NOPERM`` reply (or a Lua script's "can't access" error) becomes
+    :class:`~cacheaside_lab.stores.refusals.AccessRefused`, still a ``NoPermissionError``, naming
+    the command, the keys outside the namespace, the user and the namespace it may use.
+    """
+
+    def execute_command(self, *args, **options):
+        try:
+            return super().execute_command(*args, **options)
+        except redis.ResponseError as error:
+            if not is_refusal(error) or getattr(error, "command", None) is not None:
+                raise
+            raise explain(error, args, user=self.connection_pool.connection_kwargs.get("username")) from error
+
+    def pipeline(self, transaction=True, shard_hint=None):
+        return CoursePipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
+
+
+class CoursePipeline(redis.client.Pipeline):
+    """A pipeline of a :class:`CourseRedis`: a refused command in it is explained the same way."""
+
+    def execute(self, raise_on_error=True):
+        stack = [command[0] for command in self.command_stack]
+        try:
+            return super().execute(raise_on_error)
+        except redis.ResponseError as error:
+            if not is_refusal(error) or getattr(error, "command", None) is not None:
+                raise
+            # redis-py's message says which command of the pipeline it was: "Command # 2 (GET x) ..."
+            number = re.search(r"Command # (\d+)", str(error))
+            index = int(number.group(1)) - 1 if number else 0
+            refused = stack[index] if 0 <= index < len(stack) else ()
+            raise explain(error, refused, user=self.connection_pool.connection_kwargs.get("username")) from error
+
+
 def pool_exhausted_count(client) -> int:
     """How often ``client``'s pool ran out of connections (0 for clients without a course pool)."""
     return getattr(getattr(client, "connection_pool", None), "exhausted", 0)
@@ -186,7 +225,7 @@ def connect_cache(
         retry=Retry(NoBackoff(), 1),
         **options,
     )
-    client = redis.Redis(connection_pool=pool)
+    client = CourseRedis(connection_pool=pool)
     client.auto_close_connection_pool = True  # closing the client closes its pool, as from_url does
     return client
 

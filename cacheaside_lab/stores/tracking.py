@@ -70,11 +70,16 @@ class InvalidationListener:
         name = f"cacheaside-lab-invalidations-{secrets.token_hex(4)}"
         self._listener = _client_like(client, client_name=name)
         self._pubsub = self._listener.pubsub(ignore_subscribe_messages=True)
-        self._pubsub.subscribe(**{CHANNEL: self._handle})
-        redirect = next((entry["id"] for entry in client.client_list(_type="pubsub") if entry.get("name") == name), None)
-        if redirect is None:
+        # The listening connection's own id, asked on it before it subscribes (a subscribed RESP2
+        # connection takes no other commands). Not CLIENT LIST: that shows every client of the
+        # server, which a workshop learner's ACL user may not (and should not) see.
+        try:
+            self._pubsub.execute_command("CLIENT", "ID")
+            redirect = int(self._pubsub.connection.read_response())
+        except redis.ResponseError as error:
             self._pubsub.close()
-            raise TrackingUnavailable("could not find the listening connection in CLIENT LIST to redirect tracking to it.")
+            raise TrackingUnavailable(f"the server refused CLIENT ID ({error}); it needs Redis 5 or newer.") from None
+        self._pubsub.subscribe(**{CHANNEL: self._handle})
         self._control = _client_like(client, single_connection_client=True)
         arguments = ["CLIENT", "TRACKING", "ON", "REDIRECT", redirect, "BCAST"]
         for prefix in prefixes:
