@@ -18,7 +18,11 @@
 * :mod:`.outage`: faults, a real ``redis-server`` crash, the breaker, database capacity (lecture 13);
 * :mod:`.metrics`: operating metrics from counters: hit/miss rate, fill latency, database
   amplification (lecture 14);
-* :mod:`.dashboard`: replayed and live dashboards, pure frames and a thin widget (lecture 14).
+* :mod:`.dashboard`: replayed and live dashboards, pure frames and a thin widget (lecture 14);
+* :mod:`.async_service`: single-flight across event loops, a blocking loader's stall, open-loop
+  replay, closed-loop load, first reads per window, ``run_in_fresh_loop`` (lecture 16, lab 16);
+* :mod:`.shards`: a live local Redis Cluster: keys and GETs per node, a slot migration, a killed
+  primary as a partial total miss (lecture 17).
 
 Their formulas and pure simulations are in :mod:`cacheaside_lab.models`.
 """

@@ -17,7 +17,10 @@
 * :mod:`.simulator`: ``simulate(...)``, the vectorized workload simulator (Poisson, Zipf, TTL,
   jitter, write strategies, lost invalidations, warm start), ``replay`` for explicit requests and
   ``key_history`` (one key's entries, for its timeline) (lectures 04, 05, 11,
-  ``cacheaside-lab simulate``).
+  ``cacheaside-lab simulate``);
+* :mod:`.shards`: slot maps (redis-cli's split for N primaries, or a live cluster's), keys and reads
+  per shard, a lost shard's database load, keys moved by modulo against slot-map resharding, hit
+  ratio through a reshard (lecture 17, lab 17).
 
 The experiments that run the same questions on the real cache live in
 :mod:`cacheaside_lab.experiments`.

@@ -42,5 +42,12 @@ printed numbers come from the same data and cannot disagree.
 * :mod:`.dashboard`: the dashboard's frames, incidents shaded (lecture 14);
 * :mod:`.consistency`: nines within M with their intervals, one product's probe timeline (lecture 14),
   read-your-writes with and without a marker (lecture 15);
-* :mod:`.fanout`: who deletes each cached copy, application code against the change log (lecture 15).
+* :mod:`.fanout`: who deletes each cached copy, application code against the change log (lecture 15);
+* :mod:`.async_loop`: loads per event loop, each request from arrival to answer over a miss's load
+  (lecture 16);
+* :mod:`.shards`: keys against reads per shard, a lost shard's hits and database loads, hit ratio
+  through a reshard (lecture 17);
+* :mod:`.capstone`: a capstone run, scenario by scenario, against the requirements card (lab 18);
+* :mod:`.capstone_briefing`: the capstone run's targets as a scenario × target grid (held/missed,
+  measured/limit), and each scenario's database load and hit ratio over time (lecture 18).
 """

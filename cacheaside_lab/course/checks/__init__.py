@@ -7,7 +7,7 @@
 * :mod:`.understanding`: ``choose`` and ``estimate``, graded understanding questions (a choice or a
   number) whose feedback explains each wrong answer;
 * :mod:`.guard`: checks verified in the kernel before a graded check cell runs;
-* ``lab01`` … ``lab15``: one ``@exercise`` entry point per exercise, each a short list of the
+* ``lab01`` … ``lab18``: one ``@exercise`` entry point per exercise, each a short list of the
   scenarios it plays, one small function per scenario.
 """
 

@@ -2,7 +2,7 @@
 
 A question written out in the cell that asks it shows its answer and explanation on screen
 before the learner has guessed. Here each lecture's questions live under a short name, one
-module per lecture (``lecture00.py`` … ``lecture15.py``, each a ``QUESTIONS`` dict named
+module per lecture (``lecture00.py`` … ``lecture18.py``, each a ``QUESTIONS`` dict named
 ``"NN.topic"``), and a notebook asks one with ``ask(question("00.check"))``; the folded answer
 under it is ``static_answer(question("00.check"))``. Each call builds a fresh
 :class:`~.predict.Question`, so running the cell again starts the question over.
