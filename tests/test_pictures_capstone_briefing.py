@@ -96,10 +96,10 @@ def test_timelines_draw_both_runs_of_each_scenario_and_gap_empty_windows():
 
 
 def test_pairs_come_from_a_runs_results_and_are_checked():
-    result = SimpleNamespace(scenario="steady", baseline=frames([1], [0]), candidate=frames([2], [1]))
+    result = SimpleNamespace(name="steady", baseline=frames([1], [0]), candidate=frames([2], [1]))
     assert list(scenario_pairs(SimpleNamespace(results=[result]))["steady"]) == ["no cache", "your layer"]
     with pytest.raises(TypeError, match="baseline and .candidate"):
-        scenario_pairs(SimpleNamespace(results=[SimpleNamespace(scenario="steady")]))
+        scenario_pairs(SimpleNamespace(results=[SimpleNamespace(name="steady")]))
     with pytest.raises(ValueError, match="exactly two runs"):
         scenario_pairs({"steady": {"no cache": frames([1], [0])}})
     with pytest.raises(ValueError, match="no scenarios"):

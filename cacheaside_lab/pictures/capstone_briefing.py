@@ -111,7 +111,8 @@ def draw_target_grid(run_or_targets, *, title: str = "The requirements card, sce
 
 def scenario_pairs(run_or_pairs) -> dict:
     """``{scenario: {"no cache": LoadRun, "your layer": LoadRun}}`` from a CapstoneRun (its
-    ``results``, each with ``baseline`` and ``candidate`` load runs) or from such a dict itself."""
+    ``results``, each with its ``name`` and its ``baseline`` and ``candidate`` load runs) or from
+    such a dict itself."""
     if isinstance(run_or_pairs, dict):
         pairs = run_or_pairs
     else:
@@ -126,7 +127,8 @@ def scenario_pairs(run_or_pairs) -> dict:
             baseline, candidate = getattr(result, "baseline", None), getattr(result, "candidate", None)
             if baseline is None or candidate is None:
                 raise TypeError(f"each scenario result needs .baseline and .candidate load runs (got {result!r}).")
-            pairs[result.scenario] = {"no cache": baseline, "your layer": candidate}
+            name = getattr(result, "name", None) or getattr(result, "scenario", None)
+            pairs[name] = {"no cache": baseline, "your layer": candidate}
     if not pairs:
         raise ValueError("nothing to draw: no scenarios.")
     if len(pairs) > MAX_SCENARIOS:
