@@ -28,6 +28,7 @@ from cacheaside_lab.service.runner import start_service  # noqa: E402
 from cacheaside_lab.stores.db import ProductDB  # noqa: E402
 
 Target = namedtuple("Target", "scenario target held measured limit look_at")
+Unit = namedtuple("Unit", "scenario target held measured limit look_at unit")
 
 TARGETS = [
     Target("steady", "p99", True, 0.12, 0.5, ""),
@@ -59,6 +60,10 @@ def test_draw_target_grid_colours_each_verdict_and_prints_measured_over_limit():
     assert drawn[(0, 1)] == BLANK_COLOR  # missing ids does not measure p99 here
     texts = [text.get_text() for text in ax.texts]
     assert "MISSED\n1 / 0.25" in texts and "held\n0.12 / 0.5" in texts and "MISSED\n3 / 0" in texts
+    unit = Unit("steady", "bypass staleness", False, 298.6, 60, "", " s")
+    figure_with_unit = draw_target_grid([unit])
+    assert [text.get_text() for text in figure_with_unit.axes[0].texts] == ["MISSED\n299 / 60 s"]
+    plt.close(figure_with_unit)
     assert texts.count("not measured") == 9 - len(TARGETS)
     assert [label.get_text() for label in ax.get_yticklabels()] == ["steady", "missing ids", "write burst"]
     plt.close(figure)

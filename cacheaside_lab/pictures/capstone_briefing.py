@@ -3,7 +3,8 @@
 :func:`draw_target_grid` lays a :class:`~cacheaside_lab.service.scenarios.CapstoneRun`'s targets
 out as the checker reads them: one row per scenario, one column per target of the requirements
 card, each cell green (held) or red (missed) with the number measured against its limit, and
-blank where the scenario does not measure that target. A learner sees at a glance which scenario
+blank where the scenario does not measure that target (the measured number and the limit are
+followed by the target's unit when it has one). A learner sees at a glance which scenario
 broke which promise, and so which decision of the card to revisit.
 
 :func:`draw_scenario_timelines` shows what each scenario *did* to the layer, second by second
@@ -92,7 +93,9 @@ def draw_target_grid(run_or_targets, *, title: str = "The requirements card, sce
                 ax.text(column + 0.5, row + 0.5, "not measured", ha="center", va="center", fontsize=7, color="#7f7f7f")
                 continue
             verdict = "held" if result.held else "MISSED"
-            ax.text(column + 0.5, row + 0.5, f"{verdict}\n{_number(result.measured)} / {_number(result.limit)}",
+            unit = str(getattr(result, "unit", "") or "").strip()
+            shown = f"{_number(result.measured)} / {_number(result.limit)}{' ' + unit if unit else ''}"
+            ax.text(column + 0.5, row + 0.5, f"{verdict}\n{shown}",
                     ha="center", va="center", fontsize=8, fontweight="normal" if result.held else "bold")
     ax.set_xlim(0, len(names))
     ax.set_ylim(len(scenarios), 0)
