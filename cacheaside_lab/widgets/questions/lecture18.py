@@ -17,7 +17,7 @@ QUESTIONS = {
                 "the service. What is the longest TTL that can still promise the import's budget?"),
         answer=_CARD.bypass_staleness_s,
         unit="s",
-        explanation=(f"{_BYPASS}. Nobody deletes the entry after an import, so the entry's expiry is the only thing "
+        explanation=("Nobody deletes the entry after an import, so the entry's expiry is the only thing "
                      "that ends it: an entry filled a moment before the import is served, old, for its whole TTL. "
                      f"A TTL of {_BYPASS} holds the budget exactly; with jitter, the TTL plus its jitter must stay "
                      "within it, and so must the negative TTL (an id the import inserts reads 'not found' until its "
@@ -39,7 +39,7 @@ QUESTIONS = {
         answer=(f"the import's staleness budget (a 300 s TTL outlives {_BYPASS}) and the missing-id queries (a "
                 "'not found' is never cached)"),
         explanation=("Both misses are counts, not timings, so no machine load changes them. The longest remaining TTL "
-                     f"right after the warm-up is nearly 300 s, five times the {_BYPASS} budget; and every read of an id "
+                     f"just after the cache is warmed is nearly 300 s, five times the {_BYPASS} budget; and every read of an id "
                      "that does not exist loads None, which the layer does not store, so the next read of the same id "
                      "queries again. A warm cache does take steady reads off the database (almost no queries), and the "
                      "products fit the memory budget with room to spare. The p99 targets are timings: the run prints "
