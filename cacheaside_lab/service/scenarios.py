@@ -52,7 +52,7 @@ from .runner import start_service
 
 SCENARIOS = ("warm-up", "steady", "hot key", "write burst", "cache restart", "missing ids")
 HOT_ID = 1  # Zipf's most popular product
-STALL_MS = 300.0  # the pause before the first write of each burst product reaches the cache
+STALL_MS = 400.0  # the pause before the first write of each burst product reaches the cache
 PROBE_ROUNDS = 3  # reads of each burst product after the staleness budget
 PROBE_GAP_S = 0.1
 LOAD_TIMEOUT_S = 2.0
