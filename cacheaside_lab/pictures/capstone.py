@@ -15,7 +15,7 @@ import numpy as np
 from .style import finish, new_figure
 
 HELD, MISSED, NO_TARGET = "#2ca02c", "#d62728", "#b0b0b0"
-P99_TARGETS = ("p99", "p99 vs no cache")
+P99_TARGETS = ("p99",)
 DB_TARGETS = ("database", "database vs no cache", "missing-id queries")
 
 
