@@ -46,7 +46,7 @@ from ..core.validation import require_count
 from ..stores.backend import connect_async_cache, connect_cache, fake_client, is_fake
 from ..stores.db import EDITABLE_FIELDS, TABLE, ProductDB
 from ..stores.redis_server import RedisServer, find_redis_server
-from .app import NoCache, check_layer, make_app
+from .app import check_layer, make_app
 from .loadgen import KINDS, run_load
 from .report import summarize
 from .requirements import REQUIREMENTS, RequirementsCard
