@@ -20,8 +20,9 @@ What a request is:
 
 * ``read``: ``GET /products/{id}``, ids Zipf-distributed over ``1..products`` (id 1 the hottest);
 * ``write`` (share ``write_share``): ``PUT /products/{id}`` with a new ``stock``, the same Zipf ids;
-* ``missing`` (share ``missing_share``): ``GET`` of an id the catalogue does not have (each one
-  different, the way a scraper or a bug asks);
+* ``missing`` (share ``missing_share``): ``GET`` of an id the catalogue does not have: each one
+  different, the way a scraper walks ids (the default), or drawn from ``missing_pool`` ids asked
+  again and again, the way a client keeps retrying products that were deleted;
 * ``listing`` (share ``listing_share``): ``GET /products?ids=...`` of ``listing_size`` Zipf ids.
 
 :func:`generate_load` is the async function; :func:`run_load` runs it from ordinary code (a
@@ -123,10 +124,14 @@ def plan_load(
     missing_share: float = 0.0,
     listing_share: float = 0.0,
     listing_size: int = 10,
+    missing_pool: int = 0,
     seed: int = 0,
 ) -> LoadPlan:
     """Draw the schedule: Poisson arrivals at ``rate``/s for ``duration_s`` (at most ``max_requests``),
-    each a read, write, missing-id read or listing, ids Zipf(``zipf``) over ``1..products``."""
+    each a read, write, missing-id read or listing, ids Zipf(``zipf``) over ``1..products``.
+
+    Missing ids are all different, or, with ``missing_pool`` > 0, drawn uniformly from that many
+    ids past the catalogue (``products + 1 .. products + missing_pool``), so each is asked again."""
     require_positive("rate", rate, unit="requests per second")
     if rate > MAX_RATE:
         raise ValueError(f"rate must be at most {MAX_RATE:g} requests per second (got {rate!r}).")
@@ -143,6 +148,7 @@ def plan_load(
             "the rest are reads."
         )
     require_count("listing_size", listing_size, minimum=1, maximum=100)
+    require_count("missing_pool", missing_pool, minimum=0, maximum=MAX_PRODUCTS)
     require_count("seed", seed)
     rng = np.random.default_rng(seed)
     expected = int(rate * duration_s * 1.2) + 50
@@ -157,7 +163,10 @@ def plan_load(
     missing = kinds == KINDS.index("missing")
     # ids past the catalogue, all different (a flood of random ids walks past a cache)
     flood = int(missing.sum())
-    ids[missing] = products + 1 + rng.choice(max(100 * products, flood), size=flood, replace=False)
+    if missing_pool:  # the same few missing ids, again and again
+        ids[missing] = products + 1 + rng.integers(0, missing_pool, size=flood)
+    else:
+        ids[missing] = products + 1 + rng.choice(max(100 * products, flood), size=flood, replace=False)
     listings = [list(map(int, rng.choice(products, size=listing_size, p=weights) + 1))
                 for _ in range(int(np.sum(kinds == KINDS.index("listing"))))]
     return LoadPlan(times=times, kinds=kinds, ids=ids, listings=listings, rate=float(rate), duration_s=float(duration_s))
@@ -207,6 +216,7 @@ async def generate_load(
     missing_share: float = 0.0,
     listing_share: float = 0.0,
     listing_size: int = 10,
+    missing_pool: int = 0,
     seed: int = 0,
     events: dict | None = None,
 ) -> LoadRun:
@@ -231,7 +241,7 @@ async def generate_load(
     plan = plan_load(
         rate=rate, duration_s=duration_s, max_requests=max_requests, products=products, zipf=zipf,
         write_share=write_share, missing_share=missing_share, listing_share=listing_share,
-        listing_size=listing_size, seed=seed,
+        listing_size=listing_size, missing_pool=missing_pool, seed=seed,
     )
     count = len(plan)
     sent = np.full(count, np.nan)
@@ -341,7 +351,7 @@ async def generate_load(
         wall = now()
     settings = dict(rate=rate, duration_s=duration_s, max_requests=max_requests, timeout_s=timeout_s, products=products,
                     zipf=zipf, write_share=write_share, missing_share=missing_share, listing_share=listing_share,
-                    listing_size=listing_size, seed=seed)
+                    listing_size=listing_size, missing_pool=missing_pool, seed=seed)
     return LoadRun(url=base, plan=plan, scheduled=plan.times.copy(), sent=sent, done=done, status=status,
                    samples=samples, max_in_flight=max_in_flight, peak_in_flight=peak, wall_s=wall, settings=settings,
                    events=sorted(happened, key=lambda event: event["t"]))
