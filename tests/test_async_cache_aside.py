@@ -71,7 +71,7 @@ def test_value_is_the_layers_json_under_the_namespaced_key_with_a_ttl(backend, c
         return products.key(42)
 
     key = run(test)
-    assert key == f"{backend.namespace}product:42"
+    assert key == backend.key("product", 42)
     assert json.loads(cache.get(key)) == {"v": 1, "value": db.current(42)}
     assert 0 < cache.pttl(key) <= 300_000
 

@@ -235,9 +235,35 @@ def _cluster_seed_url(url: str) -> str:
     return plain
 
 
+class CourseCluster(redis.RedisCluster):
+    """``redis.RedisCluster`` whose ``mget`` also takes keys of several hash slots.
+
+    A cluster refuses one MGET across slots; this client sends one MGET per slot instead
+    (redis-py's ``mget_nonatomic``) and returns the values in the order asked, so a page of
+    products is still read with ``cache.mget(keys)``. Atomic only within a slot: the keys that
+    must be read together (a value and its lease) share a slot by their hash tag (core/keys.py).
+    """
+
+    def mget(self, keys, *args):
+        return self.mget_nonatomic(keys, *args)
+
+
+@functools.lru_cache(maxsize=1)
+def _async_cluster_class():
+    import redis.asyncio as aioredis
+
+    class AsyncCourseCluster(aioredis.RedisCluster):
+        """``redis.asyncio.RedisCluster`` whose ``mget`` sends one MGET per hash slot (as :class:`CourseCluster`)."""
+
+        async def mget(self, keys, *args):
+            return await self.mget_nonatomic(keys, *args)
+
+    return AsyncCourseCluster
+
+
 def _connect_cluster(url: str, decode_responses: bool, socket_timeout: float, size: int, wait: float) -> redis.RedisCluster:
     require_positive("socket_timeout", socket_timeout, unit="seconds")
-    return redis.RedisCluster.from_url(
+    return CourseCluster.from_url(
         _cluster_seed_url(url),
         decode_responses=decode_responses,
         socket_timeout=socket_timeout,
@@ -348,7 +374,7 @@ def connect_async_cache(
         )
     _require_url(url)
     if url.startswith(CLUSTER_URL_SCHEME):
-        return aioredis.RedisCluster.from_url(
+        return _async_cluster_class().from_url(
             _cluster_seed_url(url),
             max_connections=size,
             decode_responses=decode_responses,
