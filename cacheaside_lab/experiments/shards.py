@@ -219,6 +219,7 @@ class ShardExperiment:
     keys_model_after_migration: np.ndarray | None = field(default=None, repr=False)
     killed: str = ""
     seconds: dict = field(default_factory=dict)
+    hottest: dict = field(default_factory=dict)  # node -> its five most read product ids (first slot map)
 
     def phase(self, name: str) -> ShardTraffic:
         for traffic in self.phases:
@@ -247,6 +248,8 @@ def shard_experiment(cluster, *, keys: int = 1_000, zipf: float = 1.0, reads: in
     names = [aside.key(item) for item in range(1, keys + 1)]  # the names the cluster hashes, hash tags and all
     spread = shard_spread(names, zipf_weights(keys, zipf), slot_map)
     run = ShardExperiment(keys, float(zipf), slot_map, keys_per_node(cluster, slot_map), spread.keys_per_shard)
+    run.hottest = {slot_map.label(shard): (np.flatnonzero(spread.shard == shard)[:5] + 1).tolist()
+                   for shard in range(spread.shards)}
     run.seconds["warm"] = time.perf_counter() - started
     run.phases.append(_phase(cluster, aside, spread, stream_ids(keys=keys, zipf=zipf, reads=reads, seed=seed), "all up"))
     nodes = _primaries_by_label(cluster)
