@@ -33,7 +33,7 @@ import numpy as np
 from ..core.validation import require_choice, require_count, require_non_negative, require_positive
 from .closed_forms import zipf_weights
 from .herd import total_miss_multiplier
-from .skew import MAX_SHARDS, SLOTS, _product_slots, key_slots
+from .skew import MAX_SHARDS, SLOTS, key_slots, product_names
 from .workload import request_stream
 
 RESHARD_METHODS = ("modulo", "slots, keys left behind", "slot migration")
@@ -232,12 +232,10 @@ def shard_spread(names, weights, shards=3) -> ShardSpread:
 
 def product_spread(keys: int = 10_000, zipf: float = 1.0, shards=3, *, prefix: str = "product") -> ShardSpread:
     """Products ``1 … keys`` (``cacheaside-lab:product:N``) read with Zipf popularity ``zipf``."""
-    from .skew import product_names
-
     slot_map = _require_map(shards)
     names = product_names(keys, prefix)
     require_non_negative("zipf", zipf)
-    return _spread(slot_map, names, _product_slots(keys, prefix), zipf_weights(keys, zipf), zipf=float(zipf))
+    return _spread(slot_map, names, key_slots(names), zipf_weights(keys, zipf), zipf=float(zipf))
 
 
 def _spread(slot_map, names, slots, weights, zipf=None) -> ShardSpread:
