@@ -462,7 +462,9 @@ def test_an_acl_refusal_is_raised_not_served_as_a_miss(backend, db):
 
     admin = backend.client()
     name = f"h14-{uuid.uuid4().hex[:8]}"
-    admin.execute_command("ACL", "SETUSER", name, "reset", "on", ">secret", f"~{backend.namespace}someone-else:*", "+@all")
+    everywhere = {"target_nodes": admin.ALL_NODES} if backend.cluster else {}  # a cluster: every node's ACL
+    admin.execute_command("ACL", "SETUSER", name, "reset", "on", ">secret", f"~{backend.namespace}someone-else:*", "+@all",
+                          **everywhere)
 
     async def test():
         if backend.fake_server is not None:
@@ -470,6 +472,10 @@ def test_an_acl_refusal_is_raised_not_served_as_a_miss(backend, db):
                 server=backend.fake_server, decode_responses=True, single_connection_client=True
             )
             await client.execute_command("AUTH", name, "secret")  # the one connection logs in
+        elif backend.cluster:
+            seed = admin.get_default_node()
+            client = aioredis.RedisCluster(host=seed.host, port=seed.port, username=name, password="secret",
+                                           decode_responses=True)
         else:
             path = admin.connection_pool.connection_kwargs["path"]
             client = aioredis.Redis(unix_socket_path=path, username=name, password="secret", decode_responses=True)
@@ -485,5 +491,5 @@ def test_an_acl_refusal_is_raised_not_served_as_a_miss(backend, db):
     try:
         asyncio.run(test())
     finally:
-        admin.execute_command("ACL", "DELUSER", name)
+        admin.execute_command("ACL", "DELUSER", name, **everywhere)
         admin.close()

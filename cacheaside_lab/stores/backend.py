@@ -236,7 +236,7 @@ def _cluster_seed_url(url: str) -> str:
 
 
 class CourseCluster(redis.RedisCluster):
-    """``redis.RedisCluster`` whose ``mget`` also takes keys of several hash slots.
+    """``redis.RedisCluster`` whose ``mget`` (and ``mset``) also take keys of several hash slots.
 
     A cluster refuses one MGET across slots; this client sends one MGET per slot instead
     (redis-py's ``mget_nonatomic``) and returns the values in the order asked, so a page of
@@ -246,6 +246,11 @@ class CourseCluster(redis.RedisCluster):
 
     def mget(self, keys, *args):
         return self.mget_nonatomic(keys, *args)
+
+    def mset(self, mapping):
+        """One MSET per slot (``mset_nonatomic``): a cluster refuses one across slots."""
+        self.mset_nonatomic(mapping)
+        return True
 
 
 @functools.lru_cache(maxsize=1)
@@ -257,6 +262,10 @@ def _async_cluster_class():
 
         async def mget(self, keys, *args):
             return await self.mget_nonatomic(keys, *args)
+
+        async def mset(self, mapping):
+            await self.mset_nonatomic(mapping)
+            return True
 
     return AsyncCourseCluster
 
