@@ -410,6 +410,9 @@ def test_a_breaker_must_be_a_circuit_breaker(backend, db):
     run(test)
 
 
+@pytest.mark.not_on_cluster(
+    "10 concurrent tasks on redis-py 8.1's asyncio RedisCluster now and then lose a connection (see test_async_protections)"
+)
 @pytest.mark.parametrize("protection", ["lock", "lease"])
 def test_a_breaker_passes_the_protections_scripts_through(backend, db, protection):
     from cacheaside_lab.failure.breaker import CircuitBreaker
@@ -435,7 +438,7 @@ def test_ids_are_normalised_to_one_key(backend, db):
         return values, products.key(" 42 "), products.stats
 
     values, key, stats = run(test)
-    assert values == [db.current(42)] * 4 and key.endswith("product:42")
+    assert values == [db.current(42)] * 4 and key.endswith(("product:42", "product:{42}"))  # a hash tag on a cluster
     assert db.queries == 1 and stats.hits == 3
 
 

@@ -54,7 +54,7 @@ from .entries import (
     encode_plain,
     permission_problem,
 )
-from .keys import group_by_slot, hash_tagged, normalize_id, normalize_namespace, require_prefix, root_namespace
+from .keys import cluster_client, group_by_slot, hash_tagged, normalize_id, normalize_namespace, require_prefix, root_namespace
 from .read_path import check_settings, expiry_ms, negative_expiry_ms, sort_batch
 from .validation import require_choice
 
@@ -225,7 +225,8 @@ class AsyncCacheAside:
         return await self.load_and_store(item_id, key)
 
     async def _mget(self, keys: list) -> list:
-        groups = group_by_slot(keys) if self._tagged else None
+        cluster = cluster_client(self.client) if self._tagged else None
+        groups = None if cluster is None or getattr(cluster, "mget_across_slots", False) else group_by_slot(keys)
         if groups is None or len(groups) == 1:
             return await self.client.mget(keys)
         found = {}

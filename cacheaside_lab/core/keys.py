@@ -221,10 +221,13 @@ def group_by_slot(keys) -> dict:
 
 def mget_by_slot(client, keys: list) -> list:
     """``client.mget(keys)``, also on a Redis Cluster: there, one MGET per hash slot (a cluster
-    refuses an MGET across slots), answers put back in the order of ``keys``."""
+    refuses an MGET across slots), answers put back in the order of ``keys``. A client from
+    ``connect_cache("redis+cluster://…")`` does that split itself in its ``mget`` (one call, the
+    per-slot MGETs pipelined); a plain ``redis.RedisCluster`` gets it done here."""
     keys = list(keys)
-    if not keys or cluster_client(client) is None:
-        return client.mget(keys)
+    cluster = cluster_client(client)
+    if not keys or cluster is None or getattr(cluster, "mget_across_slots", False):
+        return client.mget(keys)  # one server, or connect_cache's cluster client (it splits by slot itself)
     groups = group_by_slot(keys)
     if len(groups) == 1:
         return client.mget(keys)

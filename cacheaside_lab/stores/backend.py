@@ -244,6 +244,8 @@ class CourseCluster(redis.RedisCluster):
     must be read together (a value and its lease) share a slot by their hash tag (core/keys.py).
     """
 
+    mget_across_slots = True  # core.keys.mget_by_slot: this client's mget already splits by slot
+
     def mget(self, keys, *args):
         return self.mget_nonatomic(keys, *args)
 
@@ -259,6 +261,8 @@ def _async_cluster_class():
 
     class AsyncCourseCluster(aioredis.RedisCluster):
         """``redis.asyncio.RedisCluster`` whose ``mget`` sends one MGET per hash slot (as :class:`CourseCluster`)."""
+
+        mget_across_slots = True
 
         async def mget(self, keys, *args):
             return await self.mget_nonatomic(keys, *args)
@@ -389,7 +393,16 @@ def connect_async_cache(
             decode_responses=decode_responses,
             socket_timeout=socket_timeout,
             socket_connect_timeout=socket_timeout,
-            retry=AsyncRetry(NoBackoff(), 1),
+            # redis-py's own cluster retry (a few, with backoff), not one immediate retry: under 50
+            # concurrent tasks its asyncio cluster client loses connections now and then
+            # ("Connection closed by server"), which one immediate retry did not heal (15 to 28
+            # cache errors in 50 reads of one key here; none with the default)
+            # No CLIENT SETINFO on connect: with it, redis-py 8.1's asyncio cluster client lets
+            # concurrent tasks write on a connection whose handshake another task is still doing
+            # (AttributeError: 'NoneType' object has no attribute 'writelines'), seen here with 20
+            # concurrent GETs on a fresh client; without it, none in 100.
+            lib_name=None,
+            lib_version=None,
         )
     pool = aioredis.BlockingConnectionPool.from_url(
         url,
