@@ -165,14 +165,16 @@ def _normalize_text_id(item_id: str):
 
 def cluster_client(client):
     """The ``redis.RedisCluster`` (sync or asyncio) under ``client``, looking through the course's
-    wrappers (each keeps the client it wraps in ``_client``), or ``None`` for any other client."""
+    wrappers (each keeps the client it wraps in ``_client``, a picture's call trace in ``_target``),
+    or ``None`` for any other client."""
     import redis
     import redis.asyncio
 
     for _ in range(_MAX_WRAPPERS):
         if isinstance(client, (redis.RedisCluster, redis.asyncio.RedisCluster)):
             return client
-        client = getattr(client, "_client", None)
+        inner = getattr(client, "_client", None)
+        client = inner if inner is not None else getattr(client, "_target", None)  # pictures' call traces
         if client is None:
             return None
     return None
