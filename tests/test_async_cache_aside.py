@@ -353,7 +353,7 @@ def test_a_sync_client_or_a_bad_loader_is_refused(cache, db):
 
 
 def test_connect_async_cache_refuses_a_url_that_is_not_redis():
-    with pytest.raises(ValueError, match=r"must start with redis://, rediss:// or unix://"):
+    with pytest.raises(ValueError, match=r"must start with redis://, rediss://, unix:// or redis\+cluster://"):
         connect_async_cache("http://user:secret@localhost:6379")
     with pytest.raises(ValueError, match="pool_size must be"):
         connect_async_cache(None, pool_size=0)

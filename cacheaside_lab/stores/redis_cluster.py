@@ -35,7 +35,7 @@ from pathlib import Path
 import redis
 
 from .backend import CLUSTER_URL_SCHEME, connect_cache
-from .redis_server import CLUSTER_FOLDER_PREFIX, RedisServer, RedisServerUnavailable, _SEARCH_PATH
+from .redis_server import CLUSTER_FOLDER_PREFIX, SEARCH_PATH, RedisServer, RedisServerUnavailable
 from ..core.validation import require_count, require_positive
 
 HASH_SLOTS = 16384
@@ -54,7 +54,7 @@ _clusters: weakref.WeakSet = weakref.WeakSet()
 
 def find_redis_cli() -> str | None:
     """Path of the ``redis-cli`` binary (it joins the nodes), or ``None`` when it is not installed."""
-    return shutil.which("redis-cli", path=_SEARCH_PATH)
+    return shutil.which("redis-cli", path=SEARCH_PATH)
 
 
 def free_cluster_port(attempts: int = 200) -> int:

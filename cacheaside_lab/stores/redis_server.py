@@ -29,7 +29,8 @@ from .backend import connect_cache
 from .shutdown import StopRequested, stop_on_signals
 from ..core.validation import require_choice, require_count
 
-_SEARCH_PATH = os.pathsep.join(
+# Where the redis binaries are looked for (stores.redis_cluster finds redis-cli here too).
+SEARCH_PATH = os.pathsep.join(
     [os.environ.get("PATH", ""), "/usr/bin", "/usr/sbin", "/usr/local/bin", "/opt/homebrew/bin"]
 )
 
@@ -93,7 +94,7 @@ def free_loopback_port() -> int:
 
 def find_redis_server() -> str | None:
     """Path of the ``redis-server`` binary, or ``None`` when it is not installed."""
-    return shutil.which("redis-server", path=_SEARCH_PATH)
+    return shutil.which("redis-server", path=SEARCH_PATH)
 
 
 class RedisServerUnavailable(RuntimeError):
