@@ -139,9 +139,9 @@ def backend(request, monkeypatch):
         cluster = request.getfixturevalue("redis_cluster")
         monkeypatch.setenv(REDIS_URL_ENV, cluster.url)
         chosen = Backend("redis-cluster", namespace, url=cluster.url)
-    yield chosen
-    # on the cluster one session client does the check (a new one would first read the slot map)
+    # on the cluster one session client does the after-test check (a new one would first read the slot map)
     shared = request.getfixturevalue("redis_cluster_admin") if chosen.cluster else None
+    yield chosen
     client = shared if shared is not None else chosen.client()
     try:
         foreign = sorted(key for key in client.scan_iter() if not key.startswith(namespace))

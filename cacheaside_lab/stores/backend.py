@@ -397,12 +397,11 @@ def connect_async_cache(
             # concurrent tasks its asyncio cluster client loses connections now and then
             # ("Connection closed by server"), which one immediate retry did not heal (15 to 28
             # cache errors in 50 reads of one key here; none with the default)
-            # No CLIENT SETINFO on connect: with it, redis-py 8.1's asyncio cluster client lets
+            # No CLIENT SETINFO on connect (driver_info=None): with it, redis-py 8.1's asyncio cluster client lets
             # concurrent tasks write on a connection whose handshake another task is still doing
             # (AttributeError: 'NoneType' object has no attribute 'writelines'), seen here with 20
             # concurrent GETs on a fresh client; without it, none in 100.
-            lib_name=None,
-            lib_version=None,
+            driver_info=None,
         )
     pool = aioredis.BlockingConnectionPool.from_url(
         url,
