@@ -21,6 +21,7 @@ from cacheaside_lab.stores.backend import (
 from cacheaside_lab.stores.redis_server import RedisServer, free_loopback_port, find_redis_server
 
 
+@pytest.mark.not_on_cluster("holds connections of the one pool of a single-server client; a cluster client has a CoursePool per node (test_redis_cluster checks them)")
 def test_pool_holds_a_connection_for_every_thread_the_course_runs(backend):
     # redis-py 8's default pool stops at 100 connections and raises on the 101st thread.
     client = backend.client()
@@ -54,6 +55,7 @@ def test_more_threads_than_redis_py_default_pool_all_get_answers(backend):
     assert pool_exhausted_count(client) == 0
 
 
+@pytest.mark.not_on_cluster("holds connections of the one pool of a single-server client; a cluster client has a CoursePool per node (test_redis_cluster checks them)")
 def test_a_busy_pool_waits_for_a_free_connection(backend):
     client = backend.client(pool_size=1, pool_wait_s=5)
     held = client.connection_pool.get_connection()
@@ -62,6 +64,7 @@ def test_a_busy_pool_waits_for_a_free_connection(backend):
     assert pool_exhausted_count(client) == 0
 
 
+@pytest.mark.not_on_cluster("holds connections of the one pool of a single-server client; a cluster client has a CoursePool per node (test_redis_cluster checks them)")
 def test_an_exhausted_pool_says_it_is_a_client_limit_and_is_counted(backend):
     client = backend.client(pool_size=2, pool_wait_s=0.05)
     held = [client.connection_pool.get_connection() for _ in range(2)]

@@ -44,7 +44,7 @@ def test_value_is_json_under_the_namespaced_key_with_a_ttl(cache, db, backend):
     products = make(cache, db, ttl=300)
     products.get(42)
     key = products.key(42)
-    assert key == f"{backend.namespace}product:42"
+    assert key == backend.key("product", 42)
     assert json.loads(cache.get(key)) == {"v": 1, "value": db.current(42)}  # marked as the layer's own
     assert 0 < cache.pttl(key) <= 300_000
 

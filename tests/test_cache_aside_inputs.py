@@ -131,11 +131,18 @@ def limited_user(backend):
     admin = backend.client()
     name = f"h4-{uuid.uuid4().hex[:8]}"
 
+    # on a cluster every node has its own ACL: the user is made (and removed) on all of them
+    everywhere = {"target_nodes": admin.ALL_NODES} if backend.cluster else {}
+
     def login(*rules):
-        admin.execute_command("ACL", "SETUSER", name, "reset", "on", ">secret", *rules)
+        admin.execute_command("ACL", "SETUSER", name, "reset", "on", ">secret", *rules, **everywhere)
         if backend.fake_server is not None:
             client = backend.client()
             client.execute_command("AUTH", name, "secret")
+        elif backend.cluster:
+            seed = admin.get_default_node()
+            client = redis.RedisCluster(host=seed.host, port=seed.port, username=name, password="secret",
+                                        decode_responses=True)
         else:
             path = admin.connection_pool.connection_kwargs["path"]
             client = redis.Redis(unix_socket_path=path, username=name, password="secret", decode_responses=True)
@@ -146,7 +153,7 @@ def limited_user(backend):
     yield login
     for client in made:
         client.close()
-    admin.execute_command("ACL", "DELUSER", name)
+    admin.execute_command("ACL", "DELUSER", name, **everywhere)
     admin.close()
 
 

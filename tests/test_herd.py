@@ -136,6 +136,7 @@ def test_300_threads_on_a_cold_key_with_a_lock_load_once_and_report_no_errors(ba
     assert result.as_dict()["cache_errors"] == 0 and result.as_dict()["pool_exhausted"] == 0
 
 
+@pytest.mark.not_on_cluster("holds connections of the one pool of a single-server client; a cluster client has a CoursePool per node (test_redis_cluster checks them)")
 def test_an_exhausted_pool_is_counted_and_named_not_hidden(backend, monkeypatch):
     from cacheaside_lab.experiments import herd
 

@@ -66,7 +66,7 @@ def test_a_crashed_holder_blocks_the_key_only_until_the_lease_expires(cache, bac
 
 
 def test_lease_key_lives_in_the_namespace(backend):
-    assert lease_key(make_key("product", 7)) == f"{backend.namespace}product:7:lease"
+    assert lease_key(make_key("product", 7)) == backend.key("product", 7) + ":lease"
 
 
 def test_validation(cache):

@@ -11,6 +11,7 @@ import pytest  # noqa: E402
 
 from cacheaside_lab import CacheAside, ProductDB  # noqa: E402
 from cacheaside_lab.core.keys import make_key  # noqa: E402
+from cacheaside_lab.stores.backend import is_cluster  # noqa: E402
 from cacheaside_lab.pictures.paths import (  # noqa: E402
     PATTERN_ARROWS,
     CallTrace,
@@ -38,9 +39,10 @@ def traced_reads(cache, db):
 def test_the_trace_records_a_miss_its_fill_and_a_hit(cache, db):
     trace, products = traced_reads(cache, db)
     labels = [message.label for message in trace.messages]
-    assert labels[0] == "GET pictures:product:7" and labels[1] == "nil: a miss"
+    key = "pictures:product:{7}" if is_cluster(cache) else "pictures:product:7"  # a hash tag on a cluster
+    assert labels[0] == f"GET {key}" and labels[1] == "nil: a miss"
     assert labels[2] == "SELECT … WHERE id = 7" and labels[3] == f"row v0, stock {db.current(7)['stock']}"
-    assert labels[4] == "SET pictures:product:7 {json} PX 300000" and labels[5] == "OK"
+    assert labels[4] == f"SET {key} {{json}} PX 300000" and labels[5] == "OK"
     assert labels[7].endswith(": a hit")
     assert trace.actors() == ["application", "cache", "database"]
     assert [message.label.split()[0] for message in trace.calls()] == ["GET", "SELECT", "SET", "GET"]
@@ -54,7 +56,7 @@ def test_delete_and_update_are_named_as_the_commands_sent(cache, db):
     traced_cache.delete(make_key("pictures:product", 3))
     trace.note("the next reader misses")
     assert [message.label for message in trace.messages] == [
-        "UPDATE … SET stock = 1 WHERE id = 3", "row v1", "DEL pictures:product:3", "0 keys deleted",
+        "UPDATE … SET stock = 1 WHERE id = 3", "row v1", "DEL pictures:product:{3}" if is_cluster(cache) else "DEL pictures:product:3", "0 keys deleted",
         "the next reader misses",
     ]
     assert trace.messages[-1].note

@@ -140,7 +140,8 @@ def test_stepper_records_the_state_after_each_step(world):
     assert (first.actor, first.step, first.after.describe()["db"]) == ("W1", "UPDATE", "v1 by W1")
     stepper.run(["W2", "W2"])
     assert stepper.state.describe()["cache"] == "v2 by W2" and not stepper.stale
-    assert stepper.preview("W1") == "SET race:product:42 v1 by W1"
+    tagged = "{" in world.key  # on a Redis Cluster the id is a hash tag
+    assert stepper.preview("W1") == ("SET race:product:{42} v1 by W1" if tagged else "SET race:product:42 v1 by W1")
     last = stepper.step("W1")
     assert last.after.describe() == {"db": "v2 by W2", "cache": "v1 by W1", "lease": "-", "stale": True}
     assert stepper.done and stepper.stale and stepper.schedule == ["W1", "W2", "W2", "W1"]

@@ -20,6 +20,14 @@ def wait_until(condition, seconds=3.0):
         time.sleep(0.005)
 
 
+def test_a_cluster_refuses_tracking_and_says_why(backend, cache):
+    if not backend.cluster:
+        pytest.skip("only a Redis Cluster refuses this listener")
+    db = ProductDB(products=5)
+    with pytest.raises(TrackingUnavailable, match="every node tracks .* for its own slots"):
+        NearCache(CacheAside(cache, loader=db.get_product, prefix="tracked", ttl=60), tracking=True)
+
+
 def test_fakeredis_refuses_tracking_with_what_to_do_instead(cache):
     if not is_fake(cache):
         pytest.skip("this backend supports tracking")
@@ -28,6 +36,7 @@ def test_fakeredis_refuses_tracking_with_what_to_do_instead(cache):
         NearCache(CacheAside(cache, loader=db.get_product, prefix="tracked", ttl=60), tracking=True)
 
 
+@pytest.mark.not_on_cluster("CLIENT TRACKING follows one node; on a cluster the listener refuses (test_a_cluster_refuses_tracking_and_says_why)")
 def test_a_write_by_another_client_reaches_the_near_cache_within_moments(cache):
     if is_fake(cache):
         pytest.skip("fakeredis does not implement CLIENT TRACKING")
@@ -50,6 +59,7 @@ def test_a_write_by_another_client_reaches_the_near_cache_within_moments(cache):
         near.close()
 
 
+@pytest.mark.not_on_cluster("CLIENT TRACKING follows one node; on a cluster the listener refuses (test_a_cluster_refuses_tracking_and_says_why)")
 def test_the_listener_hears_only_its_prefix(cache):
     if is_fake(cache):
         pytest.skip("fakeredis does not implement CLIENT TRACKING")

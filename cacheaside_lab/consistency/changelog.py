@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from ..core.cache_aside import CACHE_ERRORS, CacheAside
 from ..core.entries import MISS
 from ..stores.db import TABLE
-from ..core.keys import clear_course_keys
+from ..core.keys import clear_course_keys, mget_by_slot
 from ..core.validation import require_count, require_positive
 
 CHANGES_TABLE = "product_changes"
@@ -222,11 +222,11 @@ class FanOut:
         truth = {product_id: self.db.current(product_id) for product_id in ids}
         stale = {}
         for name, region in self.regions.items():
-            cached = self.cache.mget([region.key(product_id) for product_id in ids])
+            cached = mget_by_slot(self.cache, [region.key(product_id) for product_id in ids])
             stale[name] = sum(_cached_and_differs(region, raw, truth[pid]) for pid, raw in zip(ids, cached))
         pages = sorted({self.page_of(product_id) for product_id in ids})
         stale_pages = 0
-        for page, raw in zip(pages, self.cache.mget([self.listing.key(page) for page in pages])):
+        for page, raw in zip(pages, mget_by_slot(self.cache, [self.listing.key(page) for page in pages])):
             stale_pages += _cached_and_differs(self.listing, raw, self.load_page_quietly(page))
         stale["listing pages"] = stale_pages
         return stale

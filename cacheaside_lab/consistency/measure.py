@@ -41,7 +41,7 @@ from ..core.cache_aside import CacheAside
 from ..core.entries import MISS
 from .changelog import ChangeLogInvalidator, Target
 from ..failure.clock import ClockedCache, VirtualClock
-from ..core.keys import clear_course_keys, make_key
+from ..core.keys import clear_course_keys, hash_tagged, make_key
 from ..models.workload import request_stream
 from ..core.validation import (
     require_choice,
@@ -452,7 +452,8 @@ class _ReadBacks:
         self.invalidator = ChangeLogInvalidator(db, [Target(self.client, lambda pid: [self.products.key(pid)])])
 
     def marker_key(self, user, product_id):
-        return make_key(f"{self.prefix}:ryw:{user}", product_id, namespace=self.products.namespace)
+        return make_key(f"{self.prefix}:ryw:{user}", product_id, namespace=self.products.namespace,
+                        hash_tag=hash_tagged(self.client))
 
     def read_back(self, user, product_id, version, written_at):
         if self.marker and self.client.exists(self.marker_key(user, product_id)):

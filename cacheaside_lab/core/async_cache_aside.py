@@ -54,7 +54,7 @@ from .entries import (
     encode_plain,
     permission_problem,
 )
-from .keys import normalize_id, normalize_namespace, require_prefix, root_namespace
+from .keys import cluster_client, group_by_slot, hash_tagged, normalize_id, normalize_namespace, require_prefix, root_namespace
 from .read_path import check_settings, expiry_ms, negative_expiry_ms, sort_batch
 from .validation import require_choice
 
@@ -154,6 +154,10 @@ class AsyncCacheAside:
         self.write_strategy = require_choice("write_strategy", write_strategy, WRITE_STRATEGIES)
         self.stats = CacheAsideStats()
         self._key_start = f"{self.namespace}{self.prefix}:"
+        # On a Redis Cluster the id is a hash tag (``…:product:{42}``): its lease and lock keys,
+        # made by adding a suffix, then share its slot (core/keys.py).
+        self._tagged = hash_tagged(client)
+        self._key_open, self._key_close = ("{", "}") if self._tagged else ("", "")
         self._rng = random.Random(seed)
         self.protection = make_async_protection(protection)
 
@@ -161,7 +165,7 @@ class AsyncCacheAside:
 
     def key(self, item_id) -> str:
         """The Redis key for an item: namespace, prefix, normalised id (``cacheaside-lab:product:42``)."""
-        return f"{self._key_start}{item_id if type(item_id) is int else normalize_id(item_id)}"
+        return f"{self._key_start}{self._key_open}{item_id if type(item_id) is int else normalize_id(item_id)}{self._key_close}"
 
     @property
     def key_prefix(self) -> str:
@@ -197,7 +201,7 @@ class AsyncCacheAside:
         """Cache-aside read: GET; on a miss load from the source of truth and SET with a TTL."""
         if type(item_id) is not int:
             item_id = normalize_id(item_id)
-        key = f"{self._key_start}{item_id}"
+        key = f"{self._key_start}{self._key_open}{item_id}{self._key_close}"
         try:
             cached = await self.client.get(key)
         except CACHE_ERRORS as error:
@@ -220,6 +224,16 @@ class AsyncCacheAside:
             return await self.protection.fill(self, item_id, key)
         return await self.load_and_store(item_id, key)
 
+    async def _mget(self, keys: list) -> list:
+        cluster = cluster_client(self.client) if self._tagged else None
+        groups = None if cluster is None or getattr(cluster, "mget_across_slots", False) else group_by_slot(keys)
+        if groups is None or len(groups) == 1:
+            return await self.client.mget(keys)
+        found = {}
+        for group in groups.values():  # a cluster refuses an MGET across slots
+            found.update(zip(group, await self.client.mget(group)))
+        return [found[key] for key in keys]
+
     async def get_many(self, item_ids: Iterable) -> dict:
         """Read many items: one MGET, then the misses loaded together (one ``loader_many`` call,
         or one loader call each, run concurrently) and filled in one pipelined round trip.
@@ -232,9 +246,9 @@ class AsyncCacheAside:
         if self.protection is not None:  # every miss must go through the protection
             values = dict(zip(ids, await asyncio.gather(*(self.get(item_id) for item_id in ids))))
             return {item_id: values[normal[item_id]] for item_id in asked}
-        keys = [f"{self._key_start}{item_id}" for item_id in ids]
+        keys = [f"{self._key_start}{self._key_open}{item_id}{self._key_close}" for item_id in ids]
         try:
-            cached = await self.client.mget(keys)
+            cached = await self._mget(keys)  # one MGET (on a cluster, one per slot)
         except CACHE_ERRORS as error:
             self.cache_error(error, keys[0])
             values = await self.load_many(ids)

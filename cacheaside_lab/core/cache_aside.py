@@ -57,7 +57,7 @@ from .entries import (
     encode_plain,
     permission_problem,
 )
-from .keys import normalize_id, normalize_namespace, require_prefix, root_namespace
+from .keys import hash_tagged, mget_by_slot, normalize_id, normalize_namespace, require_prefix, root_namespace
 from ..protections import make_protection
 from .read_path import check_settings, expiry_ms, negative_expiry_ms, sort_batch
 from .stats import CacheStats
@@ -164,6 +164,10 @@ class CacheAside:
         self.write_strategy = require_choice("write_strategy", write_strategy, WRITE_STRATEGIES)
         self.stats = CacheAsideStats()
         self._key_start = f"{self.namespace}{self.prefix}:"
+        # On a Redis Cluster the id is a hash tag (``…:product:{42}``): its lease and lock keys,
+        # made by adding a suffix, then share its slot (core/keys.py).
+        self._tagged = hash_tagged(client)
+        self._key_open, self._key_close = ("{", "}") if self._tagged else ("", "")
         self._rng = random.Random(seed)
         # Herd protection (cacheaside_lab.protections): a name such as "lock", an instance, or None.
         self.protection = make_protection(protection)
@@ -176,7 +180,7 @@ class CacheAside:
 
     def key(self, item_id) -> str:
         """The Redis key for an item: namespace, prefix, normalised id (``cacheaside-lab:product:42``)."""
-        return f"{self._key_start}{item_id if type(item_id) is int else normalize_id(item_id)}"
+        return f"{self._key_start}{self._key_open}{item_id if type(item_id) is int else normalize_id(item_id)}{self._key_close}"
 
     @property
     def key_prefix(self) -> str:
@@ -215,7 +219,7 @@ class CacheAside:
         """Cache-aside read: GET; on a miss load from the source of truth and SET with a TTL."""
         if type(item_id) is not int:  # plain ints, the common case, are already normal
             item_id = normalize_id(item_id)
-        key = f"{self._key_start}{item_id}"
+        key = f"{self._key_start}{self._key_open}{item_id}{self._key_close}"
         try:
             cached = self.client.get(key)
         except CACHE_ERRORS as error:
@@ -252,9 +256,9 @@ class CacheAside:
         if self.protection is not None:  # every miss must go through the protection
             values = {item_id: self.get(item_id) for item_id in ids}
             return {item_id: values[normal[item_id]] for item_id in asked}
-        keys = [f"{self._key_start}{item_id}" for item_id in ids]
+        keys = [f"{self._key_start}{self._key_open}{item_id}{self._key_close}" for item_id in ids]
         try:
-            cached = self.client.mget(keys)
+            cached = mget_by_slot(self.client, keys)  # one MGET (on a cluster, one per slot)
         except CACHE_ERRORS as error:
             self.cache_error(error, keys[0])
             values = self.load_many(ids)

@@ -4,7 +4,9 @@ A near cache (:mod:`.near_cache`) takes a hot key's reads off Redis for a moment
 them in Redis but spread them. On a cluster each copy's name hashes to its own slot, so the copies
 land on different shards and the hottest product no longer pins one of them. The copies are
 ``<key>:copy:0`` … ``<key>:copy:N-1`` (ids never contain ``:``, so no id can name a copy), each a
-plain entry with the same TTL as the key.
+plain entry with the same TTL as the key. On a Redis Cluster, where the id is a hash tag
+(``…:product:{42}``, see :mod:`.keys`), the copy number goes inside the tag
+(``…:product:{42:copy:3}``): a suffix after the tag would keep every copy in the key's own slot.
 
 * a read picks one copy at random; on a miss it reads through the ``CacheAside`` (its hit, or its
   protected fill) and stores that copy;
@@ -43,10 +45,14 @@ class HotKeyReplicas:
         self.copy_fills = 0
 
     def copy_key(self, item_id, copy: int) -> str:
-        """Where copy ``copy`` of an item lives: ``cacheaside-lab:product:42:copy:3``."""
+        """Where copy ``copy`` of an item lives: ``cacheaside-lab:product:42:copy:3``
+        (on a cluster ``cacheaside-lab:product:{42:copy:3}``, so each copy has a slot of its own)."""
         if isinstance(copy, bool) or not isinstance(copy, int) or not 0 <= copy < self.copies:
             raise ValueError(f"copy must be a whole number from 0 to {self.copies - 1} (got {copy!r}).")
-        return f"{self.aside.key(item_id)}{COPY_MARK}{copy}"
+        key = self.aside.key(item_id)
+        if key.endswith("}"):  # a hash-tagged key: the copy must change the tag to change the slot
+            return f"{key[:-1]}{COPY_MARK}{copy}}}"
+        return f"{key}{COPY_MARK}{copy}"
 
     def get(self, item_id):
         with self._lock:

@@ -15,6 +15,16 @@ parts can be confused:
 * the **prefix** is words joined by single ``:`` (``product``, ``listing:page``);
 * the **id** never contains ``:``, so it is always the last segment: prefix ``a`` with id ``b:1``
   cannot collide with prefix ``a:b`` and id ``1``, and ``42``, ``42.0`` and ``" 42"`` are one item.
+
+On a **Redis Cluster** the id is wrapped in a hash tag: ``cacheaside-lab:product:{42}``. A
+cluster hashes only the part between ``{`` and ``}`` to choose the key's slot, so the keys the
+course derives from a key by a suffix (its lease ``…:{42}:lease``, its lock ``…:{42}:lock``) land
+in the same slot as the value, and the Lua scripts that read or change both in one step are
+allowed (a script whose keys lie in two slots is refused with ``CROSSSLOT``). The other pieces of
+one item (``…:info:{42}`` and ``…:stock:{42}``) share its slot too. On one server nothing needs a
+tag, so keys keep the plain layout there (``cacheaside-lab:product:42``); :func:`hash_tagged`
+says which layout a client (or the configured backend) uses. Either way keys start with the
+namespace and the prefix, so prefix patterns and :func:`clear_course_keys` find them.
 """
 
 from __future__ import annotations
@@ -29,6 +39,11 @@ from .validation import require_count, require_text
 
 DEFAULT_NAMESPACE = "cacheaside-lab:"
 NAMESPACE_ENV = "CACHEASIDE_NAMESPACE"
+# Read here rather than imported from stores.backend, which imports this module.
+REDIS_URL_ENV = "CACHEASIDE_REDIS_URL"
+CLUSTER_URL_SCHEME = "redis+cluster://"
+# How many wrappers (fault injection, clocks, breakers, checkers' counters) to look through.
+_MAX_WRAPPERS = 16
 MAX_NAMESPACE_CHARS = 64
 MAX_PREFIX_CHARS = 200
 MAX_ID_CHARS = 200
@@ -148,9 +163,80 @@ def _normalize_text_id(item_id: str):
     return text
 
 
-def make_key(prefix: str, item_id, *, namespace: str | None = None) -> str:
-    """``make_key("product", 42)`` → ``"cacheaside-lab:product:42"``, every part normalised."""
-    return f"{_namespace_or_root(namespace)}{require_prefix(prefix)}:{normalize_id(item_id)}"
+def cluster_client(client):
+    """The ``redis.RedisCluster`` (sync or asyncio) under ``client``, looking through the course's
+    wrappers (each keeps the client it wraps in ``_client``, a picture's call trace in ``_target``),
+    or ``None`` for any other client."""
+    import redis
+    import redis.asyncio
+
+    for _ in range(_MAX_WRAPPERS):
+        if isinstance(client, (redis.RedisCluster, redis.asyncio.RedisCluster)):
+            return client
+        inner = getattr(client, "_client", None)
+        client = inner if inner is not None else getattr(client, "_target", None)  # pictures' call traces
+        if client is None:
+            return None
+    return None
+
+
+def hash_tagged(client=None) -> bool:
+    """Do keys for ``client`` carry a hash tag (``…:product:{42}``)? True on a Redis Cluster.
+
+    Without a client: whether the configured backend (``$CACHEASIDE_REDIS_URL``) is a cluster.
+    """
+    if client is not None:
+        return cluster_client(client) is not None
+    return os.environ.get(REDIS_URL_ENV, "").strip().startswith(CLUSTER_URL_SCHEME)
+
+
+def make_key(prefix: str, item_id, *, namespace: str | None = None, hash_tag: bool | None = None) -> str:
+    """``make_key("product", 42)`` → ``"cacheaside-lab:product:42"``, every part normalised.
+
+    ``hash_tag=True`` wraps the id in a hash tag, ``"cacheaside-lab:product:{42}"``, the layout
+    a Redis Cluster needs (see the module docstring); the default, ``None``, tags exactly when the
+    configured backend is a cluster (:func:`hash_tagged`). Code that holds a client passes
+    ``hash_tag=hash_tagged(client)``.
+    """
+    item = normalize_id(item_id)
+    if hash_tag is None:
+        hash_tag = hash_tagged()
+    return f"{_namespace_or_root(namespace)}{require_prefix(prefix)}:{{{item}}}" if hash_tag else (
+        f"{_namespace_or_root(namespace)}{require_prefix(prefix)}:{item}"
+    )
+
+
+def key_slot(key) -> int:
+    """The Redis Cluster hash slot (0 to 16383) of ``key``: CRC16 of its hash tag, or of the whole key."""
+    from redis.crc import key_slot as crc_slot
+
+    return crc_slot(key.encode() if isinstance(key, str) else key)
+
+
+def group_by_slot(keys) -> dict:
+    """``{slot: [keys…]}`` in first-seen order: what a cluster accepts in one multi-key command."""
+    groups: dict = {}
+    for key in keys:
+        groups.setdefault(key_slot(key), []).append(key)
+    return groups
+
+
+def mget_by_slot(client, keys: list) -> list:
+    """``client.mget(keys)``, also on a Redis Cluster: there, one MGET per hash slot (a cluster
+    refuses an MGET across slots), answers put back in the order of ``keys``. A client from
+    ``connect_cache("redis+cluster://…")`` does that split itself in its ``mget`` (one call, the
+    per-slot MGETs pipelined); a plain ``redis.RedisCluster`` gets it done here."""
+    keys = list(keys)
+    cluster = cluster_client(client)
+    if not keys or cluster is None or getattr(cluster, "mget_across_slots", False):
+        return client.mget(keys)  # one server, or connect_cache's cluster client (it splits by slot itself)
+    groups = group_by_slot(keys)
+    if len(groups) == 1:
+        return client.mget(keys)
+    found = {}
+    for group in groups.values():
+        found.update(zip(group, client.mget(group)))
+    return [found[key] for key in keys]
 
 
 def prefix_start(prefix: str) -> str:
@@ -177,8 +263,17 @@ def course_pattern(prefix: str = "", *, namespace: str | None = None) -> str:
 
 
 def course_keys(client, prefix: str = "", *, namespace: str | None = None, count: int = 500):
-    """Iterate over the course's keys (optionally only those starting with ``prefix``) with SCAN."""
-    yield from client.scan_iter(match=course_pattern(prefix, namespace=namespace), count=count)
+    """Iterate over the course's keys (optionally only those starting with ``prefix``) with SCAN.
+
+    On a Redis Cluster a SCAN sees one node's keys, so every primary is scanned in turn.
+    """
+    pattern = course_pattern(prefix, namespace=namespace)
+    cluster = cluster_client(client)
+    if cluster is None:
+        yield from client.scan_iter(match=pattern, count=count)
+        return
+    for node in cluster.get_primaries():
+        yield from cluster.scan_iter(match=pattern, count=count, target_nodes=node)
 
 
 def clear_course_keys(
@@ -189,15 +284,23 @@ def clear_course_keys(
     SCAN walks the keyspace in small steps without blocking the server, and every key it yields
     already matches our (one-segment, ``:``-terminated) namespace, so this can never remove data
     that is not the course's. Pass ``"product:"`` (with the ``:``) to select exactly one prefix.
+    On a Redis Cluster every primary is scanned and each DEL names keys of one slot only.
     """
     require_count("batch", batch, minimum=1)
+    per_slot = cluster_client(client) is not None
     deleted = 0
     pending: list = []
+
+    def delete(keys) -> int:
+        if not per_slot:
+            return client.delete(*keys)
+        return sum(client.delete(*group) for group in group_by_slot(keys).values())
+
     for key in course_keys(client, prefix, namespace=namespace, count=batch):
         pending.append(key)
         if len(pending) >= batch:
-            deleted += client.delete(*pending)
+            deleted += delete(pending)
             pending.clear()
     if pending:
-        deleted += client.delete(*pending)
+        deleted += delete(pending)
     return deleted

@@ -23,7 +23,7 @@ import json
 from collections.abc import Callable
 
 from .entries import CACHE_ERRORS
-from .keys import make_key
+from .keys import hash_tagged, make_key
 from .validation import require_positive
 
 OWNERSHIP = (
@@ -65,7 +65,7 @@ class ReadThroughCache:
         self.fallback = fallback
 
     def key(self, item_id) -> str:
-        return make_key(self.prefix, item_id)
+        return make_key(self.prefix, item_id, hash_tag=hash_tagged(self.client))
 
     def get(self, item_id):
         try:

@@ -30,7 +30,7 @@ import numpy as np
 from ..core.cache_aside import CACHE_ERRORS, CacheAside
 from ..consistency.changelog import run_bulk_job
 from ..failure.clock import ClockedCache, VirtualClock
-from ..core.keys import clear_course_keys, normalize_id, require_prefix, root_namespace
+from ..core.keys import clear_course_keys, hash_tagged, normalize_id, require_prefix, root_namespace
 from .outage import CostMeter
 from ..core.validation import require_choice, require_count, require_non_negative, require_positive
 from ..models.closed_forms import ttl_only_hit_ratio
@@ -139,14 +139,16 @@ class SplitProductCache:
         self.stock = require_choice("stock", stock, STOCK_MODES)
         self.invalidate_stock = invalidate_stock
         self._start = f"{root_namespace()}{require_prefix(prefix)}:"
+        # on a Redis Cluster both pieces carry the id as a hash tag: one slot, so one MGET reads both
+        self._open, self._close = ("{", "}") if hash_tagged(client) else ("", "")
         self.prefix = prefix
         self.counts = dict(info_hits=0, info_misses=0, stock_hits=0, stock_misses=0, round_trips=0, errors=0)
 
     def info_key(self, product_id) -> str:
-        return f"{self._start}info:{normalize_id(product_id)}"
+        return f"{self._start}info:{self._open}{normalize_id(product_id)}{self._close}"
 
     def stock_key(self, product_id) -> str:
-        return f"{self._start}stock:{normalize_id(product_id)}"
+        return f"{self._start}stock:{self._open}{normalize_id(product_id)}{self._close}"
 
     def get(self, product_id: int) -> dict | None:
         keys = [self.info_key(product_id)]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from ..stores.backend import connect_cache
 from ..stores.db import ProductDB
-from ..core.keys import clear_course_keys, make_key
+from ..core.keys import clear_course_keys, hash_tagged, make_key
 from ..consistency.leases import Leases, lease_key
 from ..core.validation import require_positive, require_text
 from ..consistency.versions import VersionedCache, is_tombstone, version_of
@@ -143,7 +143,8 @@ class RaceWorld:
         self.db = db if db is not None else RaceDB()
         self.prefix = prefix
         self.product_id = PRODUCT_ID
-        self.key = make_key(f"{prefix}:product", PRODUCT_ID)
+        # on a Redis Cluster the id is a hash tag, so the key and its lease share a slot (keys.py)
+        self.key = make_key(f"{prefix}:product", PRODUCT_ID, hash_tag=hash_tagged(self.cache))
         self.lease_key = lease_key(self.key)
         self.ttl_ms = ttl_ms
         self.lease_ms = lease_ms

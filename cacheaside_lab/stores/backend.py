@@ -24,6 +24,7 @@ import functools
 import os
 import re
 import threading
+import urllib.parse
 from queue import Empty, LifoQueue
 
 import fakeredis
@@ -37,6 +38,9 @@ from .refusals import explain, is_refusal
 from ..core.validation import require_count, require_positive
 
 REDIS_URL_ENV = "CACHEASIDE_REDIS_URL"
+# A Redis Cluster is chosen by its URL: redis+cluster://host:port names one node to discover it from.
+CLUSTER_URL_SCHEME = "redis+cluster://"
+URL_SCHEMES = ("redis://", "rediss://", "unix://", CLUSTER_URL_SCHEME)
 
 # One in-process server for the whole Python process: clients share data only through it.
 _SHARED_FAKE_SERVER = fakeredis.FakeServer()
@@ -177,7 +181,15 @@ class CoursePipeline(redis.client.Pipeline):
 
 
 def pool_exhausted_count(client) -> int:
-    """How often ``client``'s pool ran out of connections (0 for clients without a course pool)."""
+    """How often ``client``'s pool ran out of connections (0 for clients without a course pool).
+
+    For a Redis Cluster client: summed over its nodes' pools."""
+    if isinstance(client, redis.RedisCluster):
+        return sum(
+            getattr(node.redis_connection.connection_pool, "exhausted", 0)
+            for node in client.get_nodes()
+            if node.redis_connection is not None
+        )
     return getattr(getattr(client, "connection_pool", None), "exhausted", 0)
 
 
@@ -197,7 +209,9 @@ def connect_cache(
     """Return a redis-py client for the course's cache.
 
     ``url`` is a Redis URL such as ``redis://localhost:6379/0`` or
-    ``unix:///tmp/redis.sock``. Without one, ``$CACHEASIDE_REDIS_URL`` is used if set, and
+    ``unix:///tmp/redis.sock``, or ``redis+cluster://host:port`` for a Redis Cluster (any one
+    node's address; the client discovers the others and returns a ``redis.RedisCluster``, whose
+    every node gets the same pool, timeouts and retry). Without one, ``$CACHEASIDE_REDIS_URL`` is used if set, and
     otherwise the shared in-process fakeredis server. ``pool_size`` connections at most are
     shared by the client's threads; a thread that finds them all busy waits up to
     ``pool_wait_s`` seconds for one, then gets a :class:`PoolExhaustedError`.
@@ -205,11 +219,9 @@ def connect_cache(
     url = url if url is not None else redis_url_from_env()
     if url is None:
         return fake_client(decode_responses=decode_responses, pool_size=pool_size, pool_wait_s=pool_wait_s)
-    if not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://")):
-        raise ValueError(
-            f"a Redis URL must start with redis://, rediss:// or unix:// (got {redact_secrets(url)!r}); "
-            f"leave it out (and unset {REDIS_URL_ENV}) to use the in-process fakeredis."
-        )
+    _require_url(url)
+    if url.startswith(CLUSTER_URL_SCHEME):
+        return _connect_cluster(url, decode_responses, socket_timeout, _pool_size(pool_size), _pool_wait(pool_wait_s))
     options = {}
     if url.startswith("rediss://"):
         options["connection_class"] = HintingSSLConnection
@@ -228,6 +240,105 @@ def connect_cache(
     client = CourseRedis(connection_pool=pool)
     client.auto_close_connection_pool = True  # closing the client closes its pool, as from_url does
     return client
+
+
+def _require_url(url) -> None:
+    if not isinstance(url, str) or not url.startswith(URL_SCHEMES):
+        raise ValueError(
+            f"a Redis URL must start with redis://, rediss://, unix:// or {CLUSTER_URL_SCHEME} (a Redis "
+            f"Cluster) (got {redact_secrets(url)!r}); leave it out (and unset {REDIS_URL_ENV}) to use the "
+            "in-process fakeredis."
+        )
+
+
+def _cluster_seed_url(url: str) -> str:
+    """``redis+cluster://[user:password@]host:port[/0]`` as the ``redis://`` URL of its seed node."""
+    plain = "redis://" + url[len(CLUSTER_URL_SCHEME):]
+    problem = None
+    try:
+        parsed = urllib.parse.urlsplit(plain)
+        host, port = parsed.hostname, parsed.port
+    except ValueError as error:
+        host, port, parsed, problem = None, None, None, str(error)
+    if problem is None and (not host or port is None):
+        problem = "it names no host:port"
+    elif problem is None and parsed.path not in ("", "/", "/0"):
+        problem = "a cluster has only database 0"
+    elif problem is None and parsed.query:
+        problem = "query options are not supported for a cluster URL"
+    if problem:
+        raise ValueError(
+            f"a Redis Cluster URL must be {CLUSTER_URL_SCHEME}host:port (one node of the cluster, "
+            f"optionally user:password@ before it and /0 after it); got {redact_secrets(url)!r}: {problem}."
+        )
+    return plain
+
+
+class CourseCluster(redis.RedisCluster):
+    """``redis.RedisCluster`` whose ``mget`` (and ``mset``) also take keys of several hash slots.
+
+    A cluster refuses one MGET across slots; this client sends one MGET per slot instead
+    (redis-py's ``mget_nonatomic``) and returns the values in the order asked, so a page of
+    products is still read with ``cache.mget(keys)``. Atomic only within a slot: the keys that
+    must be read together (a value and its lease) share a slot by their hash tag (core/keys.py).
+    """
+
+    mget_across_slots = True  # core.keys.mget_by_slot: this client's mget already splits by slot
+
+    def mget(self, keys, *args):
+        return self.mget_nonatomic(keys, *args)
+
+    def mset(self, mapping):
+        """One MSET per slot (``mset_nonatomic``): a cluster refuses one across slots."""
+        self.mset_nonatomic(mapping)
+        return True
+
+
+@functools.lru_cache(maxsize=1)
+def _async_cluster_class():
+    import redis.asyncio as aioredis
+
+    class AsyncCourseCluster(aioredis.RedisCluster):
+        """``redis.asyncio.RedisCluster`` whose ``mget`` sends one MGET per hash slot (as :class:`CourseCluster`)."""
+
+        mget_across_slots = True
+
+        async def mget(self, keys, *args):
+            return await self.mget_nonatomic(keys, *args)
+
+        async def mset(self, mapping):
+            await self.mset_nonatomic(mapping)
+            return True
+
+    return AsyncCourseCluster
+
+
+def _connect_cluster(url: str, decode_responses: bool, socket_timeout: float, size: int, wait: float) -> redis.RedisCluster:
+    require_positive("socket_timeout", socket_timeout, unit="seconds")
+    return CourseCluster.from_url(
+        _cluster_seed_url(url),
+        decode_responses=decode_responses,
+        socket_timeout=socket_timeout,
+        socket_connect_timeout=socket_timeout,
+        # each node's pool is the course pool: a bounded wait for a connection, exhaustion counted
+        connection_pool_class=functools.partial(CoursePool, timeout=wait),
+        max_connections=size,
+        # as for one server: one immediate retry (after the client re-reads the slot map), then
+        # the error reaches cache-aside, which answers from the database
+        retry=Retry(NoBackoff(), 1),
+    )
+
+
+def is_cluster(client) -> bool:
+    """Is ``client`` a Redis Cluster client (sync or asyncio)?"""
+    import redis.asyncio as aioredis
+
+    return isinstance(client, (redis.RedisCluster, aioredis.RedisCluster))
+
+
+def cluster_primaries(client) -> list:
+    """The primary nodes of a ``redis.RedisCluster`` client, as it last read the slot map."""
+    return client.get_primaries()
 
 
 def fake_client(
@@ -264,9 +375,15 @@ def _pool_wait(pool_wait_s) -> float:
 
 
 def describe_backend(client) -> str:
-    """A short human description: ``fakeredis (in-process)`` or the server's address."""
+    """A short human description: ``fakeredis (in-process)``, the server's address, or
+    ``Redis Cluster (N primaries) at redis+cluster://…``."""
     if isinstance(client, fakeredis.FakeRedis):
         return "fakeredis (in-process)"
+    if isinstance(client, redis.RedisCluster):
+        primaries = sorted(client.get_primaries(), key=lambda node: (node.host, node.port))
+        seeds = ", ".join(f"{node.host}:{node.port}" for node in primaries[:3])
+        more = ", ..." if len(primaries) > 3 else ""
+        return f"Redis Cluster ({len(primaries)} primaries) at {CLUSTER_URL_SCHEME}{seeds}{more}"
     kwargs = client.connection_pool.connection_kwargs
     if kwargs.get("path"):
         return f"redis-server at unix://{kwargs['path']}"
@@ -307,10 +424,23 @@ def connect_async_cache(
         return fakeredis.FakeAsyncRedis(
             server=_SHARED_FAKE_SERVER, decode_responses=decode_responses, max_connections=size
         )
-    if not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://")):
-        raise ValueError(
-            f"a Redis URL must start with redis://, rediss:// or unix:// (got {redact_secrets(url)!r}); "
-            f"leave it out (and unset {REDIS_URL_ENV}) to use the in-process fakeredis."
+    _require_url(url)
+    if url.startswith(CLUSTER_URL_SCHEME):
+        return _async_cluster_class().from_url(
+            _cluster_seed_url(url),
+            max_connections=size,
+            decode_responses=decode_responses,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=socket_timeout,
+            # redis-py's own cluster retry (a few, with backoff), not one immediate retry: under 50
+            # concurrent tasks its asyncio cluster client loses connections now and then
+            # ("Connection closed by server"), which one immediate retry did not heal (15 to 28
+            # cache errors in 50 reads of one key here; none with the default)
+            # No CLIENT SETINFO on connect (driver_info=None): with it, redis-py 8.1's asyncio cluster client lets
+            # concurrent tasks write on a connection whose handshake another task is still doing
+            # (AttributeError: 'NoneType' object has no attribute 'writelines'), seen here with 20
+            # concurrent GETs on a fresh client; without it, none in 100.
+            driver_info=None,
         )
     pool = aioredis.BlockingConnectionPool.from_url(
         url,

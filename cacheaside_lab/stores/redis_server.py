@@ -27,9 +27,10 @@ import redis
 
 from .backend import connect_cache
 from .shutdown import StopRequested, stop_on_signals
-from ..core.validation import require_choice
+from ..core.validation import require_choice, require_count
 
-_SEARCH_PATH = os.pathsep.join(
+# Where the redis binaries are looked for (stores.redis_cluster finds redis-cli here too).
+SEARCH_PATH = os.pathsep.join(
     [os.environ.get("PATH", ""), "/usr/bin", "/usr/sbin", "/usr/local/bin", "/opt/homebrew/bin"]
 )
 
@@ -54,6 +55,9 @@ _MEMORY_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024*
 MAX_MEMORY_BYTES = 2**64 - 1
 
 _running: weakref.WeakSet = weakref.WeakSet()
+
+# The folder a stores.redis_cluster.LocalCluster keeps its nodes' folders in.
+CLUSTER_FOLDER_PREFIX = "cacheaside-cluster-"
 
 
 def parse_memory_size(name: str, value) -> int:
@@ -90,7 +94,7 @@ def free_loopback_port() -> int:
 
 def find_redis_server() -> str | None:
     """Path of the ``redis-server`` binary, or ``None`` when it is not installed."""
-    return shutil.which("redis-server", path=_SEARCH_PATH)
+    return shutil.which("redis-server", path=SEARCH_PATH)
 
 
 class RedisServerUnavailable(RuntimeError):
@@ -113,8 +117,14 @@ class RedisServer:
         extra_args: tuple[str, ...] = (),
         startup_timeout_s: float = 10.0,
         tcp: bool = False,
+        port: int | None = None,
+        parent_directory: str | os.PathLike | None = None,
     ):
         require_choice("maxmemory_policy", maxmemory_policy, EVICTION_POLICIES)
+        if port is not None:
+            # a chosen TCP port on 127.0.0.1 (a cluster node's: its bus listens on port + 10000)
+            require_count("port", port, minimum=1, maximum=65535)
+            tcp = True
         self.maxmemory_bytes = None if maxmemory is None else parse_memory_size("maxmemory", maxmemory)
         self.binary = find_redis_server()
         if self.binary is None:
@@ -127,7 +137,8 @@ class RedisServer:
         self.maxmemory_policy = maxmemory_policy
         self.extra_args = tuple(extra_args)
         self.startup_timeout_s = startup_timeout_s
-        self.directory = Path(tempfile.mkdtemp(prefix="cacheaside-redis-"))
+        # a LocalCluster keeps its nodes' folders together in one folder of its own
+        self.directory = Path(tempfile.mkdtemp(prefix="cacheaside-redis-", dir=parent_directory))
         self.socket_path = self.directory / "redis.sock"
         if not tcp and len(str(self.socket_path).encode()) > MAX_SOCKET_PATH_BYTES:
             shutil.rmtree(self.directory, ignore_errors=True)
@@ -144,7 +155,7 @@ class RedisServer:
         self.process: subprocess.Popen | None = None
         self.restarts = 0
         # Benchmarks want the network path (TCP on loopback); everything else uses the socket.
-        self.port = free_loopback_port() if tcp else 0
+        self.port = port if port is not None else (free_loopback_port() if tcp else 0)
 
     @property
     def url(self) -> str:
@@ -262,9 +273,14 @@ class RedisServer:
         return self.start()
 
     def close(self) -> None:
-        """Stop the server and remove its temporary directory."""
+        """Stop the server and remove its temporary directory (and a cluster's folder it was the last one in)."""
         self.stop()
         shutil.rmtree(self.directory, ignore_errors=True)
+        if self.directory.parent.name.startswith(CLUSTER_FOLDER_PREFIX):
+            try:  # a LocalCluster's folder, once its last node is gone (also after SIGTERM)
+                self.directory.parent.rmdir()
+            except OSError:
+                pass
 
     def __enter__(self) -> "RedisServer":
         return self.start()
@@ -319,7 +335,8 @@ def _pid_is_our_server(pid: int, directory: Path) -> bool:
 
 
 def sweep_orphaned_servers(root: str | os.PathLike, *, timeout_s: float = 5.0) -> list[int]:
-    """Stop every course redis-server whose temporary folder is directly under ``root``.
+    """Stop every course redis-server whose temporary folder is directly under ``root`` (or in a
+    ``LocalCluster``'s folder there).
 
     For a launcher that gave its children ``root`` as TMPDIR: a notebook kernel killed with
     SIGKILL never ran its cleanup, so its servers are found here by their pidfile, checked to
@@ -327,7 +344,9 @@ def sweep_orphaned_servers(root: str | os.PathLike, *, timeout_s: float = 5.0) -
     Returns the PIDs it stopped.
     """
     stopped = []
-    for directory in sorted(Path(root).glob("cacheaside-redis-*")):
+    root = Path(root)
+    folders = list(root.glob("cacheaside-redis-*")) + list(root.glob(CLUSTER_FOLDER_PREFIX + "*/cacheaside-redis-*"))
+    for directory in sorted(folders):
         try:
             pid = int((directory / "redis.pid").read_text().strip())
         except (OSError, ValueError):
@@ -336,6 +355,8 @@ def sweep_orphaned_servers(root: str | os.PathLike, *, timeout_s: float = 5.0) -
             _terminate_pid(pid, timeout_s)
             stopped.append(pid)
         shutil.rmtree(directory, ignore_errors=True)
+    for cluster_folder in root.glob(CLUSTER_FOLDER_PREFIX + "*"):
+        shutil.rmtree(cluster_folder, ignore_errors=True)
     return stopped
 
 

@@ -34,6 +34,7 @@ import secrets
 
 import redis
 
+from ..core.keys import cluster_client
 from ..core.validation import require_callable, require_text
 from .backend import is_fake
 
@@ -63,6 +64,12 @@ class InvalidationListener:
                 "fakeredis does not implement CLIENT TRACKING, so the server cannot push invalidations; "
                 "use a real redis-server (set CACHEASIDE_REDIS_URL, or start one with "
                 "cacheaside_lab.stores.redis_server.RedisServer). A near cache falls back to its TTL."
+            )
+        if cluster_client(client) is not None:
+            raise TrackingUnavailable(
+                "this listener follows one redis-server, and on a Redis Cluster every node tracks and "
+                "pushes invalidations for its own slots only (a REDIRECT names a connection on the same "
+                "node); use it against a single redis-server. A near cache falls back to its TTL."
             )
         self.on_keys = on_keys
         self.prefixes = prefixes

@@ -127,7 +127,10 @@ def expiries_s(cache, ids) -> dict[int, float]:
         if ms == -1:
             found[product_id] = math.inf
         elif ms is not None and ms >= 0:
-            found[product_id] = round(ms / 1000, 1)
+            # rounded *up* to 0.1 s: the TTLs are whole seconds, and the time between the SETs and this
+            # read (longer on a cluster, one round trip per node, or on a loaded machine) must not
+            # turn a 580 s expiry into 579.9 s
+            found[product_id] = math.ceil(ms / 100) / 10
     return found
 
 
