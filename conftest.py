@@ -9,7 +9,7 @@ order. By default the group is the test's file, which keeps together what must s
 
 Two files are split further, because each is long enough to leave the other workers idle:
 the real-Redis notebook runs (one group per notebook; each needs only its own server), and the
-browser tests (two groups of lectures, even and odd numbers, and one of labs; each group
+browser tests (lectures and labs, each in two groups of even and odd numbers; each group
 starts its own JupyterLab).
 The tests that read one shared execution of each untouched lab (the ``untouched_lab`` fixture)
 share a group, so each lab is executed once. The longest groups are collected, and so sent,
@@ -38,10 +38,10 @@ LONG_FIRST = ("browser-labs", "browser-lectures", "real-redis:", "untouched-labs
 
 def group_of(nodeid: str) -> str:
     if nodeid.startswith(BROWSER):
-        if "_lab" in nodeid or "harness" in nodeid:
-            return "browser-labs"
-        # lectures split by the parity of their number: two groups of about equal length
+        # lectures, and labs, split by the parity of their number: two groups each of about equal length
         number = re.search(r"\[(\d+)_", nodeid)
+        if "_lab" in nodeid or "harness" in nodeid:
+            return f"browser-labs-{int(number.group(1)) % 2 if number else 0}"
         return f"browser-lectures-{int(number.group(1)) % 2 if number else 0}"
     if nodeid.startswith(REAL_REDIS):
         return f"real-redis:{nodeid}"

@@ -372,7 +372,8 @@ def test_lab_gives_feedback_then_passes_once_an_exercise_is_solved(path, learner
     # Solve the first exercise: type the solution's code into its cell, run it, run its check.
     solution = solution_cells_for(path)
     assert len(solution) == len(cells), f"{path.name} is out of sync with its solution: run `make labs`"
-    stub = next(c for c in cells if c["type"] == "code" and labgen.STUB in c["source"])
+    # the first exercise's cell: a stub that raises, or a literal answer left as `name = ...`
+    stub = next(c for c in cells if c["type"] == "code" and labgen.BEGIN in solution[c["index"]].source)
     check = next(c for c in cells[stub["index"] + 1 :] if "check" in c["tags"])
     answer = learner_answer(solution[stub["index"]].source)
     typed = notebook.replace_cell_source(stub["index"], answer)

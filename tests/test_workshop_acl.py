@@ -71,6 +71,8 @@ def two(admin, server, monkeypatch):
 def test_acl_provisioning_is_skipped_on_fakeredis_with_a_reason(backend):
     if backend.name == "fakeredis":
         pytest.skip(ACL_ONLY_ON_REAL_REDIS)
+    if backend.name == "redis-cluster":
+        pytest.skip("`workshop provision` sets up users on one Redis server; a cluster keeps ACLs per node")
     admin = backend.client()
     [access] = provision(admin, ["carla"], server_url=backend.url)
     try:
