@@ -34,7 +34,7 @@ lab: $(STAMP)
 
 # Workers: the suite waits a lot (kernels, browser, latency knobs), so more workers than cores
 # pay; benchmarks/RESULTS.md ("Test suite") has the measurements. TEST_WORKERS=0 runs serially.
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 4
 test: $(STAMP)
 	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadscope)
 
