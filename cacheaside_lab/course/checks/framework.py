@@ -142,3 +142,14 @@ def short(value, limit: int = 90) -> str:
     """A one-line, bounded repr for feedback messages."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def unanswered(given, tried: str, name: str) -> None:
+    """Fail with the stub's feedback while the learner's answer is still ``...`` (or missing)."""
+    if given is Ellipsis or given is None:
+        raise CheckFailed(
+            tried,
+            f"{name} is still {given!r}: its cell still raises NotImplementedError, so there is no answer yet.",
+            f"Replace the `raise NotImplementedError(...)` line with `{name} = ...` (your answer), run that "
+            "cell, then run this check again.",
+        )

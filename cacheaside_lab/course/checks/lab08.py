@@ -24,7 +24,7 @@ import numpy as np
 from ...core.cache_aside import CacheAside
 from ...failure.clock import ClockedCache, VirtualClock
 from ...stores.db import ProductDB
-from .framework import CheckFailed, attempt, exercise, expect, short
+from .framework import CheckFailed, attempt, exercise, expect, short, unanswered
 from .setups import CATALOGUE_PRODUCTS, empty_namespace, key_function
 from .understanding import choose, estimate
 
@@ -36,17 +36,6 @@ NOT_FOUND_MARK = {"not_found": True}  # what the given reader of exercise 4 stor
 product_key = key_function(LAB, doc="Where the lab caches a product: ``cacheaside-lab:lab08:product:42``.")
 
 NEW_PRODUCT = dict(name="Folding Kettle", description="New this week.", price=39.0, stock=12)
-
-
-def unanswered(given, tried: str, name: str) -> None:
-    """Fail with the stub's feedback while the learner's answer is still ``...`` (or missing)."""
-    if given is Ellipsis or given is None:
-        raise CheckFailed(
-            tried,
-            f"{name} is still {given!r}: its cell still raises NotImplementedError, so there is no answer yet.",
-            f"Replace the `raise NotImplementedError(...)` line with `{name} = ...` (your answer), run that "
-            "cell, then run this check again.",
-        )
 
 
 # -- exercise 1 (question) -----------------------------------------------------------------------

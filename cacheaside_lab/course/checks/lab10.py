@@ -26,7 +26,7 @@ from ...failure.clock import ClockedCache, VirtualClock
 from ...models.skew import hot_key_load
 from ...models.workload import replay, request_stream
 from ...stores.db import ProductDB
-from .framework import CheckFailed, attempt, exercise, expect, short
+from .framework import CheckFailed, attempt, exercise, expect, short, unanswered
 from .setups import empty_namespace, key_function
 from .understanding import choose, estimate
 
@@ -61,16 +61,6 @@ MAX_STEPS = 40
 MAX_WAIT_S = 3_600.0
 
 product_key = key_function(LAB, doc="Where the lab caches a product: ``cacheaside-lab:lab10:product:42``.")
-
-
-def unanswered(given, tried: str, name: str) -> None:
-    if given is Ellipsis or given is None:
-        raise CheckFailed(
-            tried,
-            f"{name} is still {given!r}: its cell still raises NotImplementedError, so there is no answer yet.",
-            f"Replace the `raise NotImplementedError(...)` line with `{name} = ...` (your answer), run that "
-            "cell, then run this check again.",
-        )
 
 
 # -- exercise 1: a near cache within a staleness budget ---------------------------------------------

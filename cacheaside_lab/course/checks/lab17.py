@@ -21,7 +21,7 @@ from ...core.keys import root_namespace
 from ...models.closed_forms import zipf_weights
 from ...models.shards import SlotMap, shard_spread
 from ...models.skew import key_slots
-from .framework import CheckFailed, attempt, exercise, expect, short
+from .framework import CheckFailed, attempt, exercise, expect, short, unanswered
 from .setups import empty_namespace, key_function
 from .understanding import estimate
 
@@ -34,16 +34,6 @@ LAYOUT_IDS = 1_000
 MAX_CATEGORIES = 20
 
 product_key = key_function(LAB, doc="Where the lab caches a product: ``cacheaside-lab:lab17:product:42``.")
-
-
-def unanswered(given, tried: str, name: str) -> None:
-    if given is Ellipsis or given is None:
-        raise CheckFailed(
-            tried,
-            f"{name} is still {given!r}: its cell still raises NotImplementedError, so there is no answer yet.",
-            f"Replace the `raise NotImplementedError(...)` line with `{name} = ...` (your answer), run that "
-            "cell, then run this check again.",
-        )
 
 
 # -- exercise 1: one MGET per slot ---------------------------------------------------------------
