@@ -18,31 +18,9 @@ import pytest
 
 from cacheaside_lab.cli import COMMANDS, main
 from cacheaside_lab.stores.backend import connect_cache
-from cacheaside_lab.stores.redis_server import RedisServer, find_redis_server
-from cacheaside_lab.workshop.acl import USER_PREFIX, read_credentials
+from cacheaside_lab.workshop.acl import read_credentials
 from test_cli_foreign_keys_survive import ROOT, VERBS
-
-ACL_ONLY_ON_REAL_REDIS = "ACL users are enforced only by a real redis-server; fakeredis does not implement them"
-
-
-@pytest.fixture(scope="module")
-def server():
-    if find_redis_server() is None:
-        pytest.skip(f"{ACL_ONLY_ON_REAL_REDIS}, and redis-server is not installed")
-    with RedisServer() as started:
-        yield started
-
-
-@pytest.fixture
-def admin(server):
-    client = server.client()
-    yield client
-    users = [u for u in client.acl_users() if u.startswith(USER_PREFIX)]
-    if users:
-        client.acl_deluser(*users)
-    for key in list(client.scan_iter()):
-        client.delete(key)  # this module's private server holds only this test's keys
-    client.close()
+from acl_server import ACL_ONLY_ON_REAL_REDIS, admin, server  # noqa: F401  (fixtures used by name)
 
 
 def run(capsys, *argv):

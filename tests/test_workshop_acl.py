@@ -16,9 +16,8 @@ import redis
 
 from cacheaside_lab import CacheAside, ProductDB
 from cacheaside_lab.core.entries import CachePermissionError
-from cacheaside_lab.core.keys import clear_course_keys, make_key
+from cacheaside_lab.core.keys import make_key
 from cacheaside_lab.stores.backend import connect_cache
-from cacheaside_lab.stores.redis_server import RedisServer, find_redis_server
 from cacheaside_lab.stores.refusals import AccessRefused
 from cacheaside_lab.workshop import acl
 from cacheaside_lab.workshop.acl import (
@@ -31,33 +30,13 @@ from cacheaside_lab.workshop.acl import (
     revoke,
     write_credentials,
 )
+from acl_server import ACL_ONLY_ON_REAL_REDIS, admin, server  # noqa: F401  (fixtures used by name)
 
 # Never granted to a learner (the package may not even name the flushing ones: test_project.py).
 FORBIDDEN_COMMANDS = (
     "flushall", "flushdb", "keys", "config", "info", "debug", "shutdown", "acl", "monitor",
     "script|flush", "client|list", "client|kill", "publish", "select", "swapdb", "move", "migrate",
 )
-ACL_ONLY_ON_REAL_REDIS = "ACL users are enforced only by a real redis-server; fakeredis does not implement them"
-
-
-@pytest.fixture(scope="module")
-def server():
-    if find_redis_server() is None:
-        pytest.skip(f"{ACL_ONLY_ON_REAL_REDIS}, and redis-server is not installed")
-    with RedisServer() as started:
-        yield started
-
-
-@pytest.fixture
-def admin(server):
-    client = server.client()
-    yield client
-    users = [u for u in client.acl_users() if u.startswith(acl.USER_PREFIX)]
-    if users:
-        client.acl_deluser(*users)
-    for key_namespace in {k.split(":", 1)[0] + ":" for k in client.scan_iter()}:
-        clear_course_keys(client, namespace=key_namespace)
-    client.close()
 
 
 @pytest.fixture
