@@ -99,6 +99,16 @@ def expect(condition, *, tried: str, wrong: str, hint: str) -> None:
         raise CheckFailed(tried, wrong, hint)
 
 
+def not_done(tried: str, name: str) -> CheckFailed:
+    """The feedback for a learner's function that still raises the stub's NotImplementedError."""
+    return CheckFailed(
+        tried,
+        f"{name} still raises NotImplementedError, so the exercise is not done yet.",
+        "Replace the `raise NotImplementedError(...)` line with your code, run that cell, "
+        "then run this check again.",
+    )
+
+
 def attempt(function, *args, tried: str, hint: str, **kwargs):
     """Call the learner's ``function``; turn anything it raises into friendly feedback."""
     if not callable(function):
@@ -111,12 +121,7 @@ def attempt(function, *args, tried: str, hint: str, **kwargs):
     try:
         return function(*args, **kwargs)
     except NotImplementedError:
-        raise CheckFailed(
-            tried,
-            f"{name} still raises NotImplementedError, so the exercise is not done yet.",
-            "Replace the `raise NotImplementedError(...)` line with your code, run that cell, "
-            "then run this check again.",
-        ) from None
+        raise not_done(tried, name) from None
     except CheckFailed:
         raise
     except Exception as error:

@@ -21,7 +21,7 @@ import redis
 
 from ...experiments.async_service import flights_across_loops, replay_requests, run_in_fresh_loop
 from ...stores.backend import connect_async_cache
-from .framework import CheckFailed, attempt, exercise, expect, short, where
+from .framework import CheckFailed, attempt, exercise, expect, not_done, short, where
 from .setups import empty_namespace, fresh_catalogue, key_function
 from .understanding import choose, estimate
 
@@ -69,12 +69,7 @@ async def call(function, *args, tried: str, hint: str, deadline_s: float | None 
                               "Define it with `async def` so that calling it returns a coroutine.")
         return await asyncio.wait_for(result, deadline_s)
     except NotImplementedError:
-        raise CheckFailed(
-            tried,
-            f"{name} still raises NotImplementedError, so the exercise is not done yet.",
-            "Replace the `raise NotImplementedError(...)` line with your code, run that cell, "
-            "then run this check again.",
-        ) from None
+        raise not_done(tried, name) from None
     except CheckFailed:
         raise
     except asyncio.TimeoutError:
