@@ -44,7 +44,7 @@ import numpy as np
 from ..core.keys import clear_course_keys, course_keys, root_namespace
 from ..core.validation import require_count
 from ..stores.backend import connect_async_cache, connect_cache, fake_client, is_fake
-from ..stores.db import EDITABLE_FIELDS, TABLE, ProductDB
+from ..stores.db import ProductDB
 from ..stores.redis_server import RedisServer, find_redis_server
 from .app import check_layer, make_app
 from .loadgen import KINDS, run_load
@@ -72,8 +72,7 @@ class ServiceDB(ProductDB):
     """The catalogue, counting every query by product id.
 
     ``queries_for(ids)`` is how many queries asked for those ids (``get_product`` and each id of a
-    ``get_products``), from the last ``reset_ids()``. An update returns the row exactly as that
-    update wrote it (the update and the read in one transaction), as ``UPDATE … RETURNING`` would."""
+    ``get_products``), from the last ``reset_ids()``."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -104,26 +103,6 @@ class ServiceDB(ProductDB):
         ids = list(product_ids)
         self._count_ids(ids)
         return super().get_products(ids)
-
-    def update_product(self, product_id: int, **fields) -> dict:
-        unknown = sorted(set(fields) - set(EDITABLE_FIELDS))
-        if unknown or not fields:
-            raise ValueError(
-                f"update_product needs one or more of {', '.join(EDITABLE_FIELDS)} "
-                f"(got {', '.join(unknown) if unknown else 'nothing'})."
-            )
-        self._pay_for_query("writes")
-        database = self._database()
-        with database.conn:  # the update and the row it wrote, in one transaction
-            changed = database.execute(
-                f"update {TABLE} set {', '.join(f'{name} = ?' for name in fields)}, "
-                "version = version + 1, updated_at = ? where id = ?",
-                [*fields.values(), self._now(), product_id],
-            ).rowcount
-            row = self._row(product_id)
-        if changed == 0:
-            raise LookupError(self._missing(product_id))
-        return row
 
 
 class _PausingLayer:

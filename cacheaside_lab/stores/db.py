@@ -135,7 +135,9 @@ class ProductDB:
         return {product_id: found.get(product_id) for product_id in ids}
 
     def update_product(self, product_id: int, **fields) -> dict:
-        """Change some of name, description, price, stock; returns the new row."""
+        """Change some of name, description, price, stock; returns the row exactly as this update
+        wrote it (read in the update's own transaction, as ``UPDATE … RETURNING`` would), even when
+        other writers change the same product a moment later."""
         unknown = sorted(set(fields) - set(EDITABLE_FIELDS))
         if unknown or not fields:
             raise ValueError(
@@ -144,15 +146,16 @@ class ProductDB:
             )
         self._pay_for_query("writes")
         database = self._database()
-        with database.conn:
+        with database.conn:  # the update and the row it wrote, in one transaction
             changed = database.execute(
                 f"update {TABLE} set {', '.join(f'{name} = ?' for name in fields)}, "
                 "version = version + 1, updated_at = ? where id = ?",
                 [*fields.values(), self._now(), product_id],
             ).rowcount
+            row = self._row(product_id)
         if changed == 0:
             raise LookupError(self._missing(product_id))
-        return self._row(product_id)
+        return row
 
     def insert_product(self, product_id: int, **fields) -> dict:
         """Add a new product (name, description, price, stock); returns its row.
